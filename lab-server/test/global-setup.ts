@@ -1,0 +1,27 @@
+/**
+ * Runs once before the Docker and browser test projects: the engine must answer, the host
+ * firewall rules must be in place, and the node image for the current `docker/` folder must exist
+ * (built here, with progress, when it does not). Tests never pull from a registry.
+ */
+import type { TestProject } from 'vitest/node';
+import { connectDocker, pingDocker } from '../src/docker';
+import { ensureHostFirewall } from '../src/host-firewall';
+import { ensureNodeImage } from '../src/images';
+import { printProgress } from '../src/cli/progress';
+
+declare module 'vitest' {
+	export interface ProvidedContext {
+		nodeImage: string;
+		dockerSocket: string;
+	}
+}
+
+export default async function setup(project: TestProject) {
+	const socket = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+	const docker = connectDocker(socket);
+	await pingDocker(docker, socket);
+	await ensureHostFirewall();
+	const image = await ensureNodeImage(docker, printProgress());
+	project.provide('nodeImage', image);
+	project.provide('dockerSocket', socket);
+}

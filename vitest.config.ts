@@ -1,0 +1,47 @@
+import { defineConfig } from 'vitest/config';
+import { closingLineReporter } from './scripts/closing-line-reporter';
+
+/**
+ * Three projects, cheapest first:
+ * - `unit`: pure logic, no Docker, runs in parallel;
+ * - `docker`: real containers and real servers on port 0; files run one at a time so two
+ *   cores are not oversubscribed by several labs booting at once;
+ * - `e2e`: Debian's chromium driven by playwright-core against the built site and a real lab.
+ */
+export default defineConfig({
+	test: {
+		reporters: ['default', closingLineReporter()],
+		projects: [
+			{
+				extends: true,
+				test: {
+					name: 'unit',
+					include: ['lab-server/**/*.test.ts', 'src/**/*.test.ts'],
+					exclude: ['**/*.docker.test.ts'],
+				},
+			},
+			{
+				extends: true,
+				test: {
+					name: 'docker',
+					include: ['lab-server/**/*.docker.test.ts'],
+					globalSetup: ['lab-server/test/global-setup.ts'],
+					fileParallelism: false,
+					testTimeout: 120_000,
+					hookTimeout: 600_000,
+				},
+			},
+			{
+				extends: true,
+				test: {
+					name: 'e2e',
+					include: ['e2e/**/*.e2e.ts'],
+					globalSetup: ['lab-server/test/global-setup.ts'],
+					fileParallelism: false,
+					testTimeout: 180_000,
+					hookTimeout: 600_000,
+				},
+			},
+		],
+	},
+});
