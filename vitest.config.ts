@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { closingLineReporter } from './scripts/closing-line-reporter';
 
 /**
- * Three projects, cheapest first:
+ * Three projects, run one after the other (`sequence.groupOrder`), cheapest first:
  * - `unit`: pure logic, no Docker, runs in parallel;
  * - `docker`: real containers and real servers on port 0; files run one at a time so two
  *   cores are not oversubscribed by several labs booting at once;
@@ -18,6 +18,7 @@ export default defineConfig({
 					name: 'unit',
 					include: ['lab-server/**/*.test.ts', 'src/**/*.test.ts'],
 					exclude: ['**/*.docker.test.ts'],
+					sequence: { groupOrder: 0 },
 				},
 			},
 			{
@@ -26,7 +27,9 @@ export default defineConfig({
 					name: 'docker',
 					include: ['lab-server/**/*.docker.test.ts'],
 					globalSetup: ['lab-server/test/global-setup.ts'],
-					fileParallelism: false,
+					pool: 'forks',
+					poolOptions: { forks: { singleFork: true } },
+					sequence: { groupOrder: 1 },
 					testTimeout: 120_000,
 					hookTimeout: 600_000,
 				},
@@ -37,7 +40,9 @@ export default defineConfig({
 					name: 'e2e',
 					include: ['e2e/**/*.e2e.ts'],
 					globalSetup: ['lab-server/test/global-setup.ts'],
-					fileParallelism: false,
+					pool: 'forks',
+					poolOptions: { forks: { singleFork: true } },
+					sequence: { groupOrder: 2 },
 					testTimeout: 180_000,
 					hookTimeout: 600_000,
 				},

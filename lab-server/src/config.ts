@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import { describeIssue } from './error-map';
+import { MAX_FRAME_BYTES } from './protocol';
+import { parsePool, poolSize } from './subnets';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The lab server's configuration, read from environment variables once at start-up by
+ * `loadConfig`. Each field below is documented with its variable and default; a variable that is
+ * unset or blank (as `docker compose` passes unset ones) takes the default.
+ */
+const variables = {
+	/** Port for HTTP and WebSocket; 0 picks a free one. Env `PORT`, default `4321`. */
+	port: variable('PORT', integer(0, 65_535, 4321)),
+	/**
+	 * Address to listen on. Env `HOST`, default `127.0.0.1` (put a TLS proxy in front, or set
+	 * `0.0.0.0` for a classroom network).
+	 */
+	host: variable('HOST', text('127.0.0.1')),
+	/** How long a new lab lives unless extended. Env `LAB_TTL_MINUTES`, default `120`. */
+	labTtlMs: variable('LAB_TTL_MINUTES', minutes(1, 1_440, 120)),
+	/**
+	 * A lab ends when no terminal has been attached to it for this long. Env `LAB_IDLE_MINUTES`,
+	 * default `20`.
+	 */
+	labIdleMs: variable('LAB_IDLE_MINUTES', minutes(1, 1_440, 20)),
+	/**
+	 * Cap on a lab's total lifetime from creation: extending never pushes expiry past it. Env
+	 * `LAB_MAX_EXTEND_MINUTES`, default `240`; at least `LAB_TTL_MINUTES`.
+	 */
+	labMaxLifetimeMs: variable('LAB_MAX_EXTEND_MINUTES', minutes(1, 10_080, 240)),
+	/**
+	 * Labs running at once on this host. Env `MAX_LABS`, default `40`; at most the number of /24
+	 * subnets in `LAB_SUBNET_POOL`.
+	 */
+	maxLabs: variable('MAX_LABS', integer(1, 1_000, 40)),
+	/**
+	 * Labs one browser session (cookie) may hold at once. Counted per session, never per IP
+	 * address: a classroom behind one NAT address must work. Env `MAX_LABS_PER_CLIENT`, default `2`.
+	 */
+	maxLabsPerClient: variable('MAX_LABS_PER_CLIENT', integer(1, 100, 2)),
+	/**
+	 * Private IPv4 range, /16 or larger, from which each lab takes a /24 (the first lab gets the
+	 * guide's own 10.129.0.0/24). Env `LAB_SUBNET_POOL`, default `10.129.0.0/16`.
+	 */
+	labSubnetPool: variable('LAB_SUBNET_POOL', parsed(parsePool('10.129.0.0/16'), parsePool)),
+	/**
+	 * Origins allowed to open terminals besides the server's own (whose host:port equals the Host
+	 * header), each exact, e.g. `https://lab.example.org`. Env `ALLOWED_ORIGINS`, comma-separated,
+	 * default none.
+	 */
+	allowedOrigins: variable('ALLOWED_ORIGINS', parsed<readonly string[]>([], parseOrigins)),
+	/** Memory limit of each lab node container, MiB. Env `NODE_MEMORY_MB`, default `256`. */
+	nodeMemoryMb: variable('NODE_MEMORY_MB', integer(64, 65_536, 256)),
+	/**
+	 * Process limit of each lab node container, against fork bombs. Env `NODE_PIDS_LIMIT`,
+	 * default `512`.
+	 */
+	nodePidsLimit: variable('NODE_PIDS_LIMIT', integer(64, 65_536, 512)),
+	/**
+	 * CPU weight of each lab node container, Docker's `--cpu-shares` (1024 is a full share; Docker
+	 * accepts 2..262144). Env `NODE_CPU_SHARES`, default `256`.
+	 */
+	nodeCpuShares: variable('NODE_CPU_SHARES', integer(2, 262_144, 256)),
+	/** Terminals open at once per lab, over both nodes. Env `TERMINALS_PER_LAB`, default `8`. */
+	terminalsPerLab: variable('TERMINALS_PER_LAB', integer(1, 64, 8)),
+	/**
+	 * Sustained terminal input per lab, bytes per second; a lab over it has the terminal closed
+	 * with 4008. Env `TERMINAL_INPUT_BYTES_PER_SECOND`, default `65536`.
+	 */
+	terminalInputBytesPerSecond: variable(
+		'TERMINAL_INPUT_BYTES_PER_SECOND',
+		integer(1, 1_073_741_824, 65_536),
+	),
+	/**
+	 * Terminal input per lab allowed in one burst (a long paste), bytes. At least one full INPUT
+	 * frame (65536), or a legal frame could never pass. Env `TERMINAL_INPUT_BURST`, default `262144`.
+	 */
+	terminalInputBurst: variable(
+		'TERMINAL_INPUT_BURST',
+		integer(MAX_FRAME_BYTES, 1_073_741_824, 262_144),
+	),
+	/**
+	 * How long a disconnected terminal's shell is kept so a reload or reconnect resumes it. Env
+	 * `TERMINAL_GRACE_SECONDS`, default `300`.
+	 */
+	terminalGraceMs: variable('TERMINAL_GRACE_SECONDS', seconds(0, 86_400, 300)),
+	/**
+	 * Bearer secret for the instructor's workshop API; the workshop calls are refused while it is
+	 * unset. Env `INSTRUCTOR_SECRET`, at least 16 characters, default unset.
+	 */
+	instructorSecret: variable('INSTRUCTOR_SECRET', parsed(undefined, parseSecret), {
+		secret: true,
+	}),
+	/**
+	 * Directory for state kept across restarts (labs, terminal scrollback). Env `STATE_DIR`,
+	 * default `.lab-state` (relative to the working directory).
+	 */
+	stateDir: variable('STATE_DIR', text('.lab-state')),
+	/** Docker Engine API socket. Env `DOCKER_SOCKET`, default `/var/run/docker.sock`. */
+	dockerSocket: variable('DOCKER_SOCKET', text('/var/run/docker.sock')),
+	/** Pino log level. Env `LOG_LEVEL`, default `info`. */
+	logLevel: variable(
+		'LOG_LEVEL',
+		oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+	),
+	/**
+	 * Believe `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy in front (for logs and
+	 * secure cookies; limits never use addresses). Env `TRUST_PROXY`, `true` or `false`, default
+	 * `false`.
+	 */
+	trustProxy: variable('TRUST_PROXY', boolean(false)),
+};
+
+type Variables = typeof variables;
+export type Config = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']> };
+
+export class ConfigError extends Error {
+	override readonly name = 'ConfigError';
+	/** One line per bad variable, e.g. `PORT: expected an integer from 0 to 65535, got "abc"`. */
+	readonly problems: readonly string[];
+
+	constructor(problems: readonly string[]) {
+		super(
+			[
+				'Invalid lab-server configuration (fix these environment variables):',
+				...problems.map((problem) => `  ${problem}`),
+			].join('\n'),
+		);
+		this.problems = problems;
+	}
+}
+
+const configSchema = z
+	.object(Object.fromEntries(Object.values(variables).map(({ env, schema }) => [env, schema])))
+	.transform(
+		(byEnv) =>
+			Object.fromEntries(
+				Object.entries(variables).map(([key, { env }]) => [key, byEnv[env]]),
+			) as Config,
+	)
+	.superRefine((config, ctx) => {
+		if (config.labMaxLifetimeMs < config.labTtlMs) {
+			ctx.addIssue({
+				code: 'custom',
+				path: [variables.labMaxLifetimeMs.env],
+				message: `expected at least LAB_TTL_MINUTES (${config.labTtlMs / MINUTE_MS})`,
+			});
+		}
+		const subnets = poolSize(config.labSubnetPool);
+		if (config.maxLabs > subnets) {
+			ctx.addIssue({
+				code: 'custom',
+				path: [variables.maxLabs.env],
+				message: `expected at most ${subnets}, the number of /24 subnets in LAB_SUBNET_POOL "${config.labSubnetPool.cidr}"`,
+			});
+		}
+	});
+
+/** Reads the configuration from `env` (usually `process.env`); throws `ConfigError` listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+	const input: Record<string, string | undefined> = {};
+	for (const { env: name } of Object.values(variables)) {
+		const raw = env[name];
+		input[name] = raw === undefined || raw.trim() === '' ? undefined : raw;
+	}
+	const result = configSchema.safeParse(input);
+	if (result.success) return result.data;
+	// Quote what was given, except secrets: an error message ends up in logs.
+	const quotable = { ...input };
+	for (const { env: name, secret } of Object.values(variables)) {
+		if (secret) delete quotable[name];
+	}
+	throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, quotable)));
+}
+
+interface Variable<S extends z.ZodTypeAny = z.ZodTypeAny> {
+	readonly env: string;
+	readonly schema: S;
+	readonly secret?: boolean;
+}
+
+function variable<S extends z.ZodTypeAny>(
+	env: string,
+	schema: S,
+	options: { secret?: boolean } = {},
+): Variable<S> {
+	return { env, schema, ...options };
+}
+
+/**
+ * The schema of one variable: unset gives `fallback`, text goes through `parse`, whose thrown
+ * message ("expected …") becomes the variable's problem. Every helper below builds on it so all
+ * problems read alike.
+ */
+function parsed<T>(fallback: T, parse: (raw: string) => T) {
+	return z
+		.string()
+		.optional()
+		.transform((raw, ctx): T => {
+			if (raw === undefined) return fallback;
+			try {
+				return parse(raw);
+			} catch (error) {
+				ctx.addIssue({ code: 'custom', message: (error as Error).message });
+				return z.NEVER;
+			}
+		});
+}
+
+function integer(min: number, max: number, fallback: number) {
+	return parsed(fallback, (raw) => {
+		const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+		if (!(value >= min && value <= max)) {
+			throw new Error(`expected an integer from ${min} to ${max}`);
+		}
+		return value;
+	});
+}
+
+function minutes(min: number, max: number, fallback: number) {
+	return integer(min, max, fallback).transform((value) => value * MINUTE_MS);
+}
+
+function seconds(min: number, max: number, fallback: number) {
+	return integer(min, max, fallback).transform((value) => value * 1_000);
+}
+
+function text(fallback: string) {
+	return parsed(fallback, (raw) => raw);
+}
+
+function oneOf<const T extends readonly string[]>(values: T, fallback: T[number]) {
+	return parsed<T[number]>(fallback, (raw) => {
+		const value = values.find((candidate) => candidate === raw.trim().toLowerCase());
+		if (value === undefined) {
+			throw new Error(`expected one of ${values.map((v) => `"${v}"`).join(', ')}`);
+		}
+		return value;
+	});
+}
+
+function boolean(fallback: boolean) {
+	return parsed(fallback, (raw) => {
+		const value = raw.trim().toLowerCase();
+		if (value === 'true' || value === '1') return true;
+		if (value === 'false' || value === '0') return false;
+		throw new Error('expected "true" or "false"');
+	});
+}
+
+function parseOrigins(raw: string): readonly string[] {
+	const origins = raw
+		.split(',')
+		.map((part) => part.trim())
+		.filter((part) => part !== '');
+	for (const origin of origins) {
+		const canonical = originOf(origin);
+		if (canonical !== origin) {
+			const hint = canonical === undefined ? '' : ` (did you mean "${canonical}"?)`;
+			throw new Error(
+				`expected comma-separated origins such as "https://lab.example.org": "${origin}" is not one${hint}`,
+			);
+		}
+	}
+	return origins;
+}
+
+/** The origin a browser would send for `url` (lower-case host, no default port, no path). */
+function originOf(url: string): string | undefined {
+	try {
+		const { protocol, origin } = new URL(url);
+		return protocol === 'http:' || protocol === 'https:' ? origin : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+function parseSecret(raw: string): string {
+	if (raw.length < 16) {
+		throw new Error(`expected at least 16 characters, got ${raw.length}`);
+	}
+	return raw;
+}

@@ -1,0 +1,413 @@
+/**
+ * Terminal sessions: one shell of the learner's on one node, kept in a ring buffer, with at most
+ * one WebSocket client attached at a time (terminal-socket.ts speaks the protocol).
+ *
+ * Lifecycle of a session (key: lab / node / term):
+ * - created when a client first says HELLO for it: a Docker exec (with a TTY) runs the shell under
+ *   `dtach` inside the node, so the shell outlives the exec and a restarted lab server can
+ *   attach to it again;
+ * - output is batched, appended to the ring and sent to the attached client, if any; the exec's
+ *   stream is paused while more than `high` bytes are unacknowledged (by the client's ACKs), and
+ *   since `high` is below the ring's capacity nothing a client has not seen is ever overwritten;
+ * - a client that goes away detaches: the shell keeps running for `graceMs` so a reconnect with
+ *   `resumeOffset` gets exactly what it missed; a clean close (1000) or the end of the grace
+ *   period ends the shell *inside the node* (killing the exec alone would leave it running);
+ * - when the shell exits, the attached client gets EXIT and the session is gone.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import { execInNode } from './docker';
+import { FlowControl } from './flow-control';
+import { OutputRing } from './output-ring';
+
+/** The attached client, as the session sees it. */
+export interface TerminalSink {
+	output(data: Uint8Array): void;
+	exit(code: number): void;
+}
+
+export interface TerminalOptions {
+	/** Bytes kept for resuming. Default 1 MiB. */
+	ringBytes: number;
+	/** Pause the shell's output above this many unacknowledged bytes. Default 256 KiB. */
+	highWatermark: number;
+	/** …and resume below this. Default 64 KiB. */
+	lowWatermark: number;
+	/** Output arriving within this window after a write is sent as one frame. Default 5 ms. */
+	batchMs: number;
+	/** A detached shell is kept this long for a resume. Default 5 min. */
+	graceMs: number;
+}
+
+export const TERMINAL_DEFAULTS: TerminalOptions = {
+	ringBytes: 1024 * 1024,
+	highWatermark: 256 * 1024,
+	lowWatermark: 64 * 1024,
+	batchMs: 5,
+	graceMs: 5 * 60_000,
+};
+
+/** Where a node keeps its terminal sockets (created by tmpfiles.d in the image). */
+const SOCKET_DIR = '/run/lab-terminals';
+
+// dtach clears the screen when it attaches. On a re-attach after a server restart the client's
+// screen still shows the session, so that one sequence is dropped; see dtach's attach.c.
+const DTACH_CLEAR = Buffer.from('\x1b[H\x1b[J');
+
+export interface SessionKey {
+	labId: string;
+	node: string;
+	term: string;
+}
+
+interface SessionContext {
+	docker: Docker;
+	containerId: string;
+	clock: Clock;
+	log: Logger;
+	options: TerminalOptions;
+	stateDir: string;
+	onGone: (session: TerminalSession) => void;
+}
+
+export class TerminalSession {
+	readonly key: SessionKey;
+	readonly ring: OutputRing;
+	#ctx: SessionContext;
+	#flow: FlowControl;
+	#exec: Docker.Exec | null = null;
+	#stream: Duplex | null = null;
+	#sink: TerminalSink | null = null;
+	#pending: Buffer[] = [];
+	#batchTimer: unknown = null;
+	#graceTimer: unknown = null;
+	#stripClear: boolean;
+	#ending = false;
+	#size = { cols: 80, rows: 24 };
+
+	constructor(key: SessionKey, ctx: SessionContext, ring?: OutputRing) {
+		this.key = key;
+		this.#ctx = ctx;
+		this.ring = ring ?? new OutputRing(ctx.options.ringBytes);
+		this.#stripClear = ring !== undefined;
+		this.#flow = new FlowControl({
+			high: ctx.options.highWatermark,
+			low: ctx.options.lowWatermark,
+			onPause: () => this.#stream?.pause(),
+			onResume: () => this.#stream?.resume(),
+		});
+	}
+
+	get attached(): boolean {
+		return this.#sink !== null;
+	}
+
+	/** Starts the shell (or re-attaches to one that survived a server restart). */
+	async start(cols: number, rows: number): Promise<void> {
+		const { docker, containerId } = this.#ctx;
+		const socket = `${SOCKET_DIR}/${this.key.term}`;
+		this.#size = { cols, rows };
+		const exec = await docker.getContainer(containerId).exec({
+			// Stale dtach clients (left by a lab server that stopped) would keep receiving output
+			// into a TTY nobody reads; `-P 0` matches only processes started by `docker exec`.
+			Cmd: [
+				'sh',
+				'-c',
+				'pkill -P 0 -f "^dtach -A $0 " ; exec dtach -A "$0" -E -z -r winch bash -l',
+				socket,
+			],
+			User: 'ubuntu',
+			WorkingDir: '/home/ubuntu',
+			Env: ['TERM=xterm-256color', 'LANG=C.UTF-8', 'COLORTERM=truecolor'],
+			Tty: true,
+			AttachStdin: true,
+			AttachStdout: true,
+			AttachStderr: true,
+		});
+		const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+		this.#exec = exec;
+		this.#stream = stream;
+		stream.on('data', (chunk: Buffer) => this.#onOutput(chunk));
+		stream.on('error', (error) => this.#ctx.log.warn({ ...this.key, err: error }, 'terminal stream error'));
+		stream.on('close', () => void this.#onClosed());
+		if (this.#flow.paused) stream.pause();
+		await this.resize(cols, rows);
+	}
+
+	/**
+	 * Attaches a client. It gets everything the ring holds from `resumeOffset` (or a fresh view
+	 * from the ring's start when it has none); the previous client, if any, is returned so the
+	 * caller can close it as replaced.
+	 */
+	attach(
+		sink: TerminalSink,
+		resumeOffset: number | undefined,
+	): { offset: number; resumed: boolean; replaced: TerminalSink | null; backlog: Uint8Array } {
+		const replaced = this.#sink;
+		this.#sink = sink;
+		this.#clearGrace();
+		this.#flush();
+		const wanted = resumeOffset ?? this.ring.start;
+		const { offset, data } = this.ring.since(Math.min(wanted, this.ring.end));
+		// What the new client has not rendered yet is all that is outstanding now.
+		this.#flow.reset();
+		this.#flow.sent(data.byteLength);
+		return { offset, resumed: resumeOffset !== undefined && resumeOffset <= this.ring.end, replaced, backlog: data };
+	}
+
+	/** The client went away without closing cleanly: keep the shell for a resume, for a while. */
+	detach(sink: TerminalSink): void {
+		if (this.#sink !== sink) return;
+		this.#sink = null;
+		this.#clearGrace();
+		this.#graceTimer = this.#ctx.clock.setTimeout(() => {
+			this.#ctx.log.info({ ...this.key }, 'terminal grace period over');
+			void this.end();
+		}, this.#ctx.options.graceMs);
+	}
+
+	input(data: Uint8Array): void {
+		this.#stream?.write(data);
+	}
+
+	async resize(cols: number, rows: number): Promise<void> {
+		this.#size = { cols, rows };
+		await this.#exec?.resize({ w: cols, h: rows }).catch((error: unknown) => {
+			// The exec may have just ended; the next start sets the size again.
+			this.#ctx.log.debug({ ...this.key, err: error }, 'terminal resize failed');
+		});
+	}
+
+	get size() {
+		return this.#size;
+	}
+
+	ack(bytes: number): void {
+		this.#flow.acked(bytes);
+	}
+
+	/** Ends the shell inside the node, and the session with it. */
+	async end(): Promise<void> {
+		if (this.#ending) return;
+		this.#ending = true;
+		this.#clearGrace();
+		this.#sink = null;
+		const socket = `${SOCKET_DIR}/${this.key.term}`;
+		// Killing dtach's master closes the shell's TTY: the kernel hangs up the shell, which
+		// passes SIGHUP on to its jobs — what closing an SSH session does.
+		await execInNode(
+			this.#ctx.docker,
+			this.#ctx.containerId,
+			['sh', '-c', 'pkill -KILL -f "^dtach -A $0 " ; rm -f "$0"', socket],
+			{ timeoutMs: 5_000 },
+		).catch((error: unknown) => {
+			// The node may be gone already (lab removed, node reset): nothing left to end.
+			this.#ctx.log.debug({ ...this.key, err: error }, 'terminal end: node unreachable');
+		});
+		this.#stream?.destroy();
+		await rm(snapshotPath(this.#ctx.stateDir, this.key), { force: true });
+		this.#ctx.onGone(this);
+	}
+
+	/** Lets the session go without ending its shell: the server is stopping, the shell stays. */
+	async suspend(): Promise<void> {
+		this.#ending = true;
+		this.#clearGrace();
+		this.#flush();
+		this.#sink = null;
+		const file = snapshotPath(this.#ctx.stateDir, this.key);
+		await mkdir(path.dirname(file), { recursive: true });
+		const { start, data } = this.ring.snapshot();
+		const header = Buffer.alloc(8);
+		header.writeBigUInt64BE(BigInt(start));
+		await writeFile(file, Buffer.concat([header, data]));
+		this.#stream?.destroy();
+	}
+
+	#onOutput(chunk: Buffer): void {
+		if (this.#stripClear) {
+			this.#stripClear = false;
+			if (chunk.subarray(0, DTACH_CLEAR.length).equals(DTACH_CLEAR)) {
+				chunk = chunk.subarray(DTACH_CLEAR.length);
+			}
+		}
+		if (chunk.byteLength === 0) return;
+		this.#pending.push(chunk);
+		// Leading edge: the first output after a quiet spell goes out at once (keystroke echo);
+		// whatever follows within `batchMs` is folded into one frame (bulk output).
+		if (this.#batchTimer === null) {
+			this.#flush();
+			this.#armBatch();
+		}
+	}
+
+	#armBatch(): void {
+		this.#batchTimer = this.#ctx.clock.setTimeout(() => {
+			this.#batchTimer = null;
+			if (this.#pending.length > 0) {
+				this.#flush();
+				this.#armBatch();
+			}
+		}, this.#ctx.options.batchMs);
+	}
+
+	#flush(): void {
+		if (this.#pending.length === 0) return;
+		const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+		this.#pending = [];
+		this.ring.append(data);
+		this.#flow.sent(data.byteLength);
+		this.#sink?.output(data);
+	}
+
+	async #onClosed(): Promise<void> {
+		this.#flush();
+		if (this.#ending) return;
+		this.#ending = true;
+		this.#clearGrace();
+		let code = -1;
+		try {
+			code = (await this.#exec?.inspect())?.ExitCode ?? -1;
+		} catch {
+			// The node is gone; -1 says "unknown".
+		}
+		this.#ctx.log.info({ ...this.key, code }, 'terminal exited');
+		this.#sink?.exit(code);
+		this.#sink = null;
+		await rm(snapshotPath(this.#ctx.stateDir, this.key), { force: true });
+		this.#ctx.onGone(this);
+	}
+
+	#clearGrace(): void {
+		if (this.#graceTimer !== null) this.#ctx.clock.clearTimeout(this.#graceTimer);
+		this.#graceTimer = null;
+	}
+}
+
+/** All terminal sessions of the server, by lab / node / term. */
+export class TerminalRegistry {
+	#sessions = new Map<string, TerminalSession>();
+	#starting = new Map<string, Promise<TerminalSession>>();
+
+	constructor(
+		private readonly deps: {
+			docker: Docker;
+			clock: Clock;
+			log: Logger;
+			stateDir: string;
+			options?: Partial<TerminalOptions>;
+		},
+	) {}
+
+	/** The session for `key`, started (or re-attached after a restart) if there is none yet. */
+	async open(key: SessionKey, containerId: string, cols: number, rows: number) {
+		const id = keyOf(key);
+		const existing = this.#sessions.get(id);
+		if (existing) return existing;
+		const starting = this.#starting.get(id);
+		if (starting) return starting;
+		const promise = this.#start(key, containerId, cols, rows).finally(() => this.#starting.delete(id));
+		this.#starting.set(id, promise);
+		return promise;
+	}
+
+	get(key: SessionKey): TerminalSession | undefined {
+		return this.#sessions.get(keyOf(key));
+	}
+
+	countForLab(labId: string): number {
+		let count = this.#starting.size;
+		for (const session of this.#sessions.values()) if (session.key.labId === labId) count++;
+		return count;
+	}
+
+	anyAttached(labId: string): boolean {
+		for (const session of this.#sessions.values()) {
+			if (session.key.labId === labId && session.attached) return true;
+		}
+		return false;
+	}
+
+	forLab(labId: string, node?: string): TerminalSession[] {
+		return [...this.#sessions.values()].filter(
+			(s) => s.key.labId === labId && (node === undefined || s.key.node === node),
+		);
+	}
+
+	/** Forgets a lab's or a node's sessions (their containers are going away) and their snapshots. */
+	async drop(labId: string, node?: string): Promise<void> {
+		for (const session of this.forLab(labId, node)) {
+			await session.suspend();
+			this.#sessions.delete(keyOf(session.key));
+		}
+		const dir = path.join(this.deps.stateDir, 'terminals', labId);
+		if (node === undefined) await rm(dir, { recursive: true, force: true });
+		else {
+			for (const key of await listSnapshots(dir, labId)) {
+				if (key.node === node) await rm(snapshotPath(this.deps.stateDir, key), { force: true });
+			}
+		}
+	}
+
+	/** Server stopping: every ring saved, every shell left running. */
+	async suspendAll(): Promise<void> {
+		await Promise.all([...this.#sessions.values()].map((s) => s.suspend()));
+		this.#sessions.clear();
+	}
+
+	async #start(key: SessionKey, containerId: string, cols: number, rows: number) {
+		const options = { ...TERMINAL_DEFAULTS, ...this.deps.options };
+		const ring = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
+		const session = new TerminalSession(
+			key,
+			{
+				docker: this.deps.docker,
+				containerId,
+				clock: this.deps.clock,
+				log: this.deps.log,
+				options,
+				stateDir: this.deps.stateDir,
+				onGone: (s) => {
+					if (this.#sessions.get(keyOf(s.key)) === s) this.#sessions.delete(keyOf(s.key));
+				},
+			},
+			ring,
+		);
+		await session.start(cols, rows);
+		this.#sessions.set(keyOf(key), session);
+		return session;
+	}
+}
+
+function keyOf(key: SessionKey): string {
+	return `${key.labId}/${key.node}/${key.term}`;
+}
+
+function snapshotPath(stateDir: string, key: SessionKey): string {
+	return path.join(stateDir, 'terminals', key.labId, `${key.node}-${key.term}.ring`);
+}
+
+async function loadSnapshot(stateDir: string, key: SessionKey, capacity: number) {
+	let bytes: Buffer;
+	try {
+		bytes = await readFile(snapshotPath(stateDir, key));
+	} catch {
+		return undefined;
+	}
+	if (bytes.byteLength < 8) return undefined;
+	const start = Number(bytes.readBigUInt64BE(0));
+	return OutputRing.restore({ start, data: bytes.subarray(8) }, capacity);
+}
+
+async function listSnapshots(dir: string, labId: string): Promise<SessionKey[]> {
+	const { readdir } = await import('node:fs/promises');
+	const names = await readdir(dir).catch(() => [] as string[]);
+	return names.flatMap((name) => {
+		const match = /^(hap1|hap2)-([a-z0-9-]+)\.ring$/.exec(name);
+		return match ? [{ labId, node: match[1]!, term: match[2]! }] : [];
+	});
+}
