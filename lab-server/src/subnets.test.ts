@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstFreeIndex, labAddresses, parsePool, poolSize } from './subnets';
+import { firstFreeIndex, labAddresses, parsePool, poolSize, occupiedIndexes } from './subnets';
 
 describe('parsePool', () => {
 	it('parses the default pool', () => {
@@ -106,5 +106,18 @@ describe('poolSize and firstFreeIndex', () => {
 		expect(firstFreeIndex(pool, all)).toBeNull();
 		all.delete(255);
 		expect(firstFreeIndex(pool, all)).toBe(255);
+	});
+});
+
+describe('occupiedIndexes', () => {
+	const pool = parsePool('10.129.0.0/16');
+	it('maps foreign /24s inside the pool to their indexes and ignores the rest', () => {
+		expect([...occupiedIndexes(pool, ['10.129.3.0/24', '172.17.0.0/16', 'fd00::/64'])]).toEqual([
+			3,
+		]);
+	});
+	it('marks every /24 that a larger overlapping network covers', () => {
+		expect([...occupiedIndexes(pool, ['10.129.4.0/23'])]).toEqual([4, 5]);
+		expect(occupiedIndexes(pool, ['10.0.0.0/8']).size).toBe(256);
 	});
 });

@@ -107,6 +107,26 @@ export function firstFreeIndex(pool: SubnetPool, used: ReadonlySet<number>): num
 	return null;
 }
 
+/**
+ * The pool indexes that other Docker networks occupy: any /24 of the pool that overlaps one of
+ * `subnets` (Docker refuses overlapping subnets, whoever made the other network).
+ */
+export function occupiedIndexes(pool: SubnetPool, subnets: readonly string[]): Set<number> {
+	const occupied = new Set<number>();
+	const size = poolSize(pool);
+	for (const cidr of subnets) {
+		const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+		if (!match) continue;
+		const length = Number(match[5]);
+		const start = (ipv4ToNumber(match.slice(1, 5).map(Number)) & mask(length)) >>> 0;
+		const end = start + 2 ** (32 - length);
+		const first = Math.max(0, Math.floor((start - pool.network) / 256));
+		const last = Math.min(size, Math.ceil((end - pool.network) / 256));
+		for (let index = first; index < last; index++) occupied.add(index);
+	}
+	return occupied;
+}
+
 function ipv4ToNumber(octets: readonly number[]): number {
 	return octets.reduce((value, octet) => value * 256 + octet, 0);
 }

@@ -28,6 +28,8 @@ import { OutputRing } from './output-ring';
 export interface TerminalSink {
 	output(data: Uint8Array): void;
 	exit(code: number): void;
+	/** Another client attached to the same terminal and took it over. */
+	replaced(): void;
 }
 
 export interface TerminalOptions {
@@ -83,7 +85,7 @@ export class TerminalSession {
 	#stream: Duplex | null = null;
 	#sink: TerminalSink | null = null;
 	#pending: Buffer[] = [];
-	#batchTimer: unknown = null;
+	#batchTimer: NodeJS.Timeout | null = null;
 	#graceTimer: unknown = null;
 	#stripClear: boolean;
 	#ending = false;
@@ -132,7 +134,9 @@ export class TerminalSession {
 		this.#exec = exec;
 		this.#stream = stream;
 		stream.on('data', (chunk: Buffer) => this.#onOutput(chunk));
-		stream.on('error', (error) => this.#ctx.log.warn({ ...this.key, err: error }, 'terminal stream error'));
+		stream.on('error', (error) =>
+			this.#ctx.log.warn({ ...this.key, err: error }, 'terminal stream error'),
+		);
 		stream.on('close', () => void this.#onClosed());
 		if (this.#flow.paused) stream.pause();
 		await this.resize(cols, rows);
@@ -140,15 +144,16 @@ export class TerminalSession {
 
 	/**
 	 * Attaches a client. It gets everything the ring holds from `resumeOffset` (or a fresh view
-	 * from the ring's start when it has none); the previous client, if any, is returned so the
-	 * caller can close it as replaced.
+	 * from the ring's start when it has none); the previous client, if any, is told it was
+	 * replaced.
 	 */
 	attach(
 		sink: TerminalSink,
 		resumeOffset: number | undefined,
-	): { offset: number; resumed: boolean; replaced: TerminalSink | null; backlog: Uint8Array } {
-		const replaced = this.#sink;
+	): { offset: number; resumed: boolean; backlog: Uint8Array } {
+		const previous = this.#sink;
 		this.#sink = sink;
+		previous?.replaced();
 		this.#clearGrace();
 		this.#flush();
 		const wanted = resumeOffset ?? this.ring.start;
@@ -156,7 +161,8 @@ export class TerminalSession {
 		// What the new client has not rendered yet is all that is outstanding now.
 		this.#flow.reset();
 		this.#flow.sent(data.byteLength);
-		return { offset, resumed: resumeOffset !== undefined && resumeOffset <= this.ring.end, replaced, backlog: data };
+		const resumed = resumeOffset !== undefined && resumeOffset <= this.ring.end;
+		return { offset, resumed, backlog: data };
 	}
 
 	/** The client went away without closing cleanly: keep the shell for a resume, for a while. */
@@ -245,8 +251,10 @@ export class TerminalSession {
 		}
 	}
 
+	// Batching is I/O scheduling, not a policy timeout: it runs on real timers even when tests
+	// drive lifetimes with a manual clock.
 	#armBatch(): void {
-		this.#batchTimer = this.#ctx.clock.setTimeout(() => {
+		this.#batchTimer = setTimeout(() => {
 			this.#batchTimer = null;
 			if (this.#pending.length > 0) {
 				this.#flush();
@@ -310,7 +318,9 @@ export class TerminalRegistry {
 		if (existing) return existing;
 		const starting = this.#starting.get(id);
 		if (starting) return starting;
-		const promise = this.#start(key, containerId, cols, rows).finally(() => this.#starting.delete(id));
+		const promise = this.#start(key, containerId, cols, rows).finally(() =>
+			this.#starting.delete(id),
+		);
 		this.#starting.set(id, promise);
 		return promise;
 	}

@@ -1,0 +1,105 @@
+/**
+ * `npm start`: everything a fresh machine with Docker needs to serve the lab, in order, each
+ * step saying what it does: config, Docker, host firewall, node image (built when missing or
+ * stale, with progress), the site (built when missing or older than its sources), then the
+ * server. SIGTERM/SIGINT stop it and leave the labs running for the next start.
+ *
+ * `LAB_SITE=none` serves the API only (`npm run dev` puts Astro's dev server in front).
+ */
+import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { loadConfig } from '../config';
+import { connectDocker, pingDocker } from '../docker';
+import { ensureHostFirewall } from '../host-firewall';
+import { ensureNodeImage } from '../images';
+import { createLabServer } from '../server';
+import { printProgress } from './progress';
+import { runCli } from './run-cli';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+runCli(async () => {
+	const config = loadConfig(process.env);
+	const log = pino({ level: config.logLevel, base: undefined });
+	const docker = connectDocker(config.dockerSocket);
+	await pingDocker(docker, config.dockerSocket);
+	await ensureHostFirewall();
+	const image = await ensureNodeImage(docker, printProgress());
+	const serveSite = process.env.LAB_SITE !== 'none';
+	if (serveSite) await ensureSiteBuilt();
+
+	const server = createLabServer({
+		config,
+		log,
+		image,
+		docker,
+		siteDir: serveSite ? path.join(ROOT, 'dist') : null,
+	});
+	try {
+		const { port } = await server.start();
+		const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
+		console.log(`\n  keepalived-lab: http://${host}:${port}/\n`);
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+			throw new Error(
+				`Port ${config.port} is in use: stop whatever serves it, or start with PORT=<another port> npm start`,
+			);
+		}
+		throw error;
+	}
+	let stopping = false;
+	for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+		process.on(signal, () => {
+			if (stopping) process.exit(1);
+			stopping = true;
+			console.log(`\n  ${signal}: stopping; labs keep running and are adopted by the next start`);
+			server.stop().then(
+				() => process.exit(0),
+				(error: unknown) => {
+					log.error({ err: error }, 'stop failed');
+					process.exit(1);
+				},
+			);
+		});
+	}
+});
+
+/** Builds the site when `dist/` is missing or older than anything it is built from. */
+async function ensureSiteBuilt(): Promise<void> {
+	const built = await stat(path.join(ROOT, 'dist/index.html')).then(
+		(s) => s.mtimeMs,
+		() => 0,
+	);
+	const sources = await newestMtime(['src', 'content', 'astro.config.mjs', 'package-lock.json']);
+	if (built >= sources) return;
+	console.log('[site] building the course site (astro build)…');
+	await new Promise<void>((resolve, reject) => {
+		const child = spawn(path.join(ROOT, 'node_modules/.bin/astro'), ['build'], {
+			cwd: ROOT,
+			stdio: 'inherit',
+		});
+		child.on('error', reject);
+		child.on('close', (code) =>
+			code === 0
+				? resolve()
+				: reject(new Error(`"astro build" exited with ${code}: see its output above`)),
+		);
+	});
+}
+
+async function newestMtime(entries: string[]): Promise<number> {
+	let newest = 0;
+	for (const entry of entries) {
+		const full = path.join(ROOT, entry);
+		const info = await stat(full).catch(() => null);
+		if (!info) continue;
+		if (info.isDirectory()) {
+			const children = await readdir(full);
+			newest = Math.max(newest, await newestMtime(children.map((c) => path.join(entry, c))));
+		} else newest = Math.max(newest, info.mtimeMs);
+	}
+	return newest;
+}

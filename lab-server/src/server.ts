@@ -1,0 +1,101 @@
+/**
+ * The lab server, assembled: HTTP API + site + terminal WebSockets over one `http.Server`, with
+ * the lab manager adopting what a previous server left running. `start()` listens; `stop()` is
+ * what SIGTERM does: stop accepting, close terminal sockets with 4013 (clients reconnect and
+ * resume), save every terminal's scrollback, and leave the labs running.
+ */
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock';
+import type { Config } from './config';
+import { connectDocker } from './docker';
+import { createRequestHandler } from './http';
+import { LabManager } from './labs';
+import { CloseCode } from './protocol';
+import { staticSite } from './static-site';
+import { TerminalRegistry, type TerminalOptions } from './terminal';
+import { attachTerminalServer } from './terminal-socket';
+
+export interface LabServerOptions {
+	config: Config;
+	log: Logger;
+	/** The node image tag to start labs from (images.ts, `ensureNodeImage`). */
+	image: string;
+	/** The built site; null serves the API only (tests, `npm run dev`). */
+	siteDir: string | null;
+	docker?: Docker;
+	clock?: Clock;
+	terminal?: Partial<TerminalOptions>;
+}
+
+export interface LabServer {
+	http: Server;
+	labs: LabManager;
+	terminals: TerminalRegistry;
+	/** Adopts existing labs, then listens on the configured port (0 picks one). */
+	start(): Promise<{ port: number }>;
+	stop(): Promise<void>;
+}
+
+export function createLabServer(options: LabServerOptions): LabServer {
+	const { config, log } = options;
+	const clock = options.clock ?? systemClock;
+	const docker = options.docker ?? connectDocker(config.dockerSocket);
+	const stateDir = path.resolve(config.stateDir);
+	const terminals = new TerminalRegistry({
+		docker,
+		clock,
+		log,
+		stateDir,
+		options: { graceMs: config.terminalGraceMs, ...options.terminal },
+	});
+	const labs = new LabManager({
+		docker,
+		config,
+		clock,
+		log,
+		image: options.image,
+		isAttached: (labId) => terminals.anyAttached(labId),
+		onTeardown: (labId, node) => terminals.drop(labId, node),
+	});
+	const http = createServer(
+		createRequestHandler({
+			labs,
+			docker,
+			config,
+			log,
+			site: options.siteDir ? staticSite(options.siteDir) : null,
+		}),
+	);
+	const sockets = attachTerminalServer(http, { labs, terminals, config, clock, log });
+
+	return {
+		http,
+		labs,
+		terminals,
+		async start() {
+			await labs.adopt();
+			await new Promise<void>((resolve, reject) => {
+				http.once('error', reject);
+				http.listen(config.port, config.host, () => {
+					http.off('error', reject);
+					resolve();
+				});
+			});
+			const port = (http.address() as { port: number }).port;
+			log.info({ host: config.host, port }, 'lab server listening');
+			return { port };
+		},
+		async stop() {
+			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+			sockets.closeAll(CloseCode.SERVER_RESTARTING, 'server restarting');
+			await terminals.suspendAll();
+			await labs.close();
+			http.closeAllConnections();
+			await closed;
+			log.info('lab server stopped; labs left running');
+		},
+	};
+}

@@ -1,0 +1,311 @@
+/**
+ * The lab server end to end, on real Docker and a real WebSocket server on port 0: labs per
+ * learner, live terminals, refusals, resume after a reconnect and after a server restart.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { ManualClock } from '../src/clock';
+import { loadConfig } from '../src/config';
+import { connectDocker, listLabResources, usedSubnets } from '../src/docker';
+import { createLabServer, type LabServer } from '../src/server';
+import { occupiedIndexes, parsePool } from '../src/subnets';
+import { sh, stripAnsi } from './helpers';
+import { TerminalClient } from './terminal-client';
+
+const docker = connectDocker(inject('dockerSocket'));
+const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
+
+interface LabJson {
+	id: string;
+	token: string;
+	vip: string;
+	subnet: string;
+	nodes: { name: string; ip: string; state: string }[];
+	expiresAt: string;
+}
+
+function server(
+	stateDir: string,
+	env: Record<string, string> = {},
+	clock?: ManualClock,
+): LabServer {
+	return createLabServer({
+		config: loadConfig({ PORT: '0', STATE_DIR: stateDir, ...env }),
+		log,
+		image: inject('nodeImage'),
+		siteDir: null,
+		docker,
+		clock,
+	});
+}
+
+async function createLab(base: string): Promise<LabJson> {
+	const res = await fetch(`${base}/api/labs`, { method: 'POST' });
+	expect(res.status, await res.clone().text()).toBe(201);
+	return (await res.json()) as LabJson;
+}
+
+describe('lab server', () => {
+	let stateDir: string;
+	let lab: LabServer;
+	let base: string;
+	let ws: string;
+	let first: LabJson;
+
+	beforeAll(async () => {
+		stateDir = await mkdtemp(path.join(tmpdir(), 'klab-state-'));
+		lab = server(stateDir);
+		const { port } = await lab.start();
+		base = `http://127.0.0.1:${port}`;
+		ws = `ws://127.0.0.1:${port}`;
+	});
+	afterAll(async () => {
+		for (const l of lab.labs.list()) await lab.labs.end(l, 'deleted');
+		await lab.stop();
+		await rm(stateDir, { recursive: true, force: true });
+	});
+
+	it('creates a lab with the guide addresses when its /24 is free, and a cookie', async () => {
+		const free = !occupiedIndexes(parsePool('10.129.0.0/16'), await usedSubnets(docker)).has(0);
+		const res = await fetch(`${base}/api/labs`, { method: 'POST' });
+		expect(res.status).toBe(201);
+		expect(res.headers.get('set-cookie')).toMatch(/klab_lab_[a-z0-9]{10}=.*HttpOnly/);
+		first = (await res.json()) as LabJson;
+		expect(first.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+		expect(Date.parse(first.expiresAt)).toBeGreaterThan(Date.now());
+		expect(first.nodes.map((n) => [n.name, n.state])).toEqual([
+			['hap1', 'running'],
+			['hap2', 'running'],
+		]);
+		if (free) {
+			expect(first.vip).toBe('10.129.0.10');
+			expect(first.nodes.map((n) => n.ip)).toEqual(['10.129.0.11', '10.129.0.12']);
+		}
+		const got = await fetch(`${base}/api/labs/${first.id}`, {
+			headers: { authorization: `Bearer ${first.token}` },
+		});
+		expect(got.status).toBe(200);
+		expect(await got.json()).toMatchObject({ id: first.id, vip: first.vip, vipHolder: null });
+	});
+
+	it('streams both terminals: prompt, a command, a resize', async () => {
+		const hap1 = new TerminalClient(`${ws}/api/labs/${first.id}/terminals/hap1`, {
+			token: first.token,
+		});
+		const hap2 = new TerminalClient(`${ws}/api/labs/${first.id}/terminals/hap2`, {
+			token: first.token,
+		});
+		await Promise.all([hap1.waitFor('ubuntu@hap1:~$'), hap2.waitFor('ubuntu@hap2:~$')]);
+		expect(hap1.ready).toEqual({ op: 'ready', offset: 0, resumed: false });
+
+		hap1.type('echo "answer=$((6*7))"\r');
+		await hap1.waitFor('answer=42');
+		hap1.send({ op: 'resize', cols: 97, rows: 31 });
+		hap1.type('stty size\r');
+		await hap1.waitFor('31 97');
+		hap1.ws.close(1000);
+		hap2.ws.close(1000);
+		await Promise.all([hap1.closed, hap2.closed]);
+	});
+
+	it('ends the shell inside the node when a terminal is closed cleanly', async () => {
+		const client = new TerminalClient(`${ws}/api/labs/${first.id}/terminals/hap2`, {
+			token: first.token,
+			term: 'closing',
+		});
+		await client.waitFor('ubuntu@hap2:~$');
+		client.ws.close(1000);
+		await client.closed;
+		const container = lab.labs.get(first.id)!.containers.hap2;
+		let left = '';
+		for (let i = 0; i < 20; i++) {
+			left = (
+				await sh(docker, container, 'pgrep -af "^dtach -A /run/lab-terminals/closing " || true')
+			).stdout.trim();
+			if (!left) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		const ps = left ? (await sh(docker, container, 'ps -eo pid,ppid,args')).stdout : '';
+		expect(left, ps).toBe('');
+	});
+
+	it('resumes after a dropped connection without losing a byte', async () => {
+		const url = `${ws}/api/labs/${first.id}/terminals/hap1`;
+		const before = new TerminalClient(url, { token: first.token, term: 'resume' });
+		await before.waitFor('ubuntu@hap1:~$');
+		before.type('for i in $(seq 1 300); do echo "line-$i"; sleep 0.005; done; echo DONE\r');
+		await before.waitFor('line-5');
+		before.ws.terminate(); // no close frame: what a network drop looks like
+		await before.closed;
+		await new Promise((r) => setTimeout(r, 2_500)); // output keeps coming meanwhile
+
+		const after = new TerminalClient(url, {
+			token: first.token,
+			term: 'resume',
+			resumeOffset: before.offset,
+		});
+		await after.waitFor(/^DONE\r?$/m);
+		expect(after.ready).toEqual({ op: 'ready', offset: before.offset, resumed: true });
+		const text = stripAnsi(before.output + after.output);
+		const lines = text.split('\n').filter((l) => /^line-\d+\r?$/.test(l));
+		expect(lines.map((l) => l.trim())).toEqual(
+			Array.from({ length: 300 }, (_, i) => `line-${i + 1}`),
+		);
+		after.ws.close(1000);
+	});
+
+	it('refuses what it should, with the right status', async () => {
+		const second = await createLab(base);
+		const url = (id: string, node = 'hap1') => `${ws}/api/labs/${id}/terminals/${node}`;
+		const cases: [string, TerminalClient, number][] = [
+			['no token', new TerminalClient(url(first.id)), 401],
+			['another lab’s token', new TerminalClient(url(first.id), { token: second.token }), 403],
+			['wrong token', new TerminalClient(url(first.id), { token: 'x'.repeat(43) }), 403],
+			[
+				'foreign origin',
+				new TerminalClient(url(first.id), { token: first.token, origin: 'https://evil.example' }),
+				403,
+			],
+			['unknown lab', new TerminalClient(url('zzzzzzzzzz'), { token: first.token }), 404],
+			['unknown node', new TerminalClient(url(first.id, 'hap3'), { token: first.token }), 404],
+		];
+		for (const [what, client, status] of cases) {
+			expect(await client.refused(), what).toBe(status);
+		}
+		const http = await fetch(`${base}/api/labs/${first.id}`, {
+			headers: { authorization: `Bearer ${second.token}` },
+		});
+		expect(http.status).toBe(403);
+		expect(await http.json()).toEqual({
+			error: { code: 'forbidden', message: 'Этот ключ не открывает этот стенд.' },
+		});
+		const bad = await fetch(`${base}/api/labs/${first.id}/reset`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' },
+			body: '{"node":"hap3"}',
+		});
+		expect(bad.status).toBe(400);
+		expect((await bad.json()).error.code).toBe('bad-request');
+		await fetch(`${base}/api/labs/${second.id}`, {
+			method: 'DELETE',
+			headers: { authorization: `Bearer ${second.token}` },
+		});
+	});
+
+	it('closes only the offending socket on garbage and oversized frames', async () => {
+		const url = `${ws}/api/labs/${first.id}/terminals/hap1`;
+		const healthy = new TerminalClient(url, { token: first.token, term: 'healthy' });
+		await healthy.waitFor('ubuntu@hap1:~$');
+
+		const garbage = new TerminalClient(url, { token: first.token, term: 'garbage' });
+		await garbage.waitFor('$');
+		garbage.ws.send(Buffer.from([0x7f, 1, 2, 3]));
+		expect(await garbage.closed).toMatchObject({
+			code: 4000,
+			reason: expect.stringContaining('unknown-opcode'),
+		});
+
+		const text = new TerminalClient(url, { token: first.token, term: 'text' });
+		await new Promise((r) => text.ws.once('open', r));
+		text.ws.send('hello');
+		expect((await text.closed).code).toBe(4000);
+
+		const noHello = new TerminalClient(url, { token: first.token, term: 'nohello' });
+		noHello.ws.removeAllListeners('open');
+		await new Promise((r) => noHello.ws.once('open', r));
+		noHello.type('ls\r');
+		noHello.ws.send(Buffer.from([0x00, 0x6c, 0x73]));
+		expect((await noHello.closed).code).toBe(4001);
+
+		const big = new TerminalClient(url, { token: first.token, term: 'big' });
+		await big.waitFor('$');
+		big.ws.send(Buffer.alloc(70 * 1024, 0x61));
+		expect((await big.closed).code).toBe(1009);
+
+		healthy.type('echo still-here\r');
+		await healthy.waitFor('still-here');
+		expect((await fetch(`${base}/api/health`)).status).toBe(200);
+		healthy.ws.close(1000);
+	});
+
+	it('survives a restart: the lab is adopted and the terminal resumes the same shell', async () => {
+		const url = `${ws}/api/labs/${first.id}/terminals/hap1`;
+		const client = new TerminalClient(url, { token: first.token, term: 'restart' });
+		await client.waitFor('ubuntu@hap1:~$');
+		client.type('echo "pid=$$"\r');
+		const pid = /pid=(\d+)/.exec(stripAnsi(await client.waitFor(/pid=\d+/)))![1];
+
+		await lab.stop();
+		expect((await client.closed).code).toBe(4013);
+
+		lab = server(stateDir, { PORT: new URL(base).port });
+		await lab.start();
+		expect(lab.labs.get(first.id)).toBeDefined();
+		const again = new TerminalClient(url, {
+			token: first.token,
+			term: 'restart',
+			resumeOffset: client.offset,
+		});
+		await vi.waitFor(() => expect(again.ready).not.toBeNull(), { timeout: 10_000 });
+		expect(again.ready).toMatchObject({ offset: client.offset, resumed: true });
+		again.type('echo "pid=$$"\r');
+		await again.waitFor(`pid=${pid}`);
+
+		// A reload (no resumeOffset) gets the scrollback saved across the restart.
+		const reload = new TerminalClient(url, { token: first.token, term: 'restart' });
+		await reload.waitFor(`pid=${pid}`);
+		expect(reload.ready?.offset).toBe(0);
+		reload.ws.close(1000);
+	});
+
+	it('removes everything on DELETE', async () => {
+		const res = await fetch(`${base}/api/labs/${first.id}`, {
+			method: 'DELETE',
+			headers: { authorization: `Bearer ${first.token}` },
+		});
+		expect(res.status).toBe(204);
+		expect((await listLabResources(docker)).has(first.id)).toBe(false);
+		const gone = await fetch(`${base}/api/labs/${first.id}`, {
+			headers: { authorization: `Bearer ${first.token}` },
+		});
+		expect(gone.status).toBe(404);
+	});
+});
+
+describe('lab lifetime on an injected clock', () => {
+	it('ends a lab idle past LAB_IDLE_MINUTES, and one past its TTL', async () => {
+		const stateDir = await mkdtemp(path.join(tmpdir(), 'klab-state-'));
+		const clock = new ManualClock(Date.now());
+		const lab = server(stateDir, { LAB_IDLE_MINUTES: '5', LAB_TTL_MINUTES: '30' }, clock);
+		const { port } = await lab.start();
+		try {
+			const idle = await createLab(`http://127.0.0.1:${port}`);
+			clock.advance(4 * 60_000);
+			expect(await lab.labs.reap()).toEqual([]);
+			clock.advance(2 * 60_000);
+			expect(await lab.labs.reap()).toEqual([idle.id]);
+			expect((await listLabResources(docker)).has(idle.id)).toBe(false);
+
+			const busy = await createLab(`http://127.0.0.1:${port}`);
+			const client = new TerminalClient(
+				`ws://127.0.0.1:${port}/api/labs/${busy.id}/terminals/hap1`,
+				{
+					token: busy.token,
+				},
+			);
+			await client.waitFor('$');
+			clock.advance(29 * 60_000);
+			expect(await lab.labs.reap()).toEqual([]); // attached: never idle
+			clock.advance(2 * 60_000);
+			expect(await lab.labs.reap()).toEqual([busy.id]);
+			expect((await client.closed).code).toBe(4010);
+		} finally {
+			for (const l of lab.labs.list()) await lab.labs.end(l, 'deleted');
+			await lab.stop();
+			await rm(stateDir, { recursive: true, force: true });
+		}
+	});
+});
