@@ -53,8 +53,15 @@ export interface Lab {
 	idleSince: number;
 	containers: Record<LabNode, string>;
 	nodes: Record<LabNode, NodeStatus>;
+	/** Every change of the VIP holder seen since the lab started (or was adopted), oldest first. */
+	vipHistory: VipChange[];
 	/** Per-lab events: `node`, `vip`, `lab`, `ended`, `reset` (see http.ts for the SSE names). */
 	events: EventEmitter;
+}
+
+export interface VipChange {
+	holder: LabNode | null;
+	at: string;
 }
 
 /** The lab as the API shows it (DESIGN.md: `POST /api/labs`, `GET /api/labs/:id`). */
@@ -380,13 +387,14 @@ export class LabManager {
 		};
 	}
 
-	#register(fields: Omit<Lab, 'nodes' | 'events'>): Lab {
+	#register(fields: Omit<Lab, 'nodes' | 'events' | 'vipHistory'>): Lab {
 		const lab: Lab = {
 			...fields,
 			nodes: {
 				hap1: initialStatus('hap1', fields.addresses.hap1),
 				hap2: initialStatus('hap2', fields.addresses.hap2),
 			},
+			vipHistory: [],
 			events: new EventEmitter(),
 		};
 		// Every open SSE stream and terminal of the lab listens here.
@@ -438,7 +446,11 @@ export class LabManager {
 			at,
 		});
 		const after = vipHolder(lab);
-		if (after !== before) lab.events.emit('vip', { holder: after, at });
+		if (after !== before) {
+			lab.vipHistory.push({ holder: after, at });
+			if (lab.vipHistory.length > 100) lab.vipHistory.shift();
+			lab.events.emit('vip', { holder: after, at });
+		}
 	}
 
 	#scheduleReap(): void {

@@ -1,0 +1,78 @@
+/**
+ * `<lab-code>`: the behaviour of a command or config block (Cmd.astro, ConfigFile.astro).
+ *
+ * Markup it expects (rendered by the components):
+ * - `[data-copy-source]`: the text «Копировать» copies (as displayed, i.e. with the lab's addresses);
+ * - `[data-run-source]`: the text run buttons send (defaults to the copy source);
+ * - `button[data-copy]`, `button[data-run="hap1|hap2|both"]`, `[data-status]` (a live region);
+ * - `data-i18n`: the `code.*` strings it shows.
+ *
+ * Run buttons are enabled only while the lab runs (`lab:state`); a click dispatches a bubbling,
+ * cancelable `lab:run` event that the lab panel takes (and cancels, to say it did).
+ */
+import { copyText } from './clipboard';
+import { currentLab, type LabRunDetail, type LabSnapshot, type RunTarget } from './lab-state';
+import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
+
+const STATUS_CLEAR_MS = 4000;
+
+class LabCode extends HTMLElement {
+	#t: Translate = createT({});
+	#statusTimer: ReturnType<typeof setTimeout> | undefined;
+
+	connectedCallback(): void {
+		this.#t = createT(dictFrom(this));
+		this.addEventListener('click', this.#onClick);
+		document.addEventListener('lab:state', this.#onState);
+		this.#sync(currentLab());
+	}
+
+	disconnectedCallback(): void {
+		this.removeEventListener('click', this.#onClick);
+		document.removeEventListener('lab:state', this.#onState);
+		clearTimeout(this.#statusTimer);
+	}
+
+	#onState = (event: CustomEvent<LabSnapshot>): void => this.#sync(event.detail);
+
+	#sync(state: LabSnapshot): void {
+		const running = state.status === 'running';
+		for (const button of this.querySelectorAll<HTMLButtonElement>('button[data-run]')) {
+			button.disabled = !running;
+		}
+		this.toggleAttribute('data-lab-running', running);
+	}
+
+	#onClick = async (event: MouseEvent): Promise<void> => {
+		const button = (event.target as Element | null)?.closest('button');
+		if (!button || !this.contains(button)) return;
+		if (button.hasAttribute('data-copy')) {
+			const ok = await copyText(this.#text('[data-copy-source]'));
+			this.#status(ok ? 'code.copied' : 'code.copyFailed');
+		} else if (button.dataset.run) {
+			const node = button.dataset.run as RunTarget;
+			const detail: LabRunDetail = {
+				node,
+				command: this.#text('[data-run-source]') || this.#text('[data-copy-source]'),
+			};
+			const taken = !this.dispatchEvent(
+				new CustomEvent('lab:run', { detail, bubbles: true, cancelable: true, composed: true }),
+			);
+			this.#status(taken ? (`code.sent.${node}` as UiKey) : 'code.noLab');
+		}
+	};
+
+	#text(selector: string): string {
+		return (this.querySelector(selector)?.textContent ?? '').replace(/\n+$/, '');
+	}
+
+	#status(key: UiKey): void {
+		const region = this.querySelector<HTMLElement>('[data-status]');
+		if (!region) return;
+		region.textContent = this.#t(key);
+		clearTimeout(this.#statusTimer);
+		this.#statusTimer = setTimeout(() => (region.textContent = ''), STATUS_CLEAR_MS);
+	}
+}
+
+if (!customElements.get('lab-code')) customElements.define('lab-code', LabCode);

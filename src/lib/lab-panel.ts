@@ -1,0 +1,631 @@
+/**
+ * `<lab-panel>`: the learner's lab beside the text (markup in LabPanel.astro).
+ *
+ * States (`data-state`): idle → (restoring | starting) → running, or error (with «Попробовать
+ * снова»). The lab id is remembered in localStorage, so a reload or a later visit finds the lab
+ * again (`GET /api/labs/:id`; 404/401/403 forget it).
+ *
+ * While running it keeps: the time left (ticking, from `expiresAt`), each node's keepalived state
+ * and the VIP holder (GET for the first picture, then server-sent events), and two
+ * `<lab-terminal>`s, whose module (and xterm.js behind it) is imported only now. It takes the
+ * `lab:run` events of the command blocks, and publishes the lab (`lab-state.ts`) so addresses on
+ * the page are rewritten and run buttons enabled.
+ *
+ * The element is persisted across ClientRouter navigations (`transition:persist`): it is moved,
+ * not recreated, so nothing here reconnects on a step change.
+ */
+import {
+	createLab,
+	extendLab,
+	getLab,
+	labEventsUrl,
+	resetLab,
+	ApiError,
+	type KeepalivedState,
+	type Lab,
+} from './lab-api';
+import { publishLab, type LabAddresses, type LabStatus, type NodeName } from './lab-state';
+import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
+
+const LAB_ID_KEY = 'keepalived-lab:lab-id';
+const LAYOUT_KEY = 'keepalived-lab:terminal-layout';
+const TERM_OFFSET_PREFIX = 'keepalived-lab:term:';
+const NODES: NodeName[] = ['hap1', 'hap2'];
+const LOW_TIME_MS = 5 * 60_000;
+const SSE_RETRY_MS = 3000;
+const KA_STATES: KeepalivedState[] = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'];
+/** `ended` reasons with a message of their own (`lab.ended.<reason>`); others get a generic one. */
+const ENDED_REASONS = ['expired', 'idle', 'workshop-ended'];
+
+/** The public face of `<lab-terminal>` that the panel uses (the module loads lazily). */
+interface TerminalElement extends HTMLElement {
+	run(command: string): void;
+	focus(): void;
+}
+
+type View = 'idle' | 'busy' | 'error' | 'running';
+
+class LabPanel extends HTMLElement {
+	#t: Translate = createT({});
+	#live = false;
+	#status: LabStatus = 'idle';
+	#lab: Lab | null = null;
+	#events: EventSource | null = null;
+	#eventsRetry: ReturnType<typeof setTimeout> | undefined;
+	#tick: ReturnType<typeof setInterval> | undefined;
+	#busyTick: ReturnType<typeof setInterval> | undefined;
+	#lowTimeAnnounced = false;
+	#terminalsModule: Promise<unknown> | null = null;
+	#attempt = 0;
+	#focusOnAttach = false;
+	#lastVerify = 0;
+
+	connectedCallback(): void {
+		// ClientRouter moves this element on every navigation: connect once, ignore the moves.
+		if (this.#live) return;
+		this.#live = true;
+		this.#t = createT(dictFrom(this));
+		this.addEventListener('click', this.#onClick);
+		this.addEventListener('keydown', this.#onTabKey);
+		this.addEventListener('lab:ended', this.#onTerminalLabEnded);
+		this.addEventListener('lab:verify', this.#onVerify);
+		document.addEventListener('lab:run', this.#onRun);
+		document.addEventListener('astro:after-swap', this.#onSwap);
+		this.#applyLayout(readLayout());
+		void this.#restore();
+	}
+
+	disconnectedCallback(): void {
+		// Moved by ClientRouter → connected again in the same task. Really gone (a page without
+		// the panel) → stop listening; the terminals close their sockets themselves, keeping the
+		// shells for the next page that has a panel.
+		setTimeout(() => {
+			if (this.isConnected || !this.#live) return;
+			this.#live = false;
+			this.removeEventListener('click', this.#onClick);
+			this.removeEventListener('keydown', this.#onTabKey);
+			this.removeEventListener('lab:ended', this.#onTerminalLabEnded);
+			this.removeEventListener('lab:verify', this.#onVerify);
+			document.removeEventListener('lab:run', this.#onRun);
+			document.removeEventListener('astro:after-swap', this.#onSwap);
+			this.#closeEvents();
+			clearInterval(this.#tick);
+			clearInterval(this.#busyTick);
+			publishLab({ status: 'idle', lab: null });
+		});
+	}
+
+	// ── lifecycle ──────────────────────────────────────────────────────────────
+
+	async #restore(): Promise<void> {
+		const id = readStorage(localStorage, LAB_ID_KEY);
+		if (!id) return this.#setIdle();
+		this.#setBusy('restoring', 'lab.restoring');
+		try {
+			this.#run(await getLab(id));
+		} catch (error) {
+			// A lab that is gone is forgotten; a server that does not answer now may later, so
+			// keep the id and let «Запустить стенд» try it first.
+			if (error instanceof ApiError && error.labGone) forgetLab(id);
+			this.#setIdle();
+		}
+	}
+
+	async #start(): Promise<void> {
+		if (this.#status === 'starting' || this.#status === 'running') return;
+		const attempt = ++this.#attempt;
+		this.#setBusy('starting', 'lab.starting');
+		try {
+			const known = readStorage(localStorage, LAB_ID_KEY);
+			let lab: Lab | null = null;
+			if (known) {
+				lab = await getLab(known).catch((error: unknown) => {
+					if (error instanceof ApiError && error.labGone) {
+						forgetLab(known);
+						return null;
+					}
+					throw error;
+				});
+			}
+			lab ??= await createLab();
+			if (attempt !== this.#attempt) return;
+			// The start button is gone now: keyboard focus goes to the first terminal.
+			this.#focusOnAttach = true;
+			this.#run(lab);
+		} catch (error) {
+			if (attempt !== this.#attempt) return;
+			this.#setError(error);
+		}
+	}
+
+	#run(lab: Lab): void {
+		const changed = this.#lab?.id !== lab.id;
+		this.#lab = lab;
+		writeStorage(localStorage, LAB_ID_KEY, lab.id);
+		this.#status = 'running';
+		this.#lowTimeAnnounced = false;
+		clearInterval(this.#busyTick);
+		this.#show('running');
+		this.#renderLab();
+		publishLab({ status: 'running', lab: addressesOf(lab) });
+		clearInterval(this.#tick);
+		this.#tick = setInterval(() => this.#renderTime(), 1000);
+		if (changed || !this.#events) this.#openEvents(lab.id);
+		void this.#attachTerminals(lab.id);
+	}
+
+	#ended(reason: string | undefined): void {
+		const lab = this.#lab;
+		if (!lab) return;
+		this.#lab = null;
+		this.#closeEvents();
+		clearInterval(this.#tick);
+		for (const el of this.#terminals()) el.removeAttribute('lab-id');
+		forgetLab(lab.id);
+		const notice = this.#slot('notice');
+		notice.textContent = this.#t(
+			ENDED_REASONS.includes(reason ?? '') ? (`lab.ended.${reason}` as UiKey) : 'lab.ended.other',
+		);
+		notice.hidden = false;
+		this.#setIdle();
+		this.#announce(notice.textContent);
+	}
+
+	// ── views ──────────────────────────────────────────────────────────────────
+
+	#setIdle(): void {
+		this.#status = 'idle';
+		clearInterval(this.#busyTick);
+		this.#show('idle');
+		publishLab({ status: 'idle', lab: null });
+	}
+
+	#setBusy(status: 'restoring' | 'starting', key: UiKey): void {
+		this.#status = status;
+		this.#slot('busy-text').textContent = this.#t(key);
+		const elapsed = this.#slot('busy-elapsed');
+		elapsed.textContent = '';
+		const started = Date.now();
+		clearInterval(this.#busyTick);
+		this.#busyTick = setInterval(() => {
+			elapsed.textContent = this.#t('lab.startingElapsed', {
+				s: Math.round((Date.now() - started) / 1000),
+			});
+		}, 1000);
+		this.#show('busy');
+		publishLab({ status, lab: null });
+	}
+
+	#setError(error: unknown): void {
+		this.#status = 'error';
+		clearInterval(this.#busyTick);
+		const api = error instanceof ApiError ? error : null;
+		this.#slot('error-message').textContent = api?.serverMessage ?? this.#t('lab.unreachable');
+		const detail = this.#slot('error-detail');
+		detail.textContent =
+			api && api.status > 0 && !api.serverMessage
+				? this.#t('lab.httpStatus', { status: api.status })
+				: '';
+		detail.hidden = !detail.textContent;
+		this.#show('error');
+		publishLab({ status: 'error', lab: null });
+		this.querySelector<HTMLElement>('[data-view="error"] [data-action="start"]')?.focus();
+	}
+
+	#show(view: View): void {
+		// Hiding the section that holds the focus (the start button) would drop it to <body>.
+		const focused = document.activeElement;
+		const focusLost = focused instanceof HTMLElement && focused !== this && this.contains(focused);
+		this.dataset.state = view === 'busy' ? this.#status : view;
+		for (const section of this.querySelectorAll<HTMLElement>('[data-view]')) {
+			section.hidden = section.dataset.view !== view;
+		}
+		if (view !== 'idle' && view !== 'busy') this.#slot('notice').hidden = true;
+		if (focusLost && !(focused as HTMLElement).checkVisibility())
+			this.focus({ preventScroll: true });
+	}
+
+	#renderLab(): void {
+		const lab = this.#lab;
+		if (!lab) return;
+		this.#slot('vip').textContent = stripMask(lab.vip);
+		for (const node of NODES) {
+			const row = this.querySelector<HTMLElement>(`[data-node-row="${node}"]`);
+			if (!row) continue;
+			const info = lab.nodes.find((n) => n.name === node);
+			row.querySelector<HTMLElement>('[data-slot="ip"]')!.textContent = info?.ip ?? '';
+			const ka = info?.keepalived;
+			const state = row.querySelector<HTMLElement>('[data-slot="ka"]')!;
+			state.textContent = this.#t(
+				ka && KA_STATES.includes(ka) ? (`lab.ka.${ka}` as UiKey) : 'lab.ka.unknown',
+			);
+			state.dataset.ka = ka ?? 'unknown';
+			row.querySelector<HTMLElement>('[data-slot="vip-badge"]')!.hidden = lab.vipHolder !== node;
+		}
+		this.#slot('vip-holder').textContent = lab.vipHolder
+			? this.#t('lab.vipOn', { node: lab.vipHolder })
+			: this.#t('lab.vipNone');
+		this.#renderTime();
+	}
+
+	#renderTime(): void {
+		const lab = this.#lab;
+		if (!lab) return;
+		const left = Date.parse(lab.expiresAt) - Date.now();
+		const out = this.#slot('time-left');
+		const text = formatDuration(Math.max(0, left));
+		out.textContent = text;
+		out.setAttribute('aria-label', this.#t('lab.timeLeftAria', { time: text }));
+		out.dataset.low = String(left <= LOW_TIME_MS);
+		if (left <= LOW_TIME_MS && left > 0 && !this.#lowTimeAnnounced) {
+			this.#lowTimeAnnounced = true;
+			this.#announce(this.#t('lab.timeLow'));
+		}
+		// Past the end: the server's `ended` event should come; ask now and then in case it did not.
+		if (left <= 0 && Date.now() - this.#lastVerify > 5000) {
+			this.#lastVerify = Date.now();
+			void this.#verify();
+		}
+	}
+
+	// ── terminals ──────────────────────────────────────────────────────────────
+
+	async #attachTerminals(labId: string): Promise<void> {
+		this.#slot('terminals-status').textContent = '';
+		try {
+			this.#terminalsModule ??= import('./lab-terminal');
+			await this.#terminalsModule;
+		} catch {
+			this.#terminalsModule = null;
+			this.#slot('terminals-status').textContent = this.#t('lab.terminalsFailed');
+			return;
+		}
+		if (this.#lab?.id !== labId) return;
+		for (const el of this.#terminals()) {
+			if (el.getAttribute('lab-id') !== labId) el.setAttribute('lab-id', labId);
+		}
+		if (this.#focusOnAttach) {
+			this.#focusOnAttach = false;
+			this.querySelector<TerminalElement>('lab-terminal[node="hap1"]')?.focus();
+		}
+	}
+
+	#terminals(): HTMLElement[] {
+		return [...this.querySelectorAll<HTMLElement>('lab-terminal')];
+	}
+
+	#onRun = (event: CustomEvent<{ node: NodeName | 'both'; command: string }>): void => {
+		if (this.#status !== 'running' || !this.#lab) return;
+		event.preventDefault();
+		const { node, command } = event.detail;
+		const targets = node === 'both' ? NODES : [node];
+		if (targets.length === 1 && this.dataset.layout === 'tabs') this.#selectTab(targets[0]!, false);
+		void customElements.whenDefined('lab-terminal').then(() => {
+			for (const target of targets) {
+				this.querySelector<TerminalElement>(`lab-terminal[node="${target}"]`)?.run(command);
+			}
+		});
+	};
+
+	#onTerminalLabEnded = (): void => void this.#verify();
+	#onVerify = (): void => void this.#verify();
+
+	/** Asks the server whether the lab still exists; ends it here when it does not. */
+	async #verify(): Promise<void> {
+		const lab = this.#lab;
+		if (!lab) return;
+		try {
+			const fresh = await getLab(lab.id);
+			if (this.#lab?.id !== fresh.id) return;
+			this.#lab = fresh;
+			this.#renderLab();
+		} catch (error) {
+			if (error instanceof ApiError && error.labGone && this.#lab?.id === lab.id) {
+				this.#ended(Date.parse(lab.expiresAt) <= Date.now() ? 'expired' : undefined);
+			}
+		}
+	}
+
+	// ── server-sent events ─────────────────────────────────────────────────────
+
+	#openEvents(id: string): void {
+		this.#closeEvents();
+		const events = new EventSource(labEventsUrl(id));
+		this.#events = events;
+		// The GET after the stream opens closes the gap between the first picture and the stream.
+		events.addEventListener('open', () => void this.#verify());
+		events.addEventListener('error', () => {
+			if (events.readyState !== EventSource.CLOSED || this.#events !== events) return;
+			// The browser gave up (a non-200 answer): check the lab, and listen again if it lives.
+			this.#events = null;
+			clearTimeout(this.#eventsRetry);
+			this.#eventsRetry = setTimeout(async () => {
+				await this.#verify();
+				if (this.#lab?.id === id && !this.#events) this.#openEvents(id);
+			}, SSE_RETRY_MS);
+		});
+		events.addEventListener('node', (e) => {
+			const data = parseData(e);
+			const lab = this.#lab;
+			if (!lab || !data || (data.node !== 'hap1' && data.node !== 'hap2')) return;
+			const node = lab.nodes.find((n) => n.name === data.node);
+			if (node && typeof data.keepalived === 'string')
+				node.keepalived = data.keepalived as KeepalivedState;
+			this.#renderLab();
+		});
+		events.addEventListener('vip', (e) => {
+			const data = parseData(e);
+			const lab = this.#lab;
+			if (!lab || !data) return;
+			const holder = data.holder === 'hap1' || data.holder === 'hap2' ? data.holder : null;
+			if (holder === (lab.vipHolder ?? null)) return;
+			lab.vipHolder = holder;
+			this.#renderLab();
+			this.#announce(holder ? this.#t('lab.vipMoved', { node: holder }) : this.#t('lab.vipLost'));
+		});
+		events.addEventListener('lab', (e) => {
+			const data = parseData(e);
+			if (this.#lab && typeof data?.expiresAt === 'string') {
+				this.#lab.expiresAt = data.expiresAt;
+				this.#lowTimeAnnounced = false;
+				this.#renderTime();
+			}
+		});
+		events.addEventListener('ended', (e) => {
+			const data = parseData(e);
+			this.#ended(typeof data?.reason === 'string' ? data.reason : undefined);
+		});
+		// Resets, checks, drills and outages are for other islands: pass them on as document events.
+		for (const type of ['reset', 'check', 'drill', 'outage']) {
+			events.addEventListener(type, (e) => {
+				document.dispatchEvent(new CustomEvent(`lab:${type}`, { detail: parseData(e) }));
+			});
+		}
+	}
+
+	#closeEvents(): void {
+		clearTimeout(this.#eventsRetry);
+		this.#events?.close();
+		this.#events = null;
+	}
+
+	// ── actions ────────────────────────────────────────────────────────────────
+
+	#onClick = (event: MouseEvent): void => {
+		const button = (event.target as Element | null)?.closest<HTMLButtonElement>(
+			'button[data-action]',
+		);
+		if (!button || button.getAttribute('aria-disabled') === 'true') return;
+		switch (button.dataset.action) {
+			case 'start':
+				void this.#start();
+				break;
+			case 'extend':
+				void this.#action(button, 'lab.extended', (id) => extendLab(id));
+				break;
+			case 'reset':
+				this.#confirmReset();
+				break;
+			case 'split':
+				this.#applyLayout(this.dataset.layout === 'split' ? 'tabs' : 'split', true);
+				break;
+			case 'tab':
+				this.#selectTab(button.dataset.node as NodeName, true);
+				break;
+		}
+	};
+
+	#confirmReset(): void {
+		const dialog = this.querySelector<HTMLDialogElement>('dialog[data-slot="reset-dialog"]');
+		if (!dialog) return;
+		dialog.returnValue = '';
+		dialog.addEventListener(
+			'close',
+			() => {
+				if (dialog.returnValue !== 'confirm') return;
+				const button = this.querySelector<HTMLButtonElement>('[data-action="reset"]');
+				if (button)
+					void this.#action(button, 'lab.resetDone', (id) => resetLab(id), 'lab.resetting');
+			},
+			{ once: true },
+		);
+		dialog.showModal();
+	}
+
+	async #action(
+		button: HTMLButtonElement,
+		doneKey: UiKey,
+		call: (id: string) => Promise<Lab>,
+		busyKey?: UiKey,
+	): Promise<void> {
+		const lab = this.#lab;
+		if (!lab) return;
+		const message = this.#slot('action-message');
+		// aria-disabled, not disabled: a disabled button would drop the keyboard focus to <body>.
+		button.setAttribute('aria-disabled', 'true');
+		message.textContent = busyKey ? this.#t(busyKey) : '';
+		try {
+			const fresh = await call(lab.id);
+			if (this.#lab?.id !== lab.id) return;
+			// Keep the live keepalived/VIP picture if the answer does not carry it.
+			this.#lab = {
+				...lab,
+				...fresh,
+				vipHolder: fresh.vipHolder !== undefined ? fresh.vipHolder : lab.vipHolder,
+			};
+			this.#lowTimeAnnounced = false;
+			this.#renderLab();
+			message.textContent = this.#t(doneKey);
+		} catch (error) {
+			if (error instanceof ApiError && error.labGone) return this.#ended(undefined);
+			const text =
+				error instanceof ApiError && error.serverMessage
+					? error.serverMessage
+					: this.#t('lab.unreachable');
+			message.textContent = this.#t('lab.actionFailed', { message: text });
+		} finally {
+			button.removeAttribute('aria-disabled');
+		}
+	}
+
+	// ── terminal layout: tabs or both at once ──────────────────────────────────
+
+	#applyLayout(layout: 'tabs' | 'split', remember = false): void {
+		this.dataset.layout = layout;
+		if (remember) writeStorage(localStorage, LAYOUT_KEY, layout);
+		this.querySelector('[data-action="split"]')?.setAttribute(
+			'aria-pressed',
+			String(layout === 'split'),
+		);
+		const tablist = this.querySelector<HTMLElement>('[role="tablist"]');
+		if (tablist) tablist.hidden = layout === 'split';
+		const selected =
+			this.querySelector<HTMLElement>('[data-action="tab"][aria-selected="true"]')?.dataset.node ??
+			'hap1';
+		for (const node of NODES) {
+			const panel = this.querySelector<HTMLElement>(`[data-term-panel="${node}"]`);
+			if (!panel) continue;
+			if (layout === 'split') {
+				panel.removeAttribute('role');
+				panel.removeAttribute('aria-labelledby');
+				panel.hidden = false;
+			} else {
+				panel.setAttribute('role', 'tabpanel');
+				panel.setAttribute('aria-labelledby', `lab-tab-${node}`);
+				panel.hidden = node !== selected;
+			}
+		}
+	}
+
+	#selectTab(node: NodeName, focusTerminal: boolean): void {
+		for (const tab of this.querySelectorAll<HTMLElement>('[data-action="tab"]')) {
+			const selected = tab.dataset.node === node;
+			tab.setAttribute('aria-selected', String(selected));
+			tab.tabIndex = selected ? 0 : -1;
+		}
+		if (this.dataset.layout === 'tabs') {
+			for (const other of NODES) {
+				const panel = this.querySelector<HTMLElement>(`[data-term-panel="${other}"]`);
+				if (panel) panel.hidden = other !== node;
+			}
+		}
+		if (focusTerminal) this.querySelector<TerminalElement>(`lab-terminal[node="${node}"]`)?.focus();
+	}
+
+	/** Arrow keys move between the two tabs (the ARIA tabs pattern). */
+	#onTabKey = (event: KeyboardEvent): void => {
+		const tab = (event.target as Element | null)?.closest<HTMLElement>('[data-action="tab"]');
+		if (!tab || !['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return;
+		event.preventDefault();
+		const current = NODES.indexOf(tab.dataset.node as NodeName);
+		const next =
+			event.key === 'Home'
+				? 0
+				: event.key === 'End'
+					? NODES.length - 1
+					: (current + (event.key === 'ArrowRight' ? 1 : NODES.length - 1)) % NODES.length;
+		const node = NODES[next]!;
+		this.#selectTab(node, false);
+		this.querySelector<HTMLElement>(`[data-action="tab"][data-node="${node}"]`)?.focus();
+	};
+
+	// ── helpers ────────────────────────────────────────────────────────────────
+
+	/** After a navigation the new page's addresses and run buttons need the lab too. */
+	#onSwap = (): void => {
+		publishLab({
+			status: this.#status,
+			lab: this.#lab && this.#status === 'running' ? addressesOf(this.#lab) : null,
+		});
+	};
+
+	#announce(text: string): void {
+		const region = this.#slot('announce');
+		region.textContent = '';
+		// A new text node in a cleared region is what screen readers reliably announce.
+		requestAnimationFrame(() => (region.textContent = text));
+	}
+
+	#slot(name: string): HTMLElement {
+		const el = this.querySelector<HTMLElement>(`[data-slot="${name}"]`);
+		if (!el) throw new Error(`lab-panel: missing [data-slot="${name}"] in LabPanel.astro`);
+		return el;
+	}
+}
+
+function addressesOf(lab: Lab): LabAddresses {
+	const ip = (name: NodeName): string => lab.nodes.find((n) => n.name === name)?.ip ?? '';
+	return {
+		id: lab.id,
+		subnet: lab.subnet,
+		vip: stripMask(lab.vip),
+		nodes: { hap1: ip('hap1'), hap2: ip('hap2') },
+	};
+}
+
+function stripMask(address: string): string {
+	return address.split('/')[0] ?? address;
+}
+
+/** 3725000 → "1:02:05", 425000 → "07:05". */
+function formatDuration(ms: number): string {
+	const total = Math.floor(ms / 1000);
+	const h = Math.floor(total / 3600);
+	const m = Math.floor((total % 3600) / 60);
+	const s = total % 60;
+	const mm = String(m).padStart(2, '0');
+	const ss = String(s).padStart(2, '0');
+	return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function parseData(event: Event): Record<string, unknown> | null {
+	try {
+		const data: unknown = JSON.parse((event as MessageEvent<string>).data);
+		return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : null;
+	} catch {
+		return null;
+	}
+}
+
+function readLayout(): 'tabs' | 'split' {
+	return readStorage(localStorage, LAYOUT_KEY) === 'split' ? 'split' : 'tabs';
+}
+
+/** Forgets a lab: its id and its terminals' resume offsets. */
+function forgetLab(id: string): void {
+	if (readStorage(localStorage, LAB_ID_KEY) === id) removeStorage(localStorage, LAB_ID_KEY);
+	try {
+		for (const key of Object.keys(sessionStorage)) {
+			if (key.startsWith(`${TERM_OFFSET_PREFIX}${id}:`)) sessionStorage.removeItem(key);
+		}
+	} catch {
+		// Storage disabled: nothing was kept.
+	}
+}
+
+// Storage can throw (disabled cookies, private modes); the lab then lives for this page only.
+function readStorage(storage: Storage, key: string): string | null {
+	try {
+		return storage.getItem(key);
+	} catch {
+		return null;
+	}
+}
+
+function writeStorage(storage: Storage, key: string, value: string): void {
+	try {
+		storage.setItem(key, value);
+	} catch {
+		// See readStorage.
+	}
+}
+
+function removeStorage(storage: Storage, key: string): void {
+	try {
+		storage.removeItem(key);
+	} catch {
+		// See readStorage.
+	}
+}
+
+if (!customElements.get('lab-panel')) customElements.define('lab-panel', LabPanel);

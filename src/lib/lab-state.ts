@@ -1,0 +1,113 @@
+/**
+ * What the page knows about the learner's lab, shared by the lab panel (which owns it) and the
+ * command blocks (which read it).
+ *
+ * Shape: `{ status, lab }` where `lab` is null until a lab is known. Lifecycle: the panel calls
+ * `publishLab` on every change; that rewrites the addresses on the page and dispatches `lab:state`
+ * on `document`. A block that appears later (a client-side navigation to another step) reads
+ * `currentLab()` when it connects, and the panel republishes after every `astro:page-load`.
+ *
+ * The module is a singleton per page load: bundled scripts run once, and ClientRouter keeps them.
+ */
+
+export type NodeName = 'hap1' | 'hap2';
+export type RunTarget = NodeName | 'both';
+export type LabStatus = 'idle' | 'restoring' | 'starting' | 'running' | 'error';
+
+/** The part of a lab that the page's text depends on. */
+export interface LabAddresses {
+	id: string;
+	/** e.g. `10.129.3.0/24` */
+	subnet: string;
+	/** e.g. `10.129.3.10` (a `/mask` suffix from the server is dropped) */
+	vip: string;
+	nodes: Record<NodeName, string>;
+}
+
+export interface LabSnapshot {
+	status: LabStatus;
+	lab: LabAddresses | null;
+}
+
+/** `detail` of the bubbling, cancelable `lab:run` event; the panel cancels it when it takes it. */
+export interface LabRunDetail {
+	node: RunTarget;
+	command: string;
+}
+
+declare global {
+	interface DocumentEventMap {
+		'lab:state': CustomEvent<LabSnapshot>;
+		'lab:run': CustomEvent<LabRunDetail>;
+	}
+}
+
+/** The guide's (and the first lab's) network: every `10.129.0.X` in the text belongs to it. */
+export const GUIDE_PREFIX = '10.129.0.';
+
+let snapshot: LabSnapshot = { status: 'idle', lab: null };
+
+export function currentLab(): LabSnapshot {
+	return snapshot;
+}
+
+export function publishLab(next: LabSnapshot): void {
+	snapshot = next;
+	rewriteAddresses(document, next.status === 'running' ? next.lab : null);
+	document.dispatchEvent(new CustomEvent('lab:state', { detail: next }));
+}
+
+/** `10.129.3.0/24` → `10.129.3.` (the lab networks are /24s; a wider subnet keeps three octets too). */
+export function labPrefix(subnet: string): string {
+	const octets = subnet.split('/')[0]?.split('.') ?? [];
+	return `${octets.slice(0, 3).join('.')}.`;
+}
+
+/** Replaces the guide's `10.129.0.` before a host number; `110.129.0.1` and `10.129.0.` alone stay. */
+export function rewriteText(text: string, prefix: string): string {
+	if (prefix === GUIDE_PREFIX) return text;
+	return text.replace(/(?<![\d.])10\.129\.0\.(?=\d)/g, prefix);
+}
+
+// The text as rendered, keyed by its Text node, so a second lab (or none) rewrites from the
+// original rather than from the previous lab's addresses.
+const originals = new WeakMap<Text, string>();
+
+/**
+ * Rewrites `[data-addr]` elements (exact values from the lab) and the text inside
+ * `[data-lab-rewrite]` blocks (prefix replacement); `lab === null` restores the guide's addresses.
+ */
+export function rewriteAddresses(root: ParentNode, lab: LabAddresses | null): void {
+	for (const el of root.querySelectorAll<HTMLElement>('[data-addr]')) {
+		el.dataset.addrGuide ??= el.textContent ?? '';
+		el.textContent = lab
+			? addressOf(lab, el.dataset.addr ?? '', el.dataset.addrGuide)
+			: el.dataset.addrGuide;
+	}
+	const prefix = lab ? labPrefix(lab.subnet) : GUIDE_PREFIX;
+	for (const block of root.querySelectorAll<HTMLElement>('[data-lab-rewrite]')) {
+		const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+		for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+			const text = node as Text;
+			const original = originals.get(text) ?? text.data;
+			originals.set(text, original);
+			const next = rewriteText(original, prefix);
+			if (text.data !== next) text.data = next;
+		}
+		block.dataset.labPrefix = prefix;
+	}
+}
+
+function addressOf(lab: LabAddresses, of: string, fallback: string): string {
+	switch (of) {
+		case 'hap1':
+		case 'hap2':
+			return lab.nodes[of];
+		case 'vip':
+			return lab.vip;
+		case 'subnet':
+			return lab.subnet;
+		default:
+			return rewriteText(fallback, labPrefix(lab.subnet));
+	}
+}
