@@ -5,6 +5,7 @@
  * appended to the learner's bash history, as if typed, so the checks see the step as done.
  */
 import type Docker from 'dockerode';
+import { CHECKS } from './checks';
 import { execInNode } from './docker';
 import { guideConfig } from './guide-config';
 import { HttpError } from './http-errors';
@@ -28,32 +29,56 @@ export const AUTOPILOT: readonly Action[] = [
 		commands: ['sudo tee /etc/keepalived/keepalived.conf > /dev/null'],
 		stdin: (lab) => guideConfig(lab.addresses.vip),
 	},
-	{ check: 'service', commands: ['sudo systemctl enable keepalived', 'sudo systemctl start keepalived'] },
+	{
+		check: 'service',
+		commands: ['sudo systemctl enable keepalived', 'sudo systemctl start keepalived'],
+	},
 	{ check: 'logs', commands: ['sudo tail -20 /var/log/messages | grep -i keepalived'] },
 ];
 
-export const AUTOPILOT_STEPS = AUTOPILOT.map((a) => a.check);
+/** Steps that only the learner can do: the point of them is to do it and watch. */
+const HANDS_ON = new Set(['failover']);
 
-/** Runs every action up to and including the one for `check`. Returns the commands it ran. */
+/**
+ * Runs every action of the steps up to and including the one checked by `check`, in course
+ * order (a step with nothing to run, such as «Где сейчас VIP», completes with those before it).
+ * Returns the commands it ran.
+ */
 export async function completeStep(
 	docker: Docker,
 	lab: Pick<Lab, 'containers' | 'addresses'>,
 	check: string,
 ): Promise<string[]> {
-	const last = AUTOPILOT.findIndex((a) => a.check === check);
-	if (last < 0) {
-		throw new HttpError(404, 'unknown-step', `Для шага «${check}» автоматического выполнения нет.`);
+	const order = CHECKS.map((c) => c.id);
+	const target = order.indexOf(check);
+	if (target < 0) throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
+	if (HANDS_ON.has(check)) {
+		throw new HttpError(
+			409,
+			'hands-on-step',
+			'Этот шаг нужно пройти самому: остановите haproxy на узле с VIP и посмотрите, как адрес переезжает.',
+		);
 	}
 	const ran: string[] = [];
-	for (const action of AUTOPILOT.slice(0, last + 1)) {
+	const due = AUTOPILOT.filter((a) => order.indexOf(a.check) <= target);
+	for (const action of due) {
 		for (const command of action.commands) {
 			await Promise.all(
 				LAB_NODES.map(async (node) => {
 					const result = await execInNode(
 						docker,
 						lab.containers[node],
-						['bash', '-c', `${command}; status=$?; printf '%s\\n' "$0" >> ~/.bash_history; exit $status`, command],
-						{ user: 'ubuntu', timeoutMs: 120_000, ...(action.stdin ? { stdin: action.stdin(lab) } : {}) },
+						[
+							'bash',
+							'-c',
+							`${command}; status=$?; printf '%s\\n' "$0" >> ~/.bash_history; exit $status`,
+							command,
+						],
+						{
+							user: 'ubuntu',
+							timeoutMs: 120_000,
+							...(action.stdin ? { stdin: action.stdin(lab) } : {}),
+						},
 					);
 					// `grep` finding nothing is not a failure of the step.
 					if (result.exitCode !== 0 && action.check !== 'logs') {

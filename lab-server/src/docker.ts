@@ -29,6 +29,12 @@ export const LABELS = {
 	createdAt: 'org.keepalived-lab.created-at',
 	/** The workshop the lab belongs to, if any. */
 	workshop: 'org.keepalived-lab.workshop',
+	/**
+	 * The lab server that owns the lab (a hash of its state directory): a server adopts or reaps
+	 * only its own labs, never those of another server on the same Docker host (a test run, a
+	 * dev server).
+	 */
+	server: 'org.keepalived-lab.server',
 } as const;
 
 /** Whether the host runs the unified (v2) cgroup hierarchy only. */
@@ -172,7 +178,7 @@ export async function execInNode(
 	docker: Docker,
 	containerId: string,
 	cmd: string[],
-	options: { user?: string; timeoutMs?: number; stdin?: string } = {},
+	options: { user?: string; timeoutMs?: number; stdin?: string; maxOutputBytes?: number } = {},
 ): Promise<ExecResult> {
 	const container = docker.getContainer(containerId);
 	const exec = await container.exec({
@@ -188,8 +194,18 @@ export async function execInNode(
 	const stderr = new PassThrough();
 	const out: Buffer[] = [];
 	const err: Buffer[] = [];
-	stdout.on('data', (chunk: Buffer) => out.push(chunk));
-	stderr.on('data', (chunk: Buffer) => err.push(chunk));
+	// Learners are root in their nodes: what a command prints is bounded, or one `yes` in the
+	// right place would stream into the server's memory until the timeout.
+	const maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
+	let size = 0;
+	const collect = (into: Buffer[]) => (chunk: Buffer) => {
+		size += chunk.byteLength;
+		if (size > maxOutputBytes)
+			stream.destroy(new Error(`command output over ${maxOutputBytes} bytes`));
+		else into.push(chunk);
+	};
+	stdout.on('data', collect(out));
+	stderr.on('data', collect(err));
 	docker.modem.demuxStream(stream, stdout, stderr);
 	if (options.stdin !== undefined) stream.end(options.stdin);
 

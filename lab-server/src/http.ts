@@ -14,6 +14,9 @@ import { nodeImageStatus } from './images';
 import type { Lab, LabManager } from './labs';
 import { LAB_NODES } from './provision';
 import type { StaticSite } from './static-site';
+import { completeStep } from './autopilot';
+import type { CheckWatcher } from './check-runner';
+import { CHECKS } from './checks';
 
 const MAX_BODY_BYTES = 16 * 1024;
 const SSE_KEEPALIVE_MS = 25_000;
@@ -29,6 +32,8 @@ export interface ApiDeps {
 	config: Config;
 	log: Logger;
 	site: StaticSite | null;
+	/** The lab's check watcher (check-runner.ts). */
+	checks: (labId: string) => CheckWatcher | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
@@ -87,10 +92,33 @@ export function createRequestHandler(deps: ApiDeps) {
 		],
 		[
 			'GET',
+			/^\/api\/labs\/([a-z0-9]{10})\/checks$/,
+			withLab(async (lab, _req, res) => json(res, 200, await runLabChecks(lab))),
+		],
+		[
+			'POST',
+			/^\/api\/labs\/([a-z0-9]{10})\/checks\/([a-z-]{1,32})\/complete$/,
+			async (req, res, [id, check]) => {
+				const lab = labs.authorize(id!, labToken(req, id!));
+				if (!CHECKS.some((c) => c.id === check)) {
+					throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
+				}
+				const commands = await completeStep(deps.docker, lab, check!);
+				json(res, 200, { commands, checks: await runLabChecks(lab) });
+			},
+		],
+		[
+			'GET',
 			/^\/api\/labs\/([a-z0-9]{10})\/events$/,
 			withLab(async (lab, req, res) => events(lab, req, res, labs)),
 		],
 	];
+
+	const runLabChecks = async (lab: Lab) => {
+		const watcher = deps.checks(lab.id);
+		if (!watcher) throw new HttpError(404, 'lab-not-found', 'Стенд не найден.');
+		return watcher.runNow();
+	};
 
 	return async (req: IncomingMessage, res: ServerResponse) => {
 		const started = performance.now();

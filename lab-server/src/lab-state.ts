@@ -52,6 +52,8 @@ export function observeNode(
 			stream.on('data', (chunk: Buffer) => {
 				retryMs = 500;
 				buffered += chunk.toString('utf8');
+				// Reports are one short line each; anything longer is not the observer talking.
+				if (buffered.length > 64 * 1024) buffered = '';
 				let newline: number;
 				while ((newline = buffered.indexOf('\n')) >= 0) {
 					const line = buffered.slice(0, newline).trim();

@@ -88,6 +88,8 @@ export interface LabManagerDeps {
 	isAttached: (labId: string) => boolean;
 	/** Called before a lab's or a node's containers go away, to let its terminals go. */
 	onTeardown: (labId: string, node?: LabNode) => Promise<void>;
+	/** Called when a lab is registered (created or adopted); the returned function on its end. */
+	onRegister?: (lab: Lab) => () => void;
 }
 
 const REAP_EVERY_MS = 15_000;
@@ -97,12 +99,17 @@ export class LabManager {
 	#reserved = new Set<number>();
 	#starting = 0;
 	#observers = new Map<string, Map<LabNode, NodeObserver>>();
+	#unregister = new Map<string, () => void>();
 	#reapTimer: unknown = null;
 	#stateWrite: Promise<void> = Promise.resolve();
 	#deps: LabManagerDeps;
 
+	/** This server's id on its labs' labels: a hash of its state directory. */
+	readonly #serverId: string;
+
 	constructor(deps: LabManagerDeps) {
 		this.#deps = deps;
+		this.#serverId = sha256(path.resolve(deps.config.stateDir)).slice(0, 16);
 	}
 
 	get size(): number {
@@ -124,6 +131,7 @@ export class LabManager {
 		let removed = 0;
 		for (const [labId, found] of await listLabResources(docker)) {
 			const labels = found.containers[0]?.labels ?? found.labels;
+			if ((labels[LABELS.server] ?? found.labels[LABELS.server]) !== this.#serverId) continue;
 			const index = Number(labels[LABELS.index]);
 			const createdAt = Date.parse(labels[LABELS.createdAt] ?? '');
 			const containers = Object.fromEntries(found.containers.map((c) => [c.role, c]));
@@ -211,6 +219,7 @@ export class LabManager {
 				[LABELS.tokenHash]: sha256(token),
 				[LABELS.owner]: owner.sessionHash,
 				[LABELS.createdAt]: new Date(createdAt).toISOString(),
+				[LABELS.server]: this.#serverId,
 				...(owner.workshop ? { [LABELS.workshop]: owner.workshop } : {}),
 			});
 			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
@@ -306,6 +315,7 @@ export class LabManager {
 			[LABELS.tokenHash]: lab.tokenHash,
 			[LABELS.owner]: lab.ownerHash,
 			[LABELS.createdAt]: new Date(lab.createdAt).toISOString(),
+			[LABELS.server]: this.#serverId,
 			...(lab.workshop ? { [LABELS.workshop]: lab.workshop } : {}),
 		});
 		const started = performance.now();
@@ -331,6 +341,8 @@ export class LabManager {
 		this.#labs.delete(lab.id);
 		for (const observer of this.#observers.get(lab.id)?.values() ?? []) observer.stop();
 		this.#observers.delete(lab.id);
+		this.#unregister.get(lab.id)?.();
+		this.#unregister.delete(lab.id);
 		lab.events.emit('ended', { reason });
 		await this.#deps.onTeardown(lab.id);
 		await deprovisionLab(this.#deps.docker, lab.id);
@@ -369,6 +381,8 @@ export class LabManager {
 		this.#reapTimer = null;
 		for (const observers of this.#observers.values()) for (const o of observers.values()) o.stop();
 		this.#observers.clear();
+		for (const unregister of this.#unregister.values()) unregister();
+		this.#unregister.clear();
 		await this.#writeState();
 	}
 
@@ -401,6 +415,8 @@ export class LabManager {
 		lab.events.setMaxListeners(100);
 		this.#labs.set(lab.id, lab);
 		for (const node of LAB_NODES) this.#observe(lab, node);
+		const unregister = this.#deps.onRegister?.(lab);
+		if (unregister) this.#unregister.set(lab.id, unregister);
 		return lab;
 	}
 
@@ -448,7 +464,7 @@ export class LabManager {
 		const after = vipHolder(lab);
 		if (after !== before) {
 			lab.vipHistory.push({ holder: after, at });
-			if (lab.vipHistory.length > 100) lab.vipHistory.shift();
+			if (lab.vipHistory.length > 1000) lab.vipHistory.shift();
 			lab.events.emit('vip', { holder: after, at });
 		}
 	}

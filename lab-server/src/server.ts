@@ -17,6 +17,7 @@ import { CloseCode } from './protocol';
 import { staticSite } from './static-site';
 import { TerminalRegistry, type TerminalOptions } from './terminal';
 import { attachTerminalServer } from './terminal-socket';
+import { watchChecks, type CheckWatcher } from './check-runner';
 
 export interface LabServerOptions {
 	config: Config;
@@ -51,6 +52,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		stateDir,
 		options: { graceMs: config.terminalGraceMs, ...options.terminal },
 	});
+	const checks = new Map<string, CheckWatcher>();
 	const labs = new LabManager({
 		docker,
 		config,
@@ -59,6 +61,14 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		image: options.image,
 		isAttached: (labId) => terminals.anyAttached(labId),
 		onTeardown: (labId, node) => terminals.drop(labId, node),
+		onRegister: (lab) => {
+			const watcher = watchChecks(docker, lab, log);
+			checks.set(lab.id, watcher);
+			return () => {
+				watcher.stop();
+				checks.delete(lab.id);
+			};
+		},
 	});
 	const http = createServer(
 		createRequestHandler({
@@ -66,6 +76,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			docker,
 			config,
 			log,
+			checks: (labId) => checks.get(labId),
 			site: options.siteDir ? staticSite(options.siteDir) : null,
 		}),
 	);

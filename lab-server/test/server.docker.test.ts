@@ -261,6 +261,20 @@ describe('lab server', () => {
 		reload.ws.close(1000);
 	});
 
+	it("leaves another server's labs alone", async () => {
+		const otherDir = await mkdtemp(path.join(tmpdir(), 'klab-other-'));
+		const other = server(otherDir);
+		await other.start();
+		try {
+			expect(other.labs.get(first.id)).toBeUndefined();
+			expect(await other.labs.reap()).toEqual([]);
+			expect((await listLabResources(docker)).get(first.id)?.containers).toHaveLength(2);
+		} finally {
+			await other.stop();
+			await rm(otherDir, { recursive: true, force: true });
+		}
+	});
+
 	it('removes everything on DELETE', async () => {
 		const res = await fetch(`${base}/api/labs/${first.id}`, {
 			method: 'DELETE',
