@@ -329,8 +329,10 @@ export class TerminalRegistry {
 		return this.#sessions.get(keyOf(key));
 	}
 
+	/** Terminals of a lab, open or starting (starting ones count: a burst of HELLOs must not slip past). */
 	countForLab(labId: string): number {
-		let count = this.#starting.size;
+		let count = 0;
+		for (const id of this.#starting.keys()) if (id.startsWith(`${labId}/`)) count++;
 		for (const session of this.#sessions.values()) if (session.key.labId === labId) count++;
 		return count;
 	}

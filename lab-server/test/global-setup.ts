@@ -6,6 +6,7 @@
 import type { TestProject } from 'vitest/node';
 import { connectDocker, pingDocker } from '../src/docker';
 import { ensureHostFirewall } from '../src/host-firewall';
+import { ensureInotifyLimit } from '../src/host-limits';
 import { ensureNodeImage } from '../src/images';
 import { printProgress } from '../src/cli/progress';
 
@@ -21,6 +22,8 @@ export default async function setup(project: TestProject) {
 	const docker = connectDocker(socket);
 	await pingDocker(docker, socket);
 	await ensureHostFirewall();
+	// Several labs run at once in the tests; a stock host allows about ten (host-limits.ts).
+	await ensureInotifyLimit(20);
 	const image = await ensureNodeImage(docker, printProgress());
 	project.provide('nodeImage', image);
 	project.provide('dockerSocket', socket);

@@ -14,6 +14,7 @@ import pino from 'pino';
 import { loadConfig } from '../config';
 import { connectDocker, pingDocker } from '../docker';
 import { ensureHostFirewall } from '../host-firewall';
+import { ensureInotifyLimit } from '../host-limits';
 import { ensureNodeImage } from '../images';
 import { createLabServer } from '../server';
 import { printProgress } from './progress';
@@ -27,6 +28,7 @@ runCli(async () => {
 	const docker = connectDocker(config.dockerSocket);
 	await pingDocker(docker, config.dockerSocket);
 	await ensureHostFirewall();
+	await ensureInotifyLimit(config.maxLabs);
 	const image = await ensureNodeImage(docker, printProgress());
 	const serveSite = process.env.LAB_SITE !== 'none';
 	if (serveSite) await ensureSiteBuilt();

@@ -1,0 +1,422 @@
+/**
+ * `npm run bench [-- --quick] [-- --json] [-- --only <figure>]`: the lab server's figures from
+ * DESIGN.md «Performance targets», measured on a real server started here (127.0.0.1, port 0,
+ * a temporary STATE_DIR) with real Docker and real WebSockets, against their targets.
+ *
+ * stdout gets the table and, with `--json`, one JSON object as its last line; progress goes to
+ * stderr. Everything the run starts is removed at the end, after a failure and on Ctrl-C.
+ *
+ * Figures, in the order they run (later ones reuse the labs earlier ones started):
+ * - `lab-ready`: POST /api/labs → both prompts, one lab at a time (lab-ready.ts);
+ * - `echo`: keystroke echo with 50 idle terminals open (echo.ts);
+ * - `throughput`: a 67 MB base64 stream into an ACKing client (throughput.ts);
+ * - `ctrlc`: Ctrl-C during `yes` → prompt (ctrlc.ts);
+ * - `capacity`: 40 labs running keepalived: event-loop delay and memory per lab (capacity.ts).
+ *
+ * `--quick` is a smoke run (4 labs, fewer samples, about a minute); the full run takes about a
+ * quarter of an hour, most of it installing keepalived in 80 nodes. The host must allow 40 labs:
+ * `fs.inotify.max_user_instances` of at least ~600 (host-limits.ts says why and checks it first).
+ * Env `LOG_LEVEL` sets the server's log level (default `warn`, to stderr);
+ * `BENCH_TERMINAL_OPTIONS` tries terminal tuning (harness.ts).
+ */
+import { measureCapacity, memAvailableKb, type CapacityResult } from './capacity';
+import { measureCtrlC } from './ctrlc';
+import { measureEcho } from './echo';
+import type { HostSample } from './host-watch';
+import { Harness, progress, type ReadySample } from './harness';
+import { measureLabReady } from './lab-ready';
+import { round, summarize, type Summary } from './stats';
+import { measureThroughput, type ThroughputRun } from './throughput';
+
+const FIGURES = ['lab-ready', 'echo', 'throughput', 'ctrlc', 'capacity'] as const;
+type Figure = (typeof FIGURES)[number];
+
+interface Plan {
+	quick: boolean;
+	json: boolean;
+	only: Set<Figure>;
+	labReadySamples: number;
+	/** Labs in the pool while echo is measured; each has 2 idle terminals. */
+	echoLabs: number;
+	echoSamples: number;
+	echoPauseMs: number;
+	throughputRuns: number;
+	ctrlcSamples: number;
+	capacityLabs: number;
+	capacityWindowMs: number;
+	/** The whole run, cleanup excluded. */
+	budgetMs: number;
+}
+
+function parseArgs(argv: readonly string[]): Plan {
+	let quick = false;
+	let json = false;
+	const only = new Set<Figure>();
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i]!;
+		if (arg === '--quick') quick = true;
+		else if (arg === '--json') json = true;
+		else if (arg === '--only' || arg.startsWith('--only=')) {
+			const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
+			for (const name of (value ?? '').split(',')) {
+				if (!FIGURES.includes(name as Figure)) {
+					throw new TypeError(
+						`--only: unknown figure "${name}"; expected one of ${FIGURES.map((f) => `"${f}"`).join(', ')}`,
+					);
+				}
+				only.add(name as Figure);
+			}
+		} else {
+			throw new TypeError(
+				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--only ${FIGURES.join('|')}]`,
+			);
+		}
+	}
+	return {
+		quick,
+		json,
+		only: only.size > 0 ? only : new Set(FIGURES),
+		labReadySamples: quick ? 4 : 20,
+		echoLabs: quick ? 4 : 25,
+		echoSamples: quick ? 100 : 400,
+		echoPauseMs: 20,
+		throughputRuns: quick ? 1 : 3,
+		ctrlcSamples: quick ? 5 : 20,
+		capacityLabs: quick ? 4 : 40,
+		capacityWindowMs: quick ? 5_000 : 30_000,
+		budgetMs: (quick ? 15 : 45) * 60_000,
+	};
+}
+
+interface Results {
+	labReady?: ReadySample[];
+	echo?: number[];
+	echoHost?: HostSample;
+	echoIdleTerminals?: number;
+	throughput?: ThroughputRun[];
+	ctrlc?: number[];
+	capacity?: CapacityResult;
+	batchReady?: ReadySample[];
+	errors: { figure: Figure; message: string }[];
+}
+
+async function main(): Promise<number> {
+	const plan = parseArgs(process.argv.slice(2));
+	const deadline = Date.now() + plan.budgetMs;
+	const results: Results = { errors: [] };
+	const memAtStart = await memAvailableKb();
+	const wants = (figure: Figure) => plan.only.has(figure);
+	const maxLabs =
+		Math.max(
+			wants('lab-ready') ? plan.labReadySamples : 0,
+			wants('echo') ? plan.echoLabs : 0,
+			wants('capacity') ? plan.capacityLabs : 0,
+			1,
+		) + 2;
+
+	progress(
+		`${plan.quick ? 'quick' : 'full'} run: ${[...plan.only].join(', ')} (at most ${maxLabs} labs)`,
+	);
+	let harness: Harness;
+	try {
+		harness = await Harness.start(maxLabs);
+	} catch (error) {
+		progress(`could not start: ${(error as Error).message}`);
+		report(plan, results);
+		return 1;
+	}
+	watchSignals(harness);
+	const watchdog = setTimeout(
+		() => {
+			progress('out of time: cleaning up and exiting');
+			void harness.cleanup().finally(() => process.exit(1));
+		},
+		plan.budgetMs + 5 * 60_000,
+	);
+
+	const run = async (figure: Figure, body: () => Promise<void>) => {
+		if (!wants(figure) || harness.closing) return;
+		try {
+			await body();
+		} catch (error) {
+			const message = (error as Error).message;
+			progress(`${figure} failed: ${message}`);
+			results.errors.push({ figure, message });
+		}
+	};
+
+	try {
+		await run('lab-ready', async () => {
+			results.labReady = await measureLabReady(harness, plan.labReadySamples, deadline);
+		});
+		await run('echo', async () => {
+			await harness.fill(plan.echoLabs, deadline);
+			results.echoIdleTerminals = harness.labs.reduce((n, lab) => n + lab.terminals.length, 0);
+			const { times, host } = await measureEcho(
+				harness,
+				harness.labs[0]!,
+				plan.echoSamples,
+				plan.echoPauseMs,
+				deadline,
+			);
+			results.echo = times;
+			results.echoHost = host;
+		});
+		await run('throughput', async () => {
+			await harness.fill(1, deadline);
+			results.throughput = await measureThroughput(
+				harness,
+				harness.labs[0]!,
+				plan.throughputRuns,
+				deadline,
+			);
+		});
+		await run('ctrlc', async () => {
+			await harness.fill(1, deadline);
+			results.ctrlc = await measureCtrlC(harness, harness.labs[0]!, plan.ctrlcSamples, deadline);
+		});
+		await run('capacity', async () => {
+			results.capacity = await measureCapacity(
+				harness,
+				plan.capacityLabs,
+				plan.capacityWindowMs,
+				memAtStart,
+				deadline,
+			);
+		});
+		results.batchReady = harness.batchReady;
+	} finally {
+		clearTimeout(watchdog);
+		await harness.cleanup();
+	}
+	report(plan, results);
+	return results.errors.length > 0 ? 1 : 0;
+}
+
+interface Row {
+	figure: string;
+	p50: string;
+	tail: string;
+	target: string;
+	met: string;
+}
+
+function report(plan: Plan, results: Results): void {
+	const labReady = results.labReady && summarize(results.labReady.map((s) => s.totalMs));
+	const echo = results.echo && summarize(results.echo);
+	const throughput = results.throughput && summarize(results.throughput.map((r) => r.mbps));
+	const ctrlc = results.ctrlc && summarize(results.ctrlc);
+	const capacity = results.capacity;
+
+	const rows: Row[] = [];
+	const ms = (value: number) => `${round(value)} ms`;
+	const verdict = (ok: boolean) => (ok ? 'yes' : 'NO');
+	const failed = (figure: Figure) => results.errors.find((e) => e.figure === figure);
+	const missing = (figure: Figure, name: string, target: string) => {
+		if (!plan.only.has(figure)) return;
+		const error = failed(figure);
+		rows.push({
+			figure: name,
+			p50: '–',
+			tail: '–',
+			target,
+			met: error ? `failed: ${error.message.slice(0, 60)}` : 'not measured',
+		});
+	};
+
+	const readyTarget = 'p50 ≤ 1500 ms, p95 ≤ 3000 ms';
+	if (labReady) {
+		rows.push({
+			figure: `lab ready, POST → both prompts (n=${labReady.n})`,
+			p50: `p50 ${ms(labReady.p50)}`,
+			tail: `p95 ${ms(labReady.p95)}`,
+			target: readyTarget,
+			met: verdict(labReady.p50 <= 1500 && labReady.p95 <= 3000),
+		});
+	} else missing('lab-ready', 'lab ready, POST → both prompts', readyTarget);
+
+	const echoTarget = 'p50 ≤ 5 ms, p99 ≤ 10 ms';
+	if (echo) {
+		rows.push({
+			figure: `keystroke echo, ${results.echoIdleTerminals} idle terminals (n=${echo.n})`,
+			p50: `p50 ${ms(echo.p50)}`,
+			tail: `p99 ${ms(echo.p99)}`,
+			target: echoTarget,
+			met: verdict(echo.p50 <= 5 && echo.p99 <= 10),
+		});
+	} else missing('echo', 'keystroke echo', echoTarget);
+
+	const throughputTarget = '≥ 25 MB/s';
+	if (throughput) {
+		rows.push({
+			figure: `throughput, 67 MB base64 into ACKing client (runs=${throughput.n})`,
+			p50: `median ${round(throughput.p50)} MB/s`,
+			tail: `min ${round(throughput.min)} MB/s`,
+			target: throughputTarget,
+			met: verdict(throughput.p50 >= 25),
+		});
+	} else missing('throughput', 'throughput', throughputTarget);
+
+	const ctrlcTarget = 'p95 ≤ 200 ms';
+	if (ctrlc) {
+		rows.push({
+			figure: `Ctrl-C during yes → prompt (n=${ctrlc.n})`,
+			p50: `p50 ${ms(ctrlc.p50)}`,
+			tail: `p95 ${ms(ctrlc.p95)}`,
+			target: ctrlcTarget,
+			met: verdict(ctrlc.p95 <= 200),
+		});
+	} else missing('ctrlc', 'Ctrl-C → prompt', ctrlcTarget);
+
+	const memTarget = '≤ 120 MB per lab';
+	const loopTarget = 'p99 ≤ 50 ms at 40 labs';
+	if (capacity) {
+		rows.push({
+			figure: `memory per lab, ${capacity.labs} labs with keepalived`,
+			p50: `${round(capacity.memory.perLabMb)} MB`,
+			tail: `max lab ${round(capacity.memory.maxLabContainersMb)} MB`,
+			target: memTarget,
+			met:
+				capacity.labs < 40
+					? `${verdict(capacity.memory.perLabMb <= 120)} (only ${capacity.labs} labs share the server's RSS)`
+					: verdict(capacity.memory.perLabMb <= 120),
+		});
+		rows.push({
+			figure: `event-loop delay, ${capacity.labs} labs idle with keepalived`,
+			p50: `p50 ${ms(capacity.idle.loop.p50)}`,
+			tail: `p99 ${ms(capacity.idle.loop.p99)}`,
+			target: loopTarget,
+			met:
+				capacity.labs < 40
+					? `${verdict(capacity.idle.loop.p99 <= 50)} (only ${capacity.labs} labs)`
+					: verdict(capacity.idle.loop.p99 <= 50),
+		});
+	} else {
+		missing('capacity', 'memory per lab', memTarget);
+		missing('capacity', 'event-loop delay', loopTarget);
+	}
+
+	const notes: string[] = [];
+	if (results.labReady) {
+		const post = summarize(results.labReady.map((s) => s.postMs));
+		const terminals = summarize(results.labReady.map((s) => s.terminalsMs));
+		notes.push(
+			`lab ready, parts: POST (both nodes boot) p50 ${ms(post.p50)} / p95 ${ms(post.p95)}; 201 → both prompts p50 ${ms(terminals.p50)} / p95 ${ms(terminals.p95)}`,
+		);
+	}
+	if (results.batchReady && results.batchReady.length > 0) {
+		const batch = summarize(results.batchReady.map((s) => s.totalMs));
+		notes.push(
+			`lab ready while starting 4 at once (pool filling, n=${batch.n}): p50 ${ms(batch.p50)} / p95 ${ms(batch.p95)} / max ${ms(batch.max)}`,
+		);
+	}
+	if (echo) {
+		notes.push(`echo: min ${ms(echo.min)}, p95 ${ms(echo.p95)}, max ${ms(echo.max)}`);
+		if (results.echoHost) notes.push(`while echo ran: ${describeHost(results.echoHost)}`);
+	}
+	if (ctrlc) notes.push(`Ctrl-C: min ${ms(ctrlc.min)}, p99 ${ms(ctrlc.p99)}, max ${ms(ctrlc.max)}`);
+	if (capacity) {
+		const m = capacity.memory;
+		notes.push(
+			`capacity: keepalived installed in ${Math.round(capacity.installMs / 1000)} s; ${capacity.labsWithVip}/${capacity.labs} labs with a VIP holder`,
+		);
+		notes.push(
+			`while ${capacity.labs} labs idled (${Math.round(capacity.idle.ms / 1000)} s): ${describeHost(capacity.idle)}`,
+		);
+		notes.push(
+			`memory: containers ${round(m.containersPerLabMb)} MB/lab + server RSS ${round(m.serverRssMb)} MB / ${capacity.labs}${m.hostPerLabMb !== null && m.hostPerLabMb > 0 ? `; host MemAvailable fell ${round(m.hostPerLabMb)} MB/lab (shared host: indicative)` : ''}`,
+		);
+		notes.push(
+			`while labs started and keepalived installed (${Math.round(capacity.busy.ms / 1000)} s): ${describeHost(capacity.busy)}`,
+		);
+	}
+	for (const { figure, message } of results.errors) notes.push(`${figure} FAILED: ${message}`);
+
+	const lines = table(rows);
+	process.stdout.write(
+		`\nkeepalived-lab benchmarks (${plan.quick ? 'quick' : 'full'} run)\n\n${lines.join('\n')}\n`,
+	);
+	if (notes.length > 0) process.stdout.write(`\n${notes.map((n) => `  · ${n}`).join('\n')}\n`);
+	if (plan.json) {
+		const value = (x: number | undefined) =>
+			x === undefined || !Number.isFinite(x) ? null : round(x);
+		const json = {
+			labReadyP50Ms: value(labReady?.p50),
+			labReadyP95Ms: value(labReady?.p95),
+			echoP50Ms: value(echo?.p50),
+			echoP99Ms: value(echo?.p99),
+			throughputMBps: value(throughput?.p50),
+			ctrlcP95Ms: value(ctrlc?.p95),
+			memPerLabMB: value(capacity?.memory.perLabMb),
+			eventLoopP99Ms: value(capacity?.idle.loop.p99),
+		};
+		process.stdout.write(`${JSON.stringify(json)}\n`);
+	}
+}
+
+/** One line on the server's event loop, the host's noise and CPU during a measurement. */
+function describeHost(host: HostSample): string {
+	const ms = (value: number) => `${round(value)} ms`;
+	const parts = [
+		`server event loop p99 ${ms(host.loop.p99)} / max ${ms(host.loop.max)}`,
+		host.control
+			? `empty node process p99 ${ms(host.control.p99)} / max ${ms(host.control.max)} (host noise)`
+			: 'no control process',
+		`server CPU ${round(host.serverCpuPercent)} % of a core`,
+	];
+	if (host.hostCpuPercent !== null) parts.push(`host CPU ${round(host.hostCpuPercent)} % busy`);
+	return parts.join(', ');
+}
+
+function table(rows: Row[]): string[] {
+	const header: Row = {
+		figure: 'figure',
+		p50: 'median',
+		tail: 'tail',
+		target: 'target',
+		met: 'met',
+	};
+	const keys = ['figure', 'p50', 'tail', 'target', 'met'] as const;
+	const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
+	const line = (r: Row) =>
+		keys
+			.map((k, i) => r[k].padEnd(widths[i]!))
+			.join('  ')
+			.trimEnd();
+	return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+/** Ctrl-C or SIGTERM: remove what the run started, then exit; a second one exits at once. */
+function watchSignals(harness: Harness): void {
+	let stopping = false;
+	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		process.on(signal, () => {
+			if (stopping) {
+				progress(`${signal} again: exiting without finishing cleanup`);
+				process.exit(130);
+			}
+			stopping = true;
+			progress(`${signal}: removing the bench's labs before exiting`);
+			void harness.cleanup().finally(() => process.exit(130));
+		});
+	}
+	const fatal = (error: unknown) => {
+		progress(`fatal: ${(error as Error)?.stack ?? String(error)}`);
+		if (stopping) return;
+		stopping = true;
+		void harness.cleanup().finally(() => process.exit(1));
+	};
+	process.on('uncaughtException', fatal);
+	// A rejection nobody handled is the server's bug to report, not a reason to stop measuring.
+	process.on('unhandledRejection', (error: unknown) =>
+		progress(`unhandled rejection: ${(error as Error)?.stack ?? String(error)}`),
+	);
+}
+
+main().then(
+	(code) => process.exit(code),
+	(error: unknown) => {
+		progress(`failed: ${(error as Error).message}`);
+		process.exit(error instanceof TypeError ? 2 : 1);
+	},
+);
