@@ -16,6 +16,7 @@ import { LAB_NODES } from './provision';
 import type { StaticSite } from './static-site';
 import { completeStep } from './autopilot';
 import type { CheckWatcher } from './check-runner';
+import type { DrillService } from './drill-service';
 import { CHECKS } from './checks';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -34,6 +35,7 @@ export interface ApiDeps {
 	site: StaticSite | null;
 	/** The lab's check watcher (check-runner.ts). */
 	checks: (labId: string) => CheckWatcher | undefined;
+	drills: DrillService;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
@@ -78,6 +80,9 @@ export function createRequestHandler(deps: ApiDeps) {
 			/^\/api\/labs\/([a-z0-9]{10})\/reset$/,
 			withLab(async (lab, req, res) => {
 				const { node } = parseBody(resetBody, await readJson(req));
+				// Undo a running drill first: an intruder or a filter on the other node must not
+				// outlive the reset.
+				if (deps.drills.active(lab)) await deps.drills.start(lab, 'restore').catch(() => undefined);
 				json(res, 200, labs.view(await labs.reset(lab, node)));
 			}),
 		],
@@ -105,6 +110,19 @@ export function createRequestHandler(deps: ApiDeps) {
 				}
 				const commands = await completeStep(deps.docker, lab, check!);
 				json(res, 200, { commands, checks: await runLabChecks(lab) });
+			},
+		],
+		[
+			'GET',
+			/^\/api\/labs\/([a-z0-9]{10})\/drills$/,
+			withLab(async (lab, _req, res) => json(res, 200, await deps.drills.view(lab))),
+		],
+		[
+			'POST',
+			/^\/api\/labs\/([a-z0-9]{10})\/drills\/([a-z-]{1,32})$/,
+			async (req, res, [id, name]) => {
+				const lab = labs.authorize(id!, labToken(req, id!));
+				json(res, 202, await deps.drills.start(lab, name!));
 			},
 		],
 		[

@@ -137,7 +137,8 @@ export class LabManager {
 			const containers = Object.fromEntries(found.containers.map((c) => [c.role, c]));
 			const complete =
 				found.networkId !== null &&
-				LAB_NODES.every((node) => containers[node]?.state === 'running') &&
+				// A node frozen by the freeze-node drill is paused, not gone: `restore` thaws it.
+				LAB_NODES.every((node) => ['running', 'paused'].includes(containers[node]?.state ?? '')) &&
 				Number.isInteger(index) &&
 				Number.isFinite(createdAt) &&
 				/^[0-9a-f]{64}$/.test(labels[LABELS.tokenHash] ?? '');

@@ -18,6 +18,7 @@ import { staticSite } from './static-site';
 import { TerminalRegistry, type TerminalOptions } from './terminal';
 import { attachTerminalServer } from './terminal-socket';
 import { watchChecks, type CheckWatcher } from './check-runner';
+import { drillService } from './drill-service';
 
 export interface LabServerOptions {
 	config: Config;
@@ -53,6 +54,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		options: { graceMs: config.terminalGraceMs, ...options.terminal },
 	});
 	const checks = new Map<string, CheckWatcher>();
+	const drills = drillService(docker, log);
 	const labs = new LabManager({
 		docker,
 		config,
@@ -67,6 +69,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return () => {
 				watcher.stop();
 				checks.delete(lab.id);
+				drills.forget(lab);
 			};
 		},
 	});
@@ -77,6 +80,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			config,
 			log,
 			checks: (labId) => checks.get(labId),
+			drills,
 			site: options.siteDir ? staticSite(options.siteDir) : null,
 		}),
 	);

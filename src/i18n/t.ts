@@ -28,6 +28,11 @@ export function t(key: UiKey, vars?: Vars): string {
 	return format(ru[key], vars);
 }
 
+/** Whether the dictionary has `key` (for keys built from data, such as a check's id). */
+export function hasKey(key: string): key is UiKey {
+	return Object.hasOwn(ru, key);
+}
+
 /** The part of the dictionary whose keys start with one of `prefixes`, for an island's data-* attribute. */
 export function pick(...prefixes: string[]): Dict {
 	const out: Dict = {};

@@ -44,6 +44,22 @@ export class ApiError extends Error {
 	}
 }
 
+/** One check's verdict (lab-server `checks.ts`); `message` is Russian and may hold line breaks. */
+export interface CheckResult {
+	id: string;
+	/** The step's slug (`content/steps/<step>.mdx`), '' when no step claims the check. */
+	step: string;
+	title: string;
+	status: 'pass' | 'fail' | 'pending';
+	message: string;
+}
+
+/** «Выполнить шаг за меня»: the commands run on both nodes, and every check afterwards. */
+export interface CompletedStep {
+	commands: string[];
+	checks: CheckResult[];
+}
+
 export async function createLab(): Promise<Lab> {
 	return asLab(await request('POST', '/api/labs', {}));
 }
@@ -60,6 +76,46 @@ export async function resetLab(id: string, node?: NodeName): Promise<Lab> {
 	return asLab(await request('POST', `${labPath(id)}/reset`, node ? { node } : {}));
 }
 
+/** Every check of the lab, in course order (the server runs them now). */
+export async function getChecks(id: string): Promise<CheckResult[]> {
+	return asCheckResults(await request('GET', `${labPath(id)}/checks`));
+}
+
+/** Runs the guide's commands of every step up to the one `checkId` verifies, on both nodes. */
+export async function completeCheck(id: string, checkId: string): Promise<CompletedStep> {
+	const json = await request(
+		'POST',
+		`${labPath(id)}/checks/${encodeURIComponent(checkId)}/complete`,
+		{},
+	);
+	if (
+		isObject(json) &&
+		Array.isArray(json.commands) &&
+		json.commands.every((c) => typeof c === 'string')
+	) {
+		return { commands: json.commands as string[], checks: asCheckResults(json.checks) };
+	}
+	throw new ApiError(200, 'bad-response', null);
+}
+
+/** A check result from the server (an answer or a `check` event), or null when it is not one. */
+export function asCheckResult(value: unknown): CheckResult | null {
+	return isObject(value) &&
+		typeof value.id === 'string' &&
+		typeof value.step === 'string' &&
+		typeof value.title === 'string' &&
+		typeof value.message === 'string' &&
+		(value.status === 'pass' || value.status === 'fail' || value.status === 'pending')
+		? (value as unknown as CheckResult)
+		: null;
+}
+
+function asCheckResults(json: unknown): CheckResult[] {
+	const results = Array.isArray(json) ? json.map(asCheckResult) : [null];
+	if (results.some((r) => r === null)) throw new ApiError(200, 'bad-response', null);
+	return results as CheckResult[];
+}
+
 export function labEventsUrl(id: string): string {
 	return `${labPath(id)}/events`;
 }
@@ -69,11 +125,12 @@ export function terminalUrl(id: string, node: NodeName, term: string): string {
 	return `${scheme}//${location.host}${labPath(id)}/terminals/${node}?term=${encodeURIComponent(term)}`;
 }
 
-function labPath(id: string): string {
+export function labPath(id: string): string {
 	return `/api/labs/${encodeURIComponent(id)}`;
 }
 
-async function request(method: string, path: string, body?: unknown): Promise<unknown> {
+/** A same-origin JSON call; a failure throws ApiError with the server's Russian message. */
+export async function request(method: string, path: string, body?: unknown): Promise<unknown> {
 	let response: Response;
 	try {
 		response = await fetch(path, {
@@ -122,6 +179,6 @@ function asLab(json: unknown): Lab {
 	throw new ApiError(200, 'bad-response', null);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null;
 }

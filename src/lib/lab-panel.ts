@@ -24,10 +24,17 @@ import {
 	type KeepalivedState,
 	type Lab,
 } from './lab-api';
-import { publishLab, type LabAddresses, type LabStatus, type NodeName } from './lab-state';
+import {
+	LAB_ID_KEY,
+	publishLab,
+	type LabAddresses,
+	type LabEventType,
+	type LabStatus,
+	type NodeName,
+} from './lab-state';
+import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
-const LAB_ID_KEY = 'keepalived-lab:lab-id';
 const LAYOUT_KEY = 'keepalived-lab:terminal-layout';
 const TERM_OFFSET_PREFIX = 'keepalived-lab:term:';
 const NODES: NodeName[] = ['hap1', 'hap2'];
@@ -63,6 +70,16 @@ class LabPanel extends HTMLElement {
 	connectedCallback(): void {
 		// ClientRouter moves this element on every navigation: connect once, ignore the moves.
 		if (this.#live) return;
+		// On a navigation ClientRouter first inserts the new page's own panel, then puts the
+		// persisted one in its place, in the same task. That fresh panel must not start: it would
+		// restore the lab once more, detached, and leave a second event stream open for good
+		// (astro/dist/transitions/swap-functions.js, `swapBodyElement`).
+		queueMicrotask(() => {
+			if (this.isConnected && !this.#live) this.#connect();
+		});
+	}
+
+	#connect(): void {
 		this.#live = true;
 		this.#t = createT(dictFrom(this));
 		this.addEventListener('click', this.#onClick);
@@ -375,8 +392,10 @@ class LabPanel extends HTMLElement {
 			const data = parseData(e);
 			this.#ended(typeof data?.reason === 'string' ? data.reason : undefined);
 		});
-		// Resets, checks, drills and outages are for other islands: pass them on as document events.
-		for (const type of ['reset', 'check', 'drill', 'outage']) {
+		// Other islands (the step's check, the drills panel) follow the lab too: every event but
+		// `lab` and `ended` (the panel's own business) goes on as a `lab:<type>` document event.
+		const forwarded: LabEventType[] = ['node', 'vip', 'reset', 'check', 'drill', 'outage'];
+		for (const type of forwarded) {
 			events.addEventListener(type, (e) => {
 				document.dispatchEvent(new CustomEvent(`lab:${type}`, { detail: parseData(e) }));
 			});
@@ -594,37 +613,8 @@ function readLayout(): 'tabs' | 'split' {
 /** Forgets a lab: its id and its terminals' resume offsets. */
 function forgetLab(id: string): void {
 	if (readStorage(localStorage, LAB_ID_KEY) === id) removeStorage(localStorage, LAB_ID_KEY);
-	try {
-		for (const key of Object.keys(sessionStorage)) {
-			if (key.startsWith(`${TERM_OFFSET_PREFIX}${id}:`)) sessionStorage.removeItem(key);
-		}
-	} catch {
-		// Storage disabled: nothing was kept.
-	}
-}
-
-// Storage can throw (disabled cookies, private modes); the lab then lives for this page only.
-function readStorage(storage: Storage, key: string): string | null {
-	try {
-		return storage.getItem(key);
-	} catch {
-		return null;
-	}
-}
-
-function writeStorage(storage: Storage, key: string, value: string): void {
-	try {
-		storage.setItem(key, value);
-	} catch {
-		// See readStorage.
-	}
-}
-
-function removeStorage(storage: Storage, key: string): void {
-	try {
-		storage.removeItem(key);
-	} catch {
-		// See readStorage.
+	for (const key of storageKeys(sessionStorage, `${TERM_OFFSET_PREFIX}${id}:`)) {
+		removeStorage(sessionStorage, key);
 	}
 }
 

@@ -35,12 +35,29 @@ export interface LabRunDetail {
 	command: string;
 }
 
+/**
+ * The lab's server-sent events that the panel passes on as `lab:<type>` document events, with
+ * the event's JSON as `detail` (null when it was not an object): not validated, so a listener
+ * parses what it uses (`lab-api.ts`, `drills-api.ts`).
+ */
+export type LabEventType = 'node' | 'vip' | 'reset' | 'check' | 'drill' | 'outage';
+export type LabEventDetail = Record<string, unknown> | null;
+
 declare global {
 	interface DocumentEventMap {
 		'lab:state': CustomEvent<LabSnapshot>;
 		'lab:run': CustomEvent<LabRunDetail>;
+		'lab:node': CustomEvent<LabEventDetail>;
+		'lab:vip': CustomEvent<LabEventDetail>;
+		'lab:reset': CustomEvent<LabEventDetail>;
+		'lab:check': CustomEvent<LabEventDetail>;
+		'lab:drill': CustomEvent<LabEventDetail>;
+		'lab:outage': CustomEvent<LabEventDetail>;
 	}
 }
+
+/** localStorage key of the learner's lab id: the panel remembers it so a reload finds the lab. */
+export const LAB_ID_KEY = 'keepalived-lab:lab-id';
 
 /** The guide's (and the first lab's) network: every `10.129.0.X` in the text belongs to it. */
 export const GUIDE_PREFIX = '10.129.0.';

@@ -1,0 +1,210 @@
+/**
+ * Progress and drills as a learner sees them, in Debian's Chromium against the built site and a
+ * real lab server (real Docker): a step's check box goes from «ожидает» to «выполнено» through
+ * «Выполнить шаг за меня» and the steps list marks the step; on the failover step the drill
+ * «Остановить haproxy» moves the VIP and the downtime meter's outage appears beside the theory.
+ * Screenshots go to e2e/screenshots/.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import pino from 'pino';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../lab-server/src/config';
+import { connectDocker } from '../lab-server/src/docker';
+import { createLabServer, type LabServer } from '../lab-server/src/server';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SHOTS = path.join(ROOT, 'e2e/screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SERVICE_STEP = '07-service';
+const FAILOVER_STEP = '10-failover';
+
+let server: LabServer;
+let stateDir: string;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+	stateDir = await mkdtemp(path.join(tmpdir(), 'klab-e2e-progress-'));
+	server = createLabServer({
+		config: loadConfig({ PORT: '0', STATE_DIR: stateDir }),
+		log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+		image: inject('nodeImage'),
+		siteDir: path.join(ROOT, 'dist'),
+		docker: connectDocker(inject('dockerSocket')),
+	});
+	const { port } = await server.start();
+	base = `http://localhost:${port}`;
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
+	});
+	await mkdir(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+	await browser?.close();
+	for (const lab of server?.labs.list() ?? []) await server.labs.end(lab, 'deleted');
+	await server?.stop();
+	await rm(stateDir, { recursive: true, force: true });
+});
+
+async function newContext(): Promise<BrowserContext> {
+	return browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' });
+}
+
+async function seriousViolations(page: Page): Promise<string[]> {
+	const { violations } = await new AxeBuilder({ page }).analyze();
+	return violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${page.url()}: ${v.id} (${v.nodes.length})`);
+}
+
+describe('before a lab runs', () => {
+	it('the failover step (check box and drills) loads at most 60 KB of JavaScript (gzip)', async () => {
+		const context = await newContext();
+		const page = await context.newPage();
+		let bytes = 0;
+		page.on('response', async (response) => {
+			if (response.request().resourceType() !== 'script') return;
+			bytes += Number((await response.allHeaders())['content-length'] ?? 0);
+		});
+		await page.goto(`${base}/steps/${FAILOVER_STEP}/`, { waitUntil: 'networkidle' });
+		console.log(
+			`[measure] JS on the failover step before a lab starts: ${(bytes / 1024).toFixed(1)} KB (gzip)`,
+		);
+		expect(bytes).toBeGreaterThan(0);
+		expect(bytes).toBeLessThanOrEqual(60 * 1024);
+
+		// Nothing to press yet: the buttons wait for a lab and say so.
+		const drills = page.getByRole('region', { name: /Учения/ });
+		await expect
+			.poll(() => drills.getByRole('button', { name: 'Остановить haproxy' }).isDisabled())
+			.toBe(true);
+		const check = page.getByRole('region', { name: 'Проверка шага' });
+		expect(await check.getByRole('button', { name: 'Проверить' }).isDisabled()).toBe(true);
+		expect(await check.innerText()).toContain('стенд не запущен');
+		expect(await seriousViolations(page)).toEqual([]);
+		await context.close();
+	});
+});
+
+describe('progress and drills on a real lab', () => {
+	let context: BrowserContext;
+	let page: Page;
+
+	beforeAll(async () => {
+		context = await newContext();
+		page = await context.newPage();
+	});
+
+	afterAll(async () => {
+		await context?.close();
+	});
+
+	it('«Выполнить шаг за меня» turns a pending check into a done step in the steps list', async () => {
+		await page.goto(`${base}/steps/${SERVICE_STEP}/`);
+		await page.getByRole('button', { name: 'Запустить стенд' }).click();
+		await page.getByRole('region', { name: /Терминал hap1/ }).waitFor({ timeout: 90_000 });
+
+		const check = page.getByRole('region', { name: 'Проверка шага' });
+		const badge = check.locator('[data-slot="badge"]');
+		// A fresh lab: keepalived is not even installed, so the service step has not started.
+		await expect.poll(() => badge.innerText(), { timeout: 30_000 }).toBe('ожидает');
+		const nav = page.getByRole('navigation', { name: 'Шаги курса' });
+		const serviceLink = nav.getByRole('link', { name: /Запуск службы keepalived/ });
+		expect(await serviceLink.innerText()).not.toContain('выполнено');
+		await check.scrollIntoViewIfNeeded();
+		await page.screenshot({ path: path.join(SHOTS, 'progress-pending.png') });
+
+		await check.getByRole('button', { name: 'Выполнить шаг за меня' }).click();
+		const dialog = page.getByRole('dialog', { name: 'Выполнить шаг за вас?' });
+		await dialog.getByRole('button', { name: 'Выполнить' }).click();
+		await expect
+			.poll(() => badge.innerText(), { timeout: 180_000, interval: 500 })
+			.toBe('выполнено');
+		expect(await check.getByRole('list').innerText()).toContain('sudo systemctl start keepalived');
+
+		// The steps list marks the step and those before it that the commands completed.
+		await expect
+			.poll(() => nav.getByRole('link', { name: /Запуск службы keepalived\s+выполнено/ }).count())
+			.toBe(1);
+		expect(await nav.getByRole('link', { name: /Установка keepalived\s+выполнено/ }).count()).toBe(
+			1,
+		);
+		expect(
+			await nav.getByRole('link', { name: /Отказоустойчивость на практике\s+выполнено/ }).count(),
+		).toBe(0);
+		// Kept per lab in the browser: a reload marks the steps before the lab answers.
+		const stored = await page.evaluate(() => {
+			const id = localStorage.getItem('keepalived-lab:lab-id');
+			return localStorage.getItem(`keepalived-lab:progress:${id}`);
+		});
+		expect(JSON.parse(stored ?? '[]')).toContainEqual(
+			expect.objectContaining({ id: 'service', status: 'pass' }),
+		);
+		await page.screenshot({ path: path.join(SHOTS, 'progress-done.png') });
+		expect(await seriousViolations(page)).toEqual([]);
+	});
+
+	it('on the failover step «Остановить haproxy» moves the VIP and shows the outage', async () => {
+		const nav = page.getByRole('navigation', { name: 'Шаги курса' });
+		await nav.getByRole('link', { name: /Отказоустойчивость на практике/ }).click();
+		await page.waitForURL((url) => url.pathname.includes(FAILOVER_STEP));
+
+		const drills = page.locator('drills-panel');
+		const holder = drills.locator('[data-slot="holder"]');
+		// advert_int 2: the first MASTER comes ≈7 s after keepalived starts.
+		await expect
+			.poll(() => holder.innerText(), { timeout: 60_000, interval: 500 })
+			.toMatch(/^hap[12]$/);
+
+		await drills.getByRole('button', { name: 'Остановить haproxy' }).click();
+		// The server accepted it (202): no refusal in the alert region once the call is over.
+		await expect.poll(() => drills.getAttribute('aria-busy'), { timeout: 15_000 }).toBeNull();
+		expect(await drills.locator('[data-slot="error"]').textContent()).toBe('');
+		// The drill acts on the node that held the VIP when the server validated it.
+		const active = await drills.locator('[data-slot="active"]').innerText();
+		const before = /на (hap[12])/.exec(active)?.[1] ?? '';
+		expect(before).toMatch(/^hap[12]$/);
+		const after = before === 'hap1' ? 'hap2' : 'hap1';
+		await expect.poll(() => holder.innerText(), { timeout: 30_000, interval: 250 }).toBe(after);
+		const timeline = drills.getByRole('list', { name: 'Хронология' });
+		expect(await timeline.innerText()).toContain(`VIP перешёл на ${after}`);
+
+		// The meter's outage, next to the theory for this config (fall 2 × interval 1 + skew).
+		const measured = drills.locator('[data-slot="measured"]');
+		await expect
+			.poll(() => measured.innerText(), { timeout: 30_000, interval: 250 })
+			.toMatch(/^\d+,\d с$/);
+		expect(await drills.locator('[data-slot="theory"]').innerText()).toMatch(/\d,\d–\d,\d с/);
+		await expect
+			.poll(() => drills.locator('[data-slot="outcome"]').innerText(), { timeout: 30_000 })
+			.toContain(`VIP переехал с ${before} на ${after}`);
+		await drills.locator('[data-slot="measured"]').scrollIntoViewIfNeeded();
+		await page.screenshot({ path: path.join(SHOTS, 'drill-stop-haproxy.png') });
+		expect(await seriousViolations(page)).toEqual([]);
+
+		// The step's own check follows: the VIP moved.
+		const check = page.getByRole('region', { name: 'Проверка шага' });
+		await expect
+			.poll(() => check.locator('[data-slot="badge"]').innerText(), { timeout: 30_000 })
+			.toBe('выполнено');
+
+		await drills.getByRole('button', { name: 'Восстановить' }).click();
+		await expect
+			.poll(() => drills.locator('[data-slot="active"]').innerText(), { timeout: 30_000 })
+			.toContain('Стенд восстановлен');
+	});
+});

@@ -1,0 +1,396 @@
+/**
+ * Failure drills and the downtime meter on real Docker: a lab whose two nodes run the guide's
+ * keepalived.conf, broken on purpose one drill at a time, with the meter's client asking the VIP
+ * every 100 ms throughout.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectDocker, containerName, execInNode, LABELS, usedSubnets } from '../src/docker';
+import {
+	DrillError,
+	drillState,
+	startDrill,
+	type DrillEvent,
+	type DrillLab,
+	type DrillName,
+} from '../src/drills';
+import { startDowntimeMeter, type DowntimeMeter, type Outage } from '../src/downtime-meter';
+import { guideConfig } from '../src/guide-config';
+import {
+	deprovisionLab,
+	LAB_NODES,
+	provisionLab,
+	type LabNode,
+	type LabPlan,
+} from '../src/provision';
+import { firstFreeIndex, labAddresses, parsePool } from '../src/subnets';
+import { sh, waitFor } from './helpers';
+
+const docker = connectDocker(inject('dockerSocket'));
+const POOL = parsePool('10.129.0.0/16');
+const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+async function planLab(taken: Set<number>): Promise<LabPlan> {
+	const used = new Set(taken);
+	for (const subnet of await usedSubnets(docker)) {
+		const match = /^10\.129\.(\d+)\.0\/24$/.exec(subnet);
+		if (match) used.add(Number(match[1]));
+	}
+	const index = firstFreeIndex(POOL, used);
+	if (index === null) throw new Error('subnet pool exhausted');
+	return {
+		labId: `t${randomBytes(4).toString('hex')}`,
+		addresses: labAddresses(POOL, index),
+		image: inject('nodeImage'),
+		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
+		// The labels of a complete lab: a lab server starting meanwhile on this Docker host (another
+		// test file, `npm start`) adopts such a lab instead of removing it as an orphan.
+		labels: {
+			[LABELS.createdAt]: new Date().toISOString(),
+			[LABELS.index]: String(index),
+			[LABELS.tokenHash]: createHash('sha256').update(randomBytes(32)).digest('hex'),
+		},
+	};
+}
+
+describe('failure drills on a pair running the guide’s config', () => {
+	let plan: LabPlan;
+	let lab: DrillLab;
+	let meter: DowntimeMeter | undefined;
+	const drillEvents: DrillEvent[] = [];
+	const outages: Outage[] = [];
+	const ctx = () => ({ docker, lab, log });
+
+	/** Nodes with the VIP on eth0, asked directly (not through the drills module). */
+	async function holders(): Promise<LabNode[]> {
+		const found: LabNode[] = [];
+		for (const node of LAB_NODES) {
+			const { stdout } = await sh(docker, lab.containers[node], 'ip -4 -o addr show');
+			if (stdout.includes(` ${plan.addresses.vip}/`)) found.push(node);
+		}
+		return found;
+	}
+
+	/** The last VRRP state keepalived logged since its unit started. */
+	async function vrrpState(node: LabNode): Promise<string> {
+		const { stdout } = await sh(
+			docker,
+			lab.containers[node],
+			'journalctl -u keepalived -o cat _SYSTEMD_INVOCATION_ID=$(systemctl show -P InvocationID keepalived) | grep -oE "Entering [A-Z]+ STATE" | tail -1',
+		);
+		return stdout.trim().split(' ')[1] ?? '';
+	}
+
+	function nextDrillEvent(
+		drill: DrillName,
+		phase: DrillEvent['phase'],
+		after: number,
+		timeoutMs = 30_000,
+	): Promise<DrillEvent> {
+		return waitFor(
+			`a "${phase}" event of ${drill}`,
+			async () =>
+				drillEvents.slice(after).find((event) => event.drill === drill && event.phase === phase),
+			timeoutMs,
+			100,
+		);
+	}
+
+	/** `restore`, then waits until one node holds the VIP and the meter is answered again. */
+	async function restore(): Promise<DrillEvent> {
+		const mark = drillEvents.length;
+		await startDrill(ctx(), 'restore');
+		const restored = await nextDrillEvent('restore', 'restored', mark);
+		expect(restored.ok, restored.detail).toBe(true);
+		expect(await holders()).toHaveLength(1);
+		await waitFor(
+			'the meter to be answered again',
+			async () => (meter?.lastProbe()?.ok ? true : undefined),
+			30_000,
+			100,
+		);
+		// Let a flap of ARP after the restore end before the next drill counts outages.
+		await new Promise((resolve) => setTimeout(resolve, 2_000));
+		return restored;
+	}
+
+	/** Runs a drill and returns its events: `applied` and `outcome`, in order. */
+	async function drill(name: DrillName, outcomeTimeoutMs = 30_000) {
+		const mark = drillEvents.length;
+		const started = await startDrill(ctx(), name);
+		const outcome = await nextDrillEvent(name, 'outcome', mark, outcomeTimeoutMs);
+		const mine = drillEvents.slice(mark).filter((event) => event.drill === name);
+		if (!outcome.ok) {
+			// Say what the nodes themselves said, so that a failure can be understood.
+			for (const node of LAB_NODES) {
+				const { stdout } = await sh(
+					docker,
+					lab.containers[node],
+					'ip -4 -o addr show; journalctl -u keepalived -o short-precise -n 30 --no-pager',
+				).catch((error) => ({ stdout: String(error) }));
+				console.log(`[${name}] ${node}:\n${stdout}`);
+			}
+		}
+		expect(mine.map((event) => event.phase)).toEqual(['applied', 'outcome']);
+		expect(outcome.target).toBe(started.target);
+		return { started, outcome };
+	}
+
+	/** Outages that started after `since`, once the meter has been answered for a second. */
+	async function outagesSince(since: number): Promise<Outage[]> {
+		await waitFor(
+			'the meter to be answered again',
+			async () => (meter?.lastProbe()?.ok ? true : undefined),
+			30_000,
+			100,
+		);
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		return outages.filter((outage) => Date.parse(outage.startedAt) >= since - 200);
+	}
+
+	beforeAll(async () => {
+		// Another test file may take the same free subnet at the same moment: try the next one.
+		const taken = new Set<number>();
+		let provisioned: Awaited<ReturnType<typeof provisionLab>> | undefined;
+		for (let attempt = 0; ; attempt++) {
+			plan = await planLab(taken);
+			try {
+				provisioned = await provisionLab(docker, plan);
+				break;
+			} catch (error) {
+				if (attempt >= 2 || !/overlap/i.test(String(error))) throw error;
+				taken.add(plan.addresses.index);
+			}
+		}
+		lab = {
+			id: plan.labId,
+			addresses: plan.addresses,
+			containers: provisioned.containers,
+			events: new EventEmitter(),
+		};
+		lab.events.on('drill', (event: DrillEvent) => drillEvents.push(event));
+		lab.events.on('outage', (outage: Outage) => outages.push(outage));
+		// The guide's steps up to «start the service»: keepalived installed and configured.
+		await Promise.all(
+			LAB_NODES.map(async (node) => {
+				const id = lab.containers[node];
+				const install = await sh(
+					docker,
+					id,
+					'apt-get update -qq && apt-get install -y -qq keepalived',
+					{ timeoutMs: 180_000 },
+				);
+				expect(install.exitCode, install.stderr).toBe(0);
+				await execInNode(docker, id, ['tee', '/etc/keepalived/keepalived.conf'], {
+					stdin: guideConfig(plan.addresses.vip),
+				});
+			}),
+		);
+	});
+
+	// A failed test must not leave its drill behind for the next one.
+	afterEach(async () => {
+		if (!lab || !drillState(lab).active) return;
+		const mark = drillEvents.length;
+		await startDrill(ctx(), 'restore').catch(() => undefined);
+		await nextDrillEvent('restore', 'restored', mark).catch(() => undefined);
+	});
+
+	afterAll(async () => {
+		await meter?.stop();
+		if (plan) await deprovisionLab(docker, plan.labId);
+	});
+
+	it('refuses an unknown drill (404) and any drill before keepalived runs (409), changing nothing', async () => {
+		const unknown = await startDrill(ctx(), 'reboot-everything').catch((error) => error);
+		expect(unknown).toBeInstanceOf(DrillError);
+		expect(unknown).toMatchObject({ status: 404, code: 'unknown-drill' });
+
+		for (const name of ['stop-haproxy', 'freeze-node', 'block-vrrp'] as const) {
+			const refused = await startDrill(ctx(), name).catch((error) => error);
+			expect(refused).toBeInstanceOf(DrillError);
+			expect(refused).toMatchObject({ status: 409, code: 'keepalived-not-running' });
+			expect(refused.message).toMatch(/^Сначала запустите keepalived на обоих узлах/);
+		}
+		expect(drillState(lab)).toEqual({ active: null, busy: false });
+		expect(drillEvents).toEqual([]);
+		for (const node of LAB_NODES) {
+			const id = lab.containers[node];
+			expect((await sh(docker, id, 'systemctl is-active haproxy')).stdout.trim()).toBe('active');
+			expect((await sh(docker, id, 'tc filter show dev eth0 egress')).stdout).toBe('');
+			const info = await docker.getContainer(id).inspect();
+			expect(info.State.Paused).toBe(false);
+		}
+		const intruder = await docker
+			.getContainer(containerName(lab.id, 'intruder'))
+			.inspect()
+			.catch((error) => error);
+		expect(intruder.statusCode).toBe(404);
+	});
+
+	it('starts keepalived on both nodes and the meter on the VIP', async () => {
+		for (const node of LAB_NODES) {
+			const start = await sh(docker, lab.containers[node], 'systemctl enable --now keepalived');
+			expect(start.exitCode, start.stderr).toBe(0);
+		}
+		await waitFor(
+			'exactly one VIP holder',
+			async () => ((await holders()).length === 1 ? true : undefined),
+			15_000,
+		);
+		meter = await startDowntimeMeter({ docker, log }, lab);
+		const client = await docker.getContainer(containerName(lab.id, 'client')).inspect();
+		expect(client.Config.Labels[LABELS.lab]).toBe(lab.id);
+		expect(client.NetworkSettings.Networks[`klab-${lab.id}`]?.IPAddress).toBe(
+			plan.addresses.client,
+		);
+		await waitFor(
+			'the meter to be answered',
+			async () => (meter!.lastProbe()?.ok ? true : undefined),
+			10_000,
+			100,
+		);
+		expect(LAB_NODES).toContain(meter!.lastProbe()!.node);
+		expect(outages).toEqual([]);
+	});
+
+	it('stop-haproxy: the VIP moves, the meter sees one outage of 1.5–4.5 s, other drills wait for restore', async () => {
+		const [holder] = await holders();
+		const since = Date.now();
+		const { started, outcome } = await drill('stop-haproxy');
+		expect(started.target).toBe(holder);
+		const other = holder === 'hap1' ? 'hap2' : 'hap1';
+		expect(outcome.ok, outcome.detail).toBe(true);
+		expect(outcome.holders).toEqual([other]);
+		expect(await holders()).toEqual([other]);
+		expect(drillState(lab).active).toMatchObject({ drill: 'stop-haproxy', phase: 'outcome' });
+
+		const seen = await outagesSince(since);
+		console.log(`[measure] stop-haproxy: ${JSON.stringify(seen)}`);
+		expect(seen).toHaveLength(1);
+		expect(seen[0]!.ms).toBeGreaterThanOrEqual(1_500);
+		expect(seen[0]!.ms).toBeLessThanOrEqual(4_500);
+		expect(seen[0]).toMatchObject({ before: holder, after: other });
+
+		for (const name of ['freeze-node', 'stop-haproxy'] as const) {
+			const refused = await startDrill(ctx(), name).catch((error) => error);
+			expect(refused).toMatchObject({ status: 409, code: 'drill-active' });
+		}
+		expect(
+			(await sh(docker, lab.containers[holder!], 'systemctl is-active haproxy')).stdout.trim(),
+		).toBe('inactive');
+
+		await restore();
+		expect(
+			(await sh(docker, lab.containers[holder!], 'systemctl is-active haproxy')).stdout.trim(),
+		).toBe('active');
+		expect(drillState(lab).active).toBeNull();
+	});
+
+	it('freeze-node: the backup takes over after the master-down interval, an outage of 4–8 s', async () => {
+		const [holder] = await holders();
+		const since = Date.now();
+		const { outcome } = await drill('freeze-node');
+		expect(outcome.ok, outcome.detail).toBe(true);
+		expect(outcome.states?.[holder!]).toBe('frozen');
+		const seen = await outagesSince(since);
+		console.log(`[measure] freeze-node: ${JSON.stringify(seen)}`);
+		expect(seen).toHaveLength(1);
+		expect(seen[0]!.ms).toBeGreaterThanOrEqual(4_000);
+		expect(seen[0]!.ms).toBeLessThanOrEqual(8_000);
+		await restore();
+		const info = await docker.getContainer(lab.containers[holder!]).inspect();
+		expect(info.State.Paused).toBe(false);
+	});
+
+	it('block-vrrp: both nodes become MASTER (split brain), and restore ends it', async () => {
+		const { started, outcome } = await drill('block-vrrp');
+		expect(outcome.ok, outcome.detail).toBe(true);
+		expect(outcome.states).toEqual({ hap1: 'MASTER', hap2: 'MASTER' });
+		expect(await vrrpState('hap1')).toBe('MASTER');
+		expect(await vrrpState('hap2')).toBe('MASTER');
+		expect(await holders()).toEqual(['hap1', 'hap2']);
+		const filters = await sh(
+			docker,
+			lab.containers[started.target as LabNode],
+			'tc filter show dev eth0 ingress; tc filter show dev eth0 egress',
+		);
+		expect(filters.stdout.match(/pref 112 /g)?.length).toBeGreaterThanOrEqual(2);
+
+		await restore();
+		expect(await holders()).toHaveLength(1);
+		const states = [await vrrpState('hap1'), await vrrpState('hap2')].sort();
+		expect(states).toEqual(['BACKUP', 'MASTER']);
+		const after = await sh(
+			docker,
+			lab.containers[started.target as LabNode],
+			'tc filter show dev eth0 ingress; tc filter show dev eth0 egress',
+		);
+		expect(after.stdout).toBe('');
+	});
+
+	it('kill-keepalived: the VIP stays on the killed node while the other takes it too', async () => {
+		const [holder] = await holders();
+		const { outcome } = await drill('kill-keepalived');
+		expect(outcome.ok, outcome.detail).toBe(true);
+		expect(outcome.holders).toEqual(['hap1', 'hap2']);
+		expect(await holders()).toEqual(['hap1', 'hap2']);
+		const killed = await sh(docker, lab.containers[holder!], 'pgrep -x keepalived || echo none');
+		expect(killed.stdout.trim()).toBe('none');
+		await restore();
+		expect(
+			(await sh(docker, lab.containers[holder!], 'systemctl is-active keepalived')).stdout.trim(),
+		).toBe('active');
+	});
+
+	it('cut-network: the other node takes the VIP; restore reconnects the node as eth0 with its address', async () => {
+		const [holder] = await holders();
+		const id = lab.containers[holder!];
+		const { outcome } = await drill('cut-network');
+		expect(outcome.ok, outcome.detail).toBe(true);
+		expect(outcome.holders).toEqual([holder === 'hap1' ? 'hap2' : 'hap1']);
+		expect((await sh(docker, id, 'ip -o link show | grep -c eth || true')).stdout.trim()).toBe('0');
+		await restore();
+		const link = await sh(docker, id, 'ip -4 -o addr show dev eth0');
+		expect(link.stdout).toContain(` ${plan.addresses[holder!]}/24`);
+		const info = await docker.getContainer(id).inspect();
+		expect(info.NetworkSettings.Networks[`klab-${lab.id}`]?.Aliases).toContain(holder);
+		// The node answers its neighbour again, and a second cut works too (Docker finds the
+		// renamed interface by its alternative name).
+		const other = holder === 'hap1' ? 'hap2' : 'hap1';
+		const ping = await sh(docker, lab.containers[other], `ping -c1 -W2 ${plan.addresses[holder!]}`);
+		expect(ping.exitCode).toBe(0);
+		const again = await drill('cut-network');
+		expect(again.outcome.ok, again.outcome.detail).toBe(true);
+		await restore();
+		expect((await sh(docker, id, 'ip -4 -o addr show dev eth0')).stdout).toContain(
+			` ${plan.addresses[holder!]}/24`,
+		);
+	});
+
+	it('vrid-conflict: an intruder with the same virtual_router_id makes the guide’s error appear', async () => {
+		const since = Date.now();
+		const { outcome } = await drill('vrid-conflict', 150_000);
+		expect(outcome.ok, outcome.detail).toBe(true);
+		// keepalived 2.2.7 writes «advert: »; the guide quotes an older one, «advert : ».
+		expect(outcome.line).toMatch(
+			/Keepalived_vrrp\[\d+\]: \(hap_srv\) ip address associated with VRID 115 not present in MASTER advert ?: /,
+		);
+		const journal = await sh(
+			docker,
+			lab.containers[outcome.node!],
+			`journalctl -u keepalived -o cat --since @${Math.floor(since / 1000)} | grep -cE "ip address associated with VRID 115 not present in MASTER advert ?: ${plan.addresses.vip}$"`,
+		);
+		expect(Number(journal.stdout.trim())).toBeGreaterThan(0);
+		const intruder = await docker.getContainer(containerName(lab.id, 'intruder')).inspect();
+		expect(intruder.Config.Labels[LABELS.lab]).toBe(lab.id);
+		await restore();
+		const gone = await docker
+			.getContainer(containerName(lab.id, 'intruder'))
+			.inspect()
+			.catch((error) => error);
+		expect(gone.statusCode).toBe(404);
+	}, 240_000);
+});
