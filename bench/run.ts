@@ -25,7 +25,7 @@ import { measureEcho } from './echo';
 import type { HostSample } from './host-watch';
 import { Harness, progress, type ReadySample } from './harness';
 import { measureLabReady } from './lab-ready';
-import { round, summarize, type Summary } from './stats';
+import { round, summarize } from './stats';
 import { measureThroughput, type ThroughputRun } from './throughput';
 
 const FIGURES = ['lab-ready', 'echo', 'throughput', 'ctrlc', 'capacity'] as const;

@@ -3,58 +3,24 @@
  * server (real Docker): pages, steps, starting a lab, running a command from the text, moving
  * between steps with the terminal alive, accessibility. Screenshots go to e2e/screenshots/.
  */
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
-import pino from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../lab-server/src/config';
 import { connectDocker, listLabResources } from '../lab-server/src/docker';
-import { createLabServer, type LabServer } from '../lab-server/src/server';
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SHOTS = path.join(ROOT, 'e2e/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import type { LabServer } from '../lab-server/src/server';
+import { ROOT, SHOTS, startE2E } from './harness';
 
 let server: LabServer;
-let stateDir: string;
 let browser: Browser;
 let base: string;
+let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-	stateDir = await mkdtemp(path.join(tmpdir(), 'klab-e2e-'));
-	server = createLabServer({
-		config: loadConfig({ PORT: '0', STATE_DIR: stateDir }),
-		log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
-		image: inject('nodeImage'),
-		siteDir: path.join(ROOT, 'dist'),
-		docker: connectDocker(inject('dockerSocket')),
-	});
-	const { port } = await server.start();
-	base = `http://localhost:${port}`;
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		args: [
-			'--headless',
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-	});
-	await mkdir(SHOTS, { recursive: true });
+	({ server, browser, base, close } = await startE2E('course'));
 });
-
-afterAll(async () => {
-	await browser?.close();
-	for (const lab of server?.labs.list() ?? []) await server.labs.end(lab, 'deleted');
-	await server?.stop();
-	await rm(stateDir, { recursive: true, force: true });
-});
+afterAll(() => close?.());
 
 async function stepSlugs(): Promise<string[]> {
 	const files = await readdir(path.join(ROOT, 'content/steps'));
@@ -65,7 +31,10 @@ async function stepSlugs(): Promise<string[]> {
 }
 
 async function newPage(): Promise<Page> {
-	const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' });
+	const context = await browser.newContext({
+		viewport: { width: 1440, height: 900 },
+		locale: 'ru-RU',
+	});
 	return context.newPage();
 }
 
@@ -134,7 +103,10 @@ describe('the lab on the page', () => {
 		await page.goto(`${base}/steps/${install}/`);
 
 		const clicked = Date.now();
-		await page.getByRole('button', { name: /^Запустить/ }).first().click();
+		await page
+			.getByRole('button', { name: /^Запустить/ })
+			.first()
+			.click();
 		const hap1 = page.getByRole('region', { name: /Терминал hap1/ });
 		await hap1.waitFor({ state: 'visible', timeout: 60_000 });
 		await expect
@@ -162,6 +134,8 @@ describe('the lab on the page', () => {
 		expect(lab).toBeDefined();
 		await page.context().close();
 		await server.labs.end(lab!, 'deleted');
-		expect((await listLabResources(connectDocker(inject('dockerSocket')))).has(lab!.id)).toBe(false);
+		expect((await listLabResources(connectDocker(inject('dockerSocket')))).has(lab!.id)).toBe(
+			false,
+		);
 	});
 });

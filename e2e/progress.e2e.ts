@@ -5,60 +5,23 @@
  * «Остановить haproxy» moves the VIP and the downtime meter's outage appears beside the theory.
  * Screenshots go to e2e/screenshots/.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
-import pino from 'pino';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../lab-server/src/config';
-import { connectDocker } from '../lab-server/src/docker';
-import { createLabServer, type LabServer } from '../lab-server/src/server';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHOTS, startE2E } from './harness';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SHOTS = path.join(ROOT, 'e2e/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SERVICE_STEP = '07-service';
 const FAILOVER_STEP = '10-failover';
 
-let server: LabServer;
-let stateDir: string;
 let browser: Browser;
 let base: string;
+let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-	stateDir = await mkdtemp(path.join(tmpdir(), 'klab-e2e-progress-'));
-	server = createLabServer({
-		config: loadConfig({ PORT: '0', STATE_DIR: stateDir }),
-		log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
-		image: inject('nodeImage'),
-		siteDir: path.join(ROOT, 'dist'),
-		docker: connectDocker(inject('dockerSocket')),
-	});
-	const { port } = await server.start();
-	base = `http://localhost:${port}`;
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		args: [
-			'--headless',
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-	});
-	await mkdir(SHOTS, { recursive: true });
+	({ browser, base, close } = await startE2E('progress'));
 });
-
-afterAll(async () => {
-	await browser?.close();
-	for (const lab of server?.labs.list() ?? []) await server.labs.end(lab, 'deleted');
-	await server?.stop();
-	await rm(stateDir, { recursive: true, force: true });
-});
+afterAll(() => close?.());
 
 async function newContext(): Promise<BrowserContext> {
 	return browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' });

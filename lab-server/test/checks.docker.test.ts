@@ -3,12 +3,11 @@
  * its step is done through the very commands the course shows (as the learner `ubuntu`, through
  * sudo, in an interactive shell where the course types). Broken configs get their own messages.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { CHECKS, runChecks, type CheckResult, type VipHistoryEntry } from '../src/checks';
 import { systemClock } from '../src/clock';
-import { connectDocker, execInNode, LABELS, usedSubnets } from '../src/docker';
+import { connectDocker, execInNode } from '../src/docker';
 import { guideConfig } from '../src/guide-config';
 import { observeNode, type NodeObserver } from '../src/lab-state';
 import type { Lab } from '../src/labs';
@@ -19,35 +18,10 @@ import {
 	type LabNode,
 	type LabPlan,
 } from '../src/provision';
-import { firstFreeIndex, labAddresses, parsePool } from '../src/subnets';
-import { sh, stripAnsi, waitFor } from './helpers';
+import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
-const POOL = parsePool('10.129.0.0/16');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-
-async function planLab(taken: Set<number> = new Set()): Promise<LabPlan> {
-	const used = new Set(taken);
-	for (const subnet of await usedSubnets(docker)) {
-		const match = /^10\.129\.(\d+)\.0\/24$/.exec(subnet);
-		if (match) used.add(Number(match[1]));
-	}
-	const index = firstFreeIndex(POOL, used);
-	if (index === null) throw new Error('subnet pool exhausted');
-	return {
-		labId: `t${randomBytes(4).toString('hex')}`,
-		addresses: labAddresses(POOL, index),
-		image: inject('nodeImage'),
-		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
-		// The labels of a complete lab: a lab server starting meanwhile on this Docker host (another
-		// test file, `npm start`) adopts such a lab instead of removing it as an orphan.
-		labels: {
-			[LABELS.createdAt]: new Date().toISOString(),
-			[LABELS.index]: String(index),
-			[LABELS.tokenHash]: createHash('sha256').update(randomBytes(32)).digest('hex'),
-		},
-	};
-}
 
 describe('checks on a lab, step by step', () => {
 	let plan: LabPlan | undefined;
@@ -60,7 +34,7 @@ describe('checks on a lab, step by step', () => {
 		// Another test file may take the same free subnet at the same moment: try the next one.
 		const taken = new Set<number>();
 		for (let attempt = 0; ; attempt++) {
-			plan = await planLab(taken);
+			plan = await planTestLab(docker, taken);
 			try {
 				const provisioned = await provisionLab(docker, plan);
 				lab = { containers: provisioned.containers, addresses: plan.addresses };

@@ -3,11 +3,10 @@
  * keepalived.conf, broken on purpose one drill at a time, with the meter's client asking the VIP
  * every 100 ms throughout.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, containerName, execInNode, LABELS, usedSubnets } from '../src/docker';
+import { connectDocker, containerName, execInNode, LABELS } from '../src/docker';
 import {
 	DrillError,
 	drillState,
@@ -25,35 +24,10 @@ import {
 	type LabNode,
 	type LabPlan,
 } from '../src/provision';
-import { firstFreeIndex, labAddresses, parsePool } from '../src/subnets';
-import { sh, waitFor } from './helpers';
+import { sh, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
-const POOL = parsePool('10.129.0.0/16');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-
-async function planLab(taken: Set<number>): Promise<LabPlan> {
-	const used = new Set(taken);
-	for (const subnet of await usedSubnets(docker)) {
-		const match = /^10\.129\.(\d+)\.0\/24$/.exec(subnet);
-		if (match) used.add(Number(match[1]));
-	}
-	const index = firstFreeIndex(POOL, used);
-	if (index === null) throw new Error('subnet pool exhausted');
-	return {
-		labId: `t${randomBytes(4).toString('hex')}`,
-		addresses: labAddresses(POOL, index),
-		image: inject('nodeImage'),
-		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
-		// The labels of a complete lab: a lab server starting meanwhile on this Docker host (another
-		// test file, `npm start`) adopts such a lab instead of removing it as an orphan.
-		labels: {
-			[LABELS.createdAt]: new Date().toISOString(),
-			[LABELS.index]: String(index),
-			[LABELS.tokenHash]: createHash('sha256').update(randomBytes(32)).digest('hex'),
-		},
-	};
-}
 
 describe('failure drills on a pair running the guide’s config', () => {
 	let plan: LabPlan;
@@ -155,7 +129,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		const taken = new Set<number>();
 		let provisioned: Awaited<ReturnType<typeof provisionLab>> | undefined;
 		for (let attempt = 0; ; attempt++) {
-			plan = await planLab(taken);
+			plan = await planTestLab(docker, taken);
 			try {
 				provisioned = await provisionLab(docker, plan);
 				break;

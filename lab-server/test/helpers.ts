@@ -1,6 +1,33 @@
 /** Small helpers shared by the Docker tests. */
+import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { execInNode, type ExecResult } from '../src/docker';
+import { inject } from 'vitest';
+import { execInNode, LABELS, usedSubnets, type ExecResult } from '../src/docker';
+import type { LabPlan } from '../src/provision';
+import { firstFreeIndex, labAddresses, occupiedIndexes, parsePool } from '../src/subnets';
+
+const POOL = parsePool('10.129.0.0/16');
+
+/**
+ * A lab plan on the first /24 of the default pool that no Docker network uses (nor `taken`),
+ * for tests that provision nodes without a lab server. No lab server adopts or reaps it: servers
+ * touch only labs carrying their own server label.
+ */
+export async function planTestLab(
+	docker: Docker,
+	taken: ReadonlySet<number> = new Set(),
+): Promise<LabPlan> {
+	const used = new Set([...occupiedIndexes(POOL, await usedSubnets(docker)), ...taken]);
+	const index = firstFreeIndex(POOL, used);
+	if (index === null) throw new Error('subnet pool exhausted');
+	return {
+		labId: `t${randomBytes(4).toString('hex')}`,
+		addresses: labAddresses(POOL, index),
+		image: inject('nodeImage'),
+		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
+		labels: { [LABELS.createdAt]: new Date().toISOString(), [LABELS.index]: String(index) },
+	};
+}
 
 /** Runs a bash script in a node, as root unless `user` says otherwise. */
 export function sh(

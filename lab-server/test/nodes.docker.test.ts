@@ -3,33 +3,13 @@
  * leaves them, on which every command of the guide works verbatim — and which cannot get out.
  */
 import { createServer, type Server } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, LABELS, listLabResources, usedSubnets, execInNode } from '../src/docker';
+import { connectDocker, listLabResources, execInNode } from '../src/docker';
 import { guideConfig } from '../src/guide-config';
 import { deprovisionLab, provisionLab, LAB_NODES, type LabPlan } from '../src/provision';
-import { firstFreeIndex, labAddresses, parsePool } from '../src/subnets';
-import { sh, stripAnsi, waitFor } from './helpers';
+import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
-const POOL = parsePool('10.129.0.0/16');
-
-async function planLab(taken: Set<number> = new Set()): Promise<LabPlan> {
-	const used = new Set(taken);
-	for (const subnet of await usedSubnets(docker)) {
-		const match = /^10\.129\.(\d+)\.0\/24$/.exec(subnet);
-		if (match) used.add(Number(match[1]));
-	}
-	const index = firstFreeIndex(POOL, used);
-	if (index === null) throw new Error('subnet pool exhausted');
-	return {
-		labId: `t${randomBytes(4).toString('hex')}`,
-		addresses: labAddresses(POOL, index),
-		image: inject('nodeImage'),
-		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
-		labels: { [LABELS.createdAt]: new Date().toISOString() },
-	};
-}
 
 async function vipHolders(plan: LabPlan, containers: Record<string, string>) {
 	const holders: string[] = [];
@@ -45,7 +25,7 @@ describe('a lab of two nodes', () => {
 	let containers: Record<string, string>;
 
 	beforeAll(async () => {
-		plan = await planLab();
+		plan = await planTestLab(docker);
 		const lab = await provisionLab(docker, plan);
 		containers = lab.containers;
 		console.log(`[measure] lab start (network + both nodes booted): ${lab.bootMs} ms`);
@@ -219,8 +199,8 @@ describe('a lab of two nodes', () => {
 
 describe('lab lifecycle in Docker', () => {
 	it('gives two labs started at once distinct subnets, and removing them leaves nothing', async () => {
-		const first = await planLab();
-		const second = await planLab(new Set([first.addresses.index]));
+		const first = await planTestLab(docker);
+		const second = await planTestLab(docker, new Set([first.addresses.index]));
 		expect(second.addresses.subnet).not.toBe(first.addresses.subnet);
 		try {
 			await Promise.all([provisionLab(docker, first), provisionLab(docker, second)]);

@@ -1,0 +1,61 @@
+/**
+ * What every browser test starts from: a real lab server (real Docker) serving the built site on
+ * port 0 with a state directory of its own, and Debian's Chromium driven by playwright-core.
+ * `close()` ends every lab the test created and removes the state directory.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { chromium, type Browser } from 'playwright-core';
+import { inject } from 'vitest';
+import { loadConfig } from '../lab-server/src/config';
+import { connectDocker } from '../lab-server/src/docker';
+import { createLabServer, type LabServer } from '../lab-server/src/server';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const SHOTS = path.join(ROOT, 'e2e/screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface E2E {
+	server: LabServer;
+	browser: Browser;
+	base: string;
+	close(): Promise<void>;
+}
+
+export async function startE2E(name: string): Promise<E2E> {
+	const stateDir = await mkdtemp(path.join(tmpdir(), `klab-e2e-${name}-`));
+	const server = createLabServer({
+		config: loadConfig({ PORT: '0', STATE_DIR: stateDir }),
+		log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+		image: inject('nodeImage'),
+		siteDir: path.join(ROOT, 'dist'),
+		docker: connectDocker(inject('dockerSocket')),
+	});
+	const { port } = await server.start();
+	const browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
+	});
+	await mkdir(SHOTS, { recursive: true });
+	return {
+		server,
+		browser,
+		base: `http://localhost:${port}`,
+		async close() {
+			await browser.close();
+			for (const lab of server.labs.list()) await server.labs.end(lab, 'deleted');
+			await server.stop();
+			await rm(stateDir, { recursive: true, force: true });
+		},
+	};
+}
