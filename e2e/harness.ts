@@ -12,6 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { inject } from 'vitest';
 import { loadConfig } from '../lab-server/src/config';
 import { connectDocker } from '../lab-server/src/docker';
+import { removeServerLabs } from '../lab-server/test/helpers';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -25,14 +26,19 @@ export interface E2E {
 	close(): Promise<void>;
 }
 
-export async function startE2E(name: string): Promise<E2E> {
+/**
+ * `env` adds to (or overrides) the server's environment, as `loadConfig` reads it: e.g.
+ * `{ INSTRUCTOR_SECRET: '…' }` for the workshop calls, which are refused while it is unset.
+ */
+export async function startE2E(name: string, env: Record<string, string> = {}): Promise<E2E> {
 	const stateDir = await mkdtemp(path.join(tmpdir(), `klab-e2e-${name}-`));
+	const docker = connectDocker(inject('dockerSocket'));
 	const server = createLabServer({
-		config: loadConfig({ PORT: '0', STATE_DIR: stateDir }),
+		config: loadConfig({ PORT: '0', STATE_DIR: stateDir, ...env }),
 		log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
 		image: inject('nodeImage'),
 		siteDir: path.join(ROOT, 'dist'),
-		docker: connectDocker(inject('dockerSocket')),
+		docker,
 	});
 	const { port } = await server.start();
 	const browser = await chromium.launch({
@@ -53,8 +59,9 @@ export async function startE2E(name: string): Promise<E2E> {
 		base: `http://localhost:${port}`,
 		async close() {
 			await browser.close();
-			for (const lab of server.labs.list()) await server.labs.end(lab, 'deleted');
 			await server.stop();
+			// After the stop: a workshop's pool lab may still have been booting before it.
+			await removeServerLabs(docker, stateDir);
 			await rm(stateDir, { recursive: true, force: true });
 		},
 	};

@@ -36,6 +36,34 @@ export function labToken(req: IncomingMessage, labId: string): string | undefine
 	return parseCookies(req.headers.cookie)[labCookieName(labId)];
 }
 
+export function instructorCookieName(workshopId: string): string {
+	return `klab_instructor_${workshopId}`;
+}
+
+/** The instructor's token for a workshop: `Authorization: Bearer …`, else the workshop's cookie. */
+export function instructorToken(req: IncomingMessage, workshopId: string): string | undefined {
+	return bearer(req) ?? parseCookies(req.headers.cookie)[instructorCookieName(workshopId)];
+}
+
+/** The `Authorization: Bearer` token, if any. */
+export function bearer(req: IncomingMessage): string | undefined {
+	return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
+/** The cookie that opens a workshop's instructor calls, read-only terminals included (Path=/api). */
+export function setInstructorCookie(
+	res: ServerResponse,
+	workshopId: string,
+	token: string,
+	maxAgeS: number,
+	secure: boolean,
+) {
+	appendCookie(
+		res,
+		cookie(instructorCookieName(workshopId), token, { path: '/api', maxAgeS, secure }),
+	);
+}
+
 /** The browser session's hash, creating the session cookie when the request has none. */
 export function browserSession(req: IncomingMessage, res: ServerResponse, secure: boolean): string {
 	let id = parseCookies(req.headers.cookie)[SESSION_COOKIE];

@@ -679,7 +679,7 @@ function safeJson(text: string): unknown {
 }
 
 /** `check: install`, `check: [install, version]` or a YAML block list under `check:`. */
-function frontmatterList(frontmatter: string, key: string): string[] {
+export function frontmatterList(frontmatter: string, key: string): string[] {
 	const match = new RegExp(`^${key}:[ \\t]*(.*)$`, 'm').exec(frontmatter);
 	if (!match) return [];
 	const value = match[1]!.trim();

@@ -7,7 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { browserSession, clearLabCookie, labToken, setLabCookie } from './auth';
+import {
+	browserSession,
+	clearLabCookie,
+	labToken,
+	setInstructorCookie,
+	setLabCookie,
+} from './auth';
 import type { Config } from './config';
 import { HttpError, errorResponse, parseBody } from './http-errors';
 import { nodeImageStatus } from './images';
@@ -18,6 +24,7 @@ import { completeStep } from './autopilot';
 import type { CheckWatcher } from './check-runner';
 import type { DrillService } from './drill-service';
 import { CHECKS } from './checks';
+import type { WorkshopManager } from './workshops';
 
 const MAX_BODY_BYTES = 16 * 1024;
 const SSE_KEEPALIVE_MS = 25_000;
@@ -26,6 +33,21 @@ const SSE_KEEPALIVE_MS = 25_000;
 const createLabBody = z.object({}).strict();
 /** `POST /api/labs/:id/reset`: one node, or both when `node` is absent. */
 const resetBody = z.object({ node: z.enum(LAB_NODES).optional() }).strict();
+
+/** `POST /api/workshops` (contracts.md «Workshops»). */
+const createWorkshopBody = z
+	.object({
+		title: z.string().trim().min(1).max(80).optional(),
+		pool: z.number().int().min(1).max(50),
+		seats: z.number().int().min(1).max(200).optional(),
+	})
+	.strict()
+	.refine((body) => body.seats === undefined || body.seats >= body.pool, {
+		path: ['seats'],
+		message: 'мест должно быть не меньше, чем стендов в пуле (pool)',
+	});
+/** `POST /api/workshops/:code/join`: the name the instructor sees on the dashboard. */
+const joinBody = z.object({ name: z.string().trim().min(1).max(40) }).strict();
 
 export interface ApiDeps {
 	labs: LabManager;
@@ -36,6 +58,7 @@ export interface ApiDeps {
 	/** The lab's check watcher (check-runner.ts). */
 	checks: (labId: string) => CheckWatcher | undefined;
 	drills: DrillService;
+	workshops: WorkshopManager;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
@@ -43,6 +66,19 @@ type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => 
 export function createRequestHandler(deps: ApiDeps) {
 	const { labs, config } = deps;
 	const secure = config.trustProxy;
+
+	const { workshops } = deps;
+	const asInstructor =
+		(
+			handler: (
+				workshop: NonNullable<ReturnType<WorkshopManager['get']>>,
+				req: IncomingMessage,
+				res: ServerResponse,
+				params: string[],
+			) => Promise<void>,
+		): Handler =>
+		async (req, res, params) =>
+			handler(workshops.authorizeInstructor(params[0]!, req), req, res, params);
 
 	const withLab =
 		(handler: (lab: Lab, req: IncomingMessage, res: ServerResponse) => Promise<void>): Handler =>
@@ -129,6 +165,85 @@ export function createRequestHandler(deps: ApiDeps) {
 			'GET',
 			/^\/api\/labs\/([a-z0-9]{10})\/events$/,
 			withLab(async (lab, req, res) => events(lab, req, res, labs)),
+		],
+		[
+			'POST',
+			/^\/api\/workshops$/,
+			async (req, res) => {
+				workshops.authorizeCreate(req);
+				const body = parseBody(createWorkshopBody, await readJson(req));
+				json(res, 201, workshops.create(body));
+			},
+		],
+		[
+			'POST',
+			/^\/api\/workshops\/([A-Za-z0-9 -]{1,16})\/join$/,
+			async (req, res, [code]) => {
+				const { name } = parseBody(joinBody, await readJson(req));
+				const sessionHash = browserSession(req, res, secure);
+				let joined;
+				try {
+					joined = workshops.join(decodeURIComponent(code!), name, sessionHash);
+				} catch (error) {
+					if (error instanceof HttpError && error.code === 'pool-refilling') {
+						res.setHeader('Retry-After', '15');
+					}
+					throw error;
+				}
+				const { lab, token, again } = joined;
+				setLabCookie(res, lab.id, token, (lab.expiresAt - Date.now()) / 1000 + 3600, secure);
+				json(res, again ? 200 : 201, { ...labs.view(lab), token });
+			},
+		],
+		[
+			'POST',
+			/^\/api\/workshops\/([a-z0-9]{10})\/instructor-session$/,
+			asInstructor(async (workshop, req, res) => {
+				parseBody(createLabBody, await readJson(req));
+				const maxAgeS = config.labMaxLifetimeMs / 1000 + 24 * 3600;
+				const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+				if (!token) {
+					throw new HttpError(
+						401,
+						'unauthorized',
+						'Нужен ключ преподавателя в заголовке Authorization.',
+					);
+				}
+				setInstructorCookie(res, workshop.id, token, maxAgeS, secure);
+				res.writeHead(204).end();
+			}),
+		],
+		[
+			'GET',
+			/^\/api\/workshops\/([a-z0-9]{10})$/,
+			asInstructor(async (workshop, _req, res) => json(res, 200, workshops.view(workshop))),
+		],
+		[
+			'DELETE',
+			/^\/api\/workshops\/([a-z0-9]{10})$/,
+			asInstructor(async (workshop, _req, res) => {
+				await workshops.end(workshop);
+				res.writeHead(204).end();
+			}),
+		],
+		[
+			'POST',
+			/^\/api\/workshops\/([a-z0-9]{10})\/extend$/,
+			asInstructor(async (workshop, req, res) => {
+				parseBody(createLabBody, await readJson(req));
+				await workshops.extend(workshop);
+				json(res, 200, workshops.view(workshop));
+			}),
+		],
+		[
+			'POST',
+			/^\/api\/workshops\/([a-z0-9]{10})\/labs\/([a-z0-9]{10})\/reset$/,
+			asInstructor(async (workshop, req, res, [, labId]) => {
+				const lab = workshops.learnerLab(workshop, labId!);
+				const { node } = parseBody(resetBody, await readJson(req));
+				if (deps.drills.active(lab)) await deps.drills.start(lab, 'restore').catch(() => undefined);
+				json(res, 200, labs.view(await labs.reset(lab, node)));
+			}),
 		],
 	];
 

@@ -90,6 +90,11 @@ export interface LabManagerDeps {
 	onTeardown: (labId: string, node?: LabNode) => Promise<void>;
 	/** Called when a lab is registered (created or adopted); the returned function on its end. */
 	onRegister?: (lab: Lab) => () => void;
+	/**
+	 * Whether the lab waits in a workshop's pool for a learner (workshops.ts knows): such a lab
+	 * has no terminal by design and must not be reaped as idle. Default: never.
+	 */
+	isPooled?: (labId: string) => boolean;
 }
 
 const REAP_EVERY_MS = 15_000;
@@ -101,6 +106,7 @@ export class LabManager {
 	#observers = new Map<string, Map<LabNode, NodeObserver>>();
 	#unregister = new Map<string, () => void>();
 	#reapTimer: unknown = null;
+	#activity = new Map<string, number>();
 	#stateWrite: Promise<void> = Promise.resolve();
 	#deps: LabManagerDeps;
 
@@ -109,7 +115,7 @@ export class LabManager {
 
 	constructor(deps: LabManagerDeps) {
 		this.#deps = deps;
-		this.#serverId = sha256(path.resolve(deps.config.stateDir)).slice(0, 16);
+		this.#serverId = serverIdFor(deps.config.stateDir);
 	}
 
 	get size(): number {
@@ -340,6 +346,7 @@ export class LabManager {
 	async end(lab: Lab, reason: 'deleted' | 'expired' | 'idle' | 'workshop-ended'): Promise<void> {
 		if (!this.#labs.has(lab.id)) return;
 		this.#labs.delete(lab.id);
+		this.#activity.delete(lab.id);
 		for (const observer of this.#observers.get(lab.id)?.values() ?? []) observer.stop();
 		this.#observers.delete(lab.id);
 		this.#unregister.get(lab.id)?.();
@@ -358,6 +365,21 @@ export class LabManager {
 		void this.#writeState();
 	}
 
+	/** A learner typed into one of the lab's terminals (the workshop dashboard shows when). */
+	noteActivity(labId: string): void {
+		if (this.#labs.has(labId)) this.#activity.set(labId, this.#deps.clock.now());
+	}
+
+	/** When a learner last typed into the lab, since this server started; null if never. */
+	lastActivity(labId: string): number | null {
+		return this.#activity.get(labId) ?? null;
+	}
+
+	/** Labs running or starting, against `MAX_LABS`. */
+	get load(): number {
+		return this.#labs.size + this.#starting;
+	}
+
 	/** Ends what is expired or idle. Exposed for tests; normally run by the reaper timer. */
 	async reap(): Promise<string[]> {
 		const { clock, config } = this.#deps;
@@ -365,10 +387,11 @@ export class LabManager {
 		const ended: string[] = [];
 		for (const lab of this.list()) {
 			const attached = this.#deps.isAttached(lab.id);
+			const pooled = this.#deps.isPooled?.(lab.id) ?? false;
 			if (lab.expiresAt <= now) {
 				await this.end(lab, 'expired');
 				ended.push(lab.id);
-			} else if (!attached && now - lab.idleSince >= config.labIdleMs) {
+			} else if (!attached && !pooled && now - lab.idleSince >= config.labIdleMs) {
 				await this.end(lab, 'idle');
 				ended.push(lab.id);
 			}
@@ -514,6 +537,11 @@ export class LabManager {
 export function vipHolder(lab: Lab): LabNode | null {
 	const holders = LAB_NODES.filter((node) => lab.nodes[node].hasVip);
 	return holders.length === 1 ? holders[0]! : null;
+}
+
+/** The id a lab server with this state directory puts on its labs (`LABELS.server`). */
+export function serverIdFor(stateDir: string): string {
+	return sha256(path.resolve(stateDir)).slice(0, 16);
 }
 
 export function sha256(text: string): string {

@@ -242,7 +242,7 @@ describe('shouldReconnect', () => {
 		const others = Object.values(CloseCode).filter(
 			(code) => code !== CloseCode.SERVER_RESTARTING && code !== CloseCode.NODE_RESET,
 		);
-		expect(others).toHaveLength(8);
+		expect(others).toHaveLength(10);
 		expect(others.filter(shouldReconnect)).toEqual([]);
 	});
 });

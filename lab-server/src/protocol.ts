@@ -83,6 +83,10 @@ export const CloseCode = {
 	SERVER_RESTARTING: 4013,
 	/** Node was reset: reconnect (to a new shell). */
 	NODE_RESET: 4014,
+	/** A read-only viewer asked for a terminal the learner has not opened yet (after ERROR `not-started`). */
+	NOT_STARTED: 4015,
+	/** A read-only viewer fell more than 1 MiB behind and was dropped (the learner is never slowed). */
+	VIEWER_TOO_SLOW: 4016,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -19,6 +19,7 @@ import { TerminalRegistry, type TerminalOptions } from './terminal';
 import { attachTerminalServer } from './terminal-socket';
 import { watchChecks, type CheckWatcher } from './check-runner';
 import { drillService } from './drill-service';
+import { WorkshopManager } from './workshops';
 
 export interface LabServerOptions {
 	config: Config;
@@ -36,6 +37,7 @@ export interface LabServer {
 	http: Server;
 	labs: LabManager;
 	terminals: TerminalRegistry;
+	workshops: WorkshopManager;
 	/** Adopts existing labs, then listens on the configured port (0 picks one). */
 	start(): Promise<{ port: number }>;
 	stop(): Promise<void>;
@@ -55,6 +57,8 @@ export function createLabServer(options: LabServerOptions): LabServer {
 	});
 	const checks = new Map<string, CheckWatcher>();
 	const drills = drillService(docker, log);
+	// Bound below: the lab manager and the workshops need each other.
+	let workshops: WorkshopManager | null = null;
 	const labs = new LabManager({
 		docker,
 		config,
@@ -63,6 +67,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		image: options.image,
 		isAttached: (labId) => terminals.anyAttached(labId),
 		onTeardown: (labId, node) => terminals.drop(labId, node),
+		isPooled: (labId) => workshops?.isPooled(labId) ?? false,
 		onRegister: (lab) => {
 			const watcher = watchChecks(docker, lab, log);
 			checks.set(lab.id, watcher);
@@ -73,6 +78,13 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			};
 		},
 	});
+	workshops = new WorkshopManager({
+		labs,
+		config,
+		clock,
+		log,
+		checks: (labId) => checks.get(labId),
+	});
 	const http = createServer(
 		createRequestHandler({
 			labs,
@@ -81,17 +93,27 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			log,
 			checks: (labId) => checks.get(labId),
 			drills,
+			workshops,
 			site: options.siteDir ? staticSite(options.siteDir) : null,
 		}),
 	);
-	const sockets = attachTerminalServer(http, { labs, terminals, config, clock, log });
+	const sockets = attachTerminalServer(http, {
+		labs,
+		terminals,
+		config,
+		clock,
+		log,
+		authorizeViewer: (req, labId) => workshops.authorizeViewer(req, labId),
+	});
 
 	return {
 		http,
 		labs,
 		terminals,
+		workshops,
 		async start() {
 			await labs.adopt();
+			await workshops.restore();
 			await new Promise<void>((resolve, reject) => {
 				http.once('error', reject);
 				http.listen(config.port, config.host, () => {
@@ -107,6 +129,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
 			sockets.closeAll(CloseCode.SERVER_RESTARTING, 'server restarting');
 			await terminals.suspendAll();
+			await workshops.close();
 			await labs.close();
 			http.closeAllConnections();
 			await closed;

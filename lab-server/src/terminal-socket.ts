@@ -6,6 +6,11 @@
  * Origin 403, no token 401, another lab's token 403, unknown lab 404 — refused as plain HTTP with
  * a JSON body, so no WebSocket ever exists for a request that should not have one. After that a
  * malformed frame closes only its own socket with a 4xxx code and a reason.
+ *
+ * With `view=1` the socket is a read-only viewer for the instructor of the lab's workshop (their
+ * cookie or Bearer token, checked before `handleUpgrade` as well): READY and the ring's backlog,
+ * then live OUTPUT; INPUT and RESIZE get an ERROR frame `read-only`. A terminal the learner has
+ * not opened yet is not started for a viewer: ERROR `not-started`, then close 4015.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -26,7 +31,7 @@ import {
 } from './protocol';
 import { LAB_NODES, type LabNode } from './provision';
 import { TokenBucket } from './rate-limit';
-import type { TerminalRegistry, TerminalSession, TerminalSink } from './terminal';
+import type { TerminalRegistry, TerminalSession, TerminalSink, TerminalViewer } from './terminal';
 
 const PATH = /^\/api\/labs\/([a-z0-9]{10})\/terminals\/([a-z0-9]+)$/;
 const TERM_NAME = /^[a-z0-9-]{1,32}$/;
@@ -39,7 +44,18 @@ export interface TerminalServerDeps {
 	config: Config;
 	clock: Clock;
 	log: Logger;
+	/**
+	 * The lab, if the request carries the instructor credentials of its workshop (workshops.ts);
+	 * throws an HttpError (401, 403, 404) otherwise. Without it `view=1` is refused.
+	 */
+	authorizeViewer?: (req: IncomingMessage, labId: string) => Lab;
 }
+
+const READ_ONLY_ERROR = {
+	op: 'error',
+	code: 'read-only',
+	message: 'Только просмотр: вводить команды может только слушатель.',
+} as const;
 
 export interface TerminalServer {
 	/** Closes every terminal socket with `code` (e.g. 4013 when the server restarts). */
@@ -53,7 +69,7 @@ export function attachTerminalServer(server: Server, deps: TerminalServerDeps): 
 	const alive = new WeakSet<WebSocket>();
 
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-		let target: { lab: Lab; node: LabNode; term: string };
+		let target: { lab: Lab; node: LabNode; term: string; view: boolean };
 		try {
 			target = authorizeUpgrade(req, deps);
 		} catch (error) {
@@ -63,6 +79,7 @@ export function attachTerminalServer(server: Server, deps: TerminalServerDeps): 
 		wss.handleUpgrade(req, socket, head, (ws) => {
 			alive.add(ws);
 			ws.on('pong', () => alive.add(ws));
+			if (target.view) return serveViewer(ws, target, deps);
 			let bucket = buckets.get(target.lab.id);
 			if (!bucket) {
 				bucket = new TokenBucket({
@@ -123,8 +140,96 @@ function authorizeUpgrade(req: IncomingMessage, deps: TerminalServerDeps) {
 			'Терминал можно открыть только со страницы курса.',
 		);
 	}
+	if (url.searchParams.get('view') === '1') {
+		if (!deps.authorizeViewer) {
+			throw new HttpError(403, 'forbidden', 'Просмотр терминалов доступен только на воркшопе.');
+		}
+		return { lab: deps.authorizeViewer(req, match[1]!), node: node as LabNode, term, view: true };
+	}
 	const lab = deps.labs.authorize(match[1]!, labToken(req, match[1]!));
-	return { lab, node: node as LabNode, term };
+	return { lab, node: node as LabNode, term, view: false };
+}
+
+/** A read-only viewer: HELLO, then READY + backlog + live output; it never starts a shell. */
+function serveViewer(
+	ws: WebSocket,
+	{ lab, node, term }: { lab: Lab; node: LabNode; term: string },
+	deps: TerminalServerDeps,
+) {
+	const log = deps.log.child({ labId: lab.id, node, term, viewer: true });
+	const send = (frame: ServerFrame) => {
+		if (ws.readyState === ws.OPEN) ws.send(encodeServerFrame(frame));
+	};
+	const close = (code: number, reason: string) => {
+		if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+	};
+	let session: TerminalSession | null = null;
+	const viewer: TerminalViewer = {
+		output: (data) => send({ op: 'output', data }),
+		exit: (code) => {
+			send({ op: 'exit', code });
+			close(CloseCode.TERMINAL_EXITED, 'shell exited');
+		},
+		get buffered() {
+			return ws.bufferedAmount;
+		},
+		dropped: () => {
+			log.info({ buffered: ws.bufferedAmount }, 'slow terminal viewer dropped');
+			close(CloseCode.VIEWER_TOO_SLOW, 'viewer too slow');
+		},
+	};
+	const helloTimer = deps.clock.setTimeout(
+		() => close(CloseCode.HELLO_REQUIRED, 'no HELLO within 10 s'),
+		HELLO_TIMEOUT_MS,
+	);
+	const onEnded = () => close(CloseCode.LAB_ENDED, 'lab ended');
+	const onReset = ({ node: reset }: { node: LabNode }) => {
+		if (reset === node) close(CloseCode.NODE_RESET, 'node reset');
+	};
+	lab.events.on('ended', onEnded);
+	lab.events.on('reset', onReset);
+
+	ws.on('message', (data: Buffer, isBinary: boolean) => {
+		if (!isBinary)
+			return close(CloseCode.PROTOCOL_ERROR, 'text frames are not part of the protocol');
+		let frame;
+		try {
+			frame = decodeClientFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+		} catch (error) {
+			const reason =
+				error instanceof ProtocolError ? `${error.code}: ${error.message}` : 'bad frame';
+			return close(CloseCode.PROTOCOL_ERROR, truncateReason(reason));
+		}
+		if (frame.op === 'hello') {
+			if (session) return close(CloseCode.PROTOCOL_ERROR, 'HELLO twice');
+			deps.clock.clearTimeout(helloTimer);
+			const open = deps.terminals.get({ labId: lab.id, node, term });
+			if (!open) {
+				send({
+					op: 'error',
+					code: 'not-started',
+					message: 'Слушатель ещё не открыл этот терминал. Попробуйте чуть позже.',
+				});
+				return close(CloseCode.NOT_STARTED, 'terminal not started');
+			}
+			session = open;
+			const { offset, backlog } = open.addViewer(viewer, frame.resumeOffset);
+			send({ op: 'ready', offset, resumed: frame.resumeOffset === offset });
+			if (backlog.byteLength > 0) send({ op: 'output', data: backlog });
+			log.info({ offset, backlog: backlog.byteLength }, 'terminal viewer attached');
+			return;
+		}
+		if (!session) return close(CloseCode.HELLO_REQUIRED, 'the first frame must be HELLO');
+		// ACKs are fine and ignored: a viewer never counts in flow control.
+		if (frame.op === 'input' || frame.op === 'resize') send(READ_ONLY_ERROR);
+	});
+	ws.on('close', () => {
+		deps.clock.clearTimeout(helloTimer);
+		lab.events.off('ended', onEnded);
+		lab.events.off('reset', onReset);
+		session?.removeViewer(viewer);
+	});
+	ws.on('error', (error) => log.debug({ err: error }, 'terminal viewer socket error'));
 }
 
 function refuse(socket: Duplex, error: unknown) {
@@ -242,6 +347,7 @@ function serveTerminal(
 					return close(CloseCode.RATE_LIMITED, 'input faster than the lab allows');
 				}
 				session.input(frame.data);
+				deps.labs.noteActivity(lab.id);
 				break;
 			case 'resize':
 				await session.resize(frame.cols, frame.rows);

@@ -1,6 +1,7 @@
 /**
  * Terminal sessions: one shell of the learner's on one node, kept in a ring buffer, with at most
- * one WebSocket client attached at a time (terminal-socket.ts speaks the protocol).
+ * one WebSocket client attached at a time (terminal-socket.ts speaks the protocol), plus any
+ * number of read-only viewers (an instructor watching), who never count in flow control.
  *
  * Lifecycle of a session (key: lab / node / term):
  * - created when a client first says HELLO for it: a Docker exec (with a TTY) runs the shell under
@@ -31,6 +32,23 @@ export interface TerminalSink {
 	/** Another client attached to the same terminal and took it over. */
 	replaced(): void;
 }
+
+/**
+ * A read-only viewer (an instructor watching a learner's terminal): it gets every OUTPUT byte
+ * but never counts in flow control, so a viewer can neither slow nor stall the learner.
+ */
+export interface TerminalViewer {
+	output(data: Uint8Array): void;
+	/** The shell exited, or the session ended. */
+	exit(code: number): void;
+	/** Bytes queued towards the viewer and not yet sent (the socket's `bufferedAmount`). */
+	readonly buffered: number;
+	/** The viewer fell too far behind and was detached; close its connection. */
+	dropped(): void;
+}
+
+/** A viewer with more than this queued is dropped rather than waited for. */
+export const VIEWER_MAX_BUFFERED = 1024 * 1024;
 
 export interface TerminalOptions {
 	/** Bytes kept for resuming. Default 1 MiB. */
@@ -84,6 +102,7 @@ export class TerminalSession {
 	#exec: Docker.Exec | null = null;
 	#stream: Duplex | null = null;
 	#sink: TerminalSink | null = null;
+	#viewers = new Set<TerminalViewer>();
 	#pending: Buffer[] = [];
 	#batchTimer: NodeJS.Timeout | null = null;
 	#graceTimer: unknown = null;
@@ -165,6 +184,23 @@ export class TerminalSession {
 		return { offset, resumed, backlog: data };
 	}
 
+	/** Adds a read-only viewer; it gets the ring from `fromOffset` (default: all it holds). */
+	addViewer(viewer: TerminalViewer, fromOffset?: number): { offset: number; backlog: Uint8Array } {
+		this.#flush();
+		const wanted = Math.min(fromOffset ?? this.ring.start, this.ring.end);
+		const { offset, data } = this.ring.since(wanted);
+		this.#viewers.add(viewer);
+		return { offset, backlog: data };
+	}
+
+	removeViewer(viewer: TerminalViewer): void {
+		this.#viewers.delete(viewer);
+	}
+
+	get viewers(): number {
+		return this.#viewers.size;
+	}
+
 	/** The client went away without closing cleanly: keep the shell for a resume, for a while. */
 	detach(sink: TerminalSink): void {
 		if (this.#sink !== sink) return;
@@ -202,6 +238,7 @@ export class TerminalSession {
 		this.#ending = true;
 		this.#clearGrace();
 		this.#sink = null;
+		this.#releaseViewers(-1);
 		const socket = `${SOCKET_DIR}/${this.key.term}`;
 		// Killing dtach's master closes the shell's TTY: the kernel hangs up the shell, which
 		// passes SIGHUP on to its jobs — what closing an SSH session does.
@@ -225,6 +262,8 @@ export class TerminalSession {
 		this.#clearGrace();
 		this.#flush();
 		this.#sink = null;
+		// Their sockets are closed by terminal-socket.ts (restart, reset or end of the lab).
+		this.#viewers.clear();
 		const file = snapshotPath(this.#ctx.stateDir, this.key);
 		await mkdir(path.dirname(file), { recursive: true });
 		const { start, data } = this.ring.snapshot();
@@ -270,6 +309,18 @@ export class TerminalSession {
 		this.ring.append(data);
 		this.#flow.sent(data.byteLength);
 		this.#sink?.output(data);
+		for (const viewer of this.#viewers) {
+			if (viewer.buffered > VIEWER_MAX_BUFFERED) {
+				this.#viewers.delete(viewer);
+				viewer.dropped();
+			} else viewer.output(data);
+		}
+	}
+
+	#releaseViewers(code: number): void {
+		const viewers = [...this.#viewers];
+		this.#viewers.clear();
+		for (const viewer of viewers) viewer.exit(code);
 	}
 
 	async #onClosed(): Promise<void> {
@@ -286,6 +337,7 @@ export class TerminalSession {
 		this.#ctx.log.info({ ...this.key, code }, 'terminal exited');
 		this.#sink?.exit(code);
 		this.#sink = null;
+		this.#releaseViewers(code);
 		await rm(snapshotPath(this.#ctx.stateDir, this.key), { force: true });
 		this.#ctx.onGone(this);
 	}

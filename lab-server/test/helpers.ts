@@ -2,7 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { inject } from 'vitest';
-import { execInNode, LABELS, usedSubnets, type ExecResult } from '../src/docker';
+import {
+	execInNode,
+	LABELS,
+	listLabResources,
+	removeLab,
+	usedSubnets,
+	type ExecResult,
+} from '../src/docker';
+import { serverIdFor } from '../src/labs';
 import type { LabPlan } from '../src/provision';
 import { firstFreeIndex, labAddresses, occupiedIndexes, parsePool } from '../src/subnets';
 
@@ -59,4 +67,16 @@ export async function waitFor<T>(
 export function stripAnsi(text: string): string {
 	// eslint-disable-next-line no-control-regex
 	return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
+}
+
+/**
+ * Removes every lab in Docker that the lab server with this state directory owns, whatever that
+ * server still knew about it (a pool lab still booting when it stopped, say): for test teardown.
+ */
+export async function removeServerLabs(docker: Docker, stateDir: string): Promise<void> {
+	const id = serverIdFor(stateDir);
+	for (const [labId, found] of await listLabResources(docker)) {
+		const labels = found.containers[0]?.labels ?? found.labels;
+		if (labels[LABELS.server] === id) await removeLab(docker, labId);
+	}
 }

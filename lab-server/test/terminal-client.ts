@@ -21,6 +21,8 @@ export interface ClientOptions {
 	resumeOffset?: number;
 	/** ACK output as it arrives (default true). */
 	ack?: boolean;
+	/** Open as a read-only viewer (`view=1`, the instructor's token). */
+	view?: boolean;
 }
 
 export class TerminalClient {
@@ -37,7 +39,8 @@ export class TerminalClient {
 	constructor(url: string, options: ClientOptions = {}) {
 		const headers: Record<string, string> = {};
 		if (options.token) headers.authorization = `Bearer ${options.token}`;
-		this.ws = new WebSocket(`${url}?term=${options.term ?? 'main'}`, {
+		const view = options.view ? '&view=1' : '';
+		this.ws = new WebSocket(`${url}?term=${options.term ?? 'main'}${view}`, {
 			headers,
 			...(options.origin ? { origin: options.origin } : {}),
 		});

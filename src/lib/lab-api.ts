@@ -129,17 +129,26 @@ export function labPath(id: string): string {
 	return `/api/labs/${encodeURIComponent(id)}`;
 }
 
-/** A same-origin JSON call; a failure throws ApiError with the server's Russian message. */
-export async function request(method: string, path: string, body?: unknown): Promise<unknown> {
+/**
+ * A same-origin JSON call (`headers` add to the JSON ones, e.g. an instructor's Bearer); a failure
+ * throws ApiError with the server's Russian message.
+ */
+export async function request(
+	method: string,
+	path: string,
+	body?: unknown,
+	headers?: Record<string, string>,
+): Promise<unknown> {
 	let response: Response;
 	try {
 		response = await fetch(path, {
 			method,
 			credentials: 'same-origin',
-			headers:
-				body === undefined
-					? { accept: 'application/json' }
-					: { accept: 'application/json', 'content-type': 'application/json' },
+			headers: {
+				accept: 'application/json',
+				...(body === undefined ? {} : { 'content-type': 'application/json' }),
+				...headers,
+			},
 			body: body === undefined ? null : JSON.stringify(body),
 		});
 	} catch {
@@ -162,7 +171,8 @@ export async function request(method: string, path: string, body?: unknown): Pro
 	return json;
 }
 
-function asLab(json: unknown): Lab {
+/** The answer as a `Lab`, or ApiError `bad-response` when it is not one. */
+export function asLab(json: unknown): Lab {
 	if (
 		isObject(json) &&
 		typeof json.id === 'string' &&

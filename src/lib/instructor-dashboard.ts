@@ -1,0 +1,488 @@
+/**
+ * `<instructor-dashboard>`: one workshop as its instructor sees it (markup in
+ * `src/pages/instructor/index.astro`).
+ *
+ * Key: the page is opened as `/instructor/#<workshopId>.<instructorToken>`. The fragment never
+ * reaches the server in a URL; the token is moved to sessionStorage and the fragment dropped from
+ * the address bar (the dashboard is often on a projector), so a reload of this tab still works.
+ *
+ * Lifecycle: `POST …/instructor-session` once (the httpOnly cookie the read-only terminal sockets
+ * need), then `GET /api/workshops/:id` every 2 s, each after the previous answer. A failed poll
+ * keeps the last picture with a «no connection» line; 401/403/404 before any picture means the key
+ * is wrong. Rows are keyed by lab id and updated in place, so focus on a row's button survives.
+ */
+import { ApiError } from './lab-api';
+import type { NodeName } from './lab-state';
+import {
+	displayCode,
+	endWorkshop,
+	extendWorkshop,
+	getWorkshop,
+	openInstructorSession,
+	parseInstructorKey,
+	resetLearnerLab,
+	type InstructorKey,
+	type Learner,
+	type Workshop,
+} from './workshop-api';
+import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
+
+const POLL_MS = 2000;
+const KEY_STORAGE = 'keepalived-lab:instructor-key';
+const NODES: NodeName[] = ['hap1', 'hap2'];
+const KA_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'];
+
+type SortKey = 'name' | 'step' | 'activity' | 'timeLeft';
+type View = 'message' | 'main' | 'ended';
+type ViewerModule = typeof import('./terminal-viewer');
+
+class InstructorDashboard extends HTMLElement {
+	#t: Translate = createT({});
+	#key: InstructorKey | null = null;
+	#workshop: Workshop | null = null;
+	#timer: ReturnType<typeof setTimeout> | undefined;
+	#live = false;
+	#sort: { key: SortKey; dir: 1 | -1 } = { key: 'name', dir: 1 };
+	#rows = new Map<string, HTMLTableRowElement>();
+	#pendingReset: Learner | null = null;
+	#viewer: { dispose(): void } | null = null;
+	#viewerModule: Promise<ViewerModule> | null = null;
+	#viewing: { learner: Learner; node: NodeName } | null = null;
+
+	connectedCallback(): void {
+		this.#t = createT(dictFrom(this));
+		this.#live = true;
+		this.addEventListener('click', this.#onClick);
+		this.#dialog('reset').addEventListener('close', this.#onResetClose);
+		this.#dialog('end').addEventListener('close', this.#onEndClose);
+		this.#dialog('viewer').addEventListener('close', this.#onViewerClose);
+		this.#key = readKey();
+		if (!this.#key) return this.#message(this.#t('instructor.noKey'));
+		void this.#start(this.#key);
+	}
+
+	disconnectedCallback(): void {
+		this.#live = false;
+		clearTimeout(this.#timer);
+		this.removeEventListener('click', this.#onClick);
+		this.#viewer?.dispose();
+	}
+
+	async #start(key: InstructorKey): Promise<void> {
+		this.#message(this.#t('instructor.loading'));
+		try {
+			await openInstructorSession(key);
+		} catch (error) {
+			if (error instanceof ApiError && [401, 403, 404].includes(error.status))
+				return this.#message(this.#t('instructor.badKey'));
+			// Unreachable now: the polling below tries again; the session is retried then.
+		}
+		await this.#poll();
+	}
+
+	async #poll(): Promise<void> {
+		const key = this.#key;
+		if (!key || !this.#live) return;
+		try {
+			const workshop = await getWorkshop(key);
+			const first = !this.#workshop;
+			this.#workshop = workshop;
+			this.#render(workshop);
+			if (first) await openInstructorSession(key).catch(() => undefined);
+		} catch (error) {
+			const gone = error instanceof ApiError && [401, 403, 404, 410].includes(error.status);
+			if (gone && !this.#workshop) return this.#message(this.#t('instructor.badKey'));
+			if (gone) return this.#showEnded();
+			this.#slot('updated').textContent = this.#t('instructor.stale', {
+				time: clock(new Date()),
+			});
+		}
+		clearTimeout(this.#timer);
+		this.#timer = setTimeout(() => void this.#poll(), POLL_MS);
+	}
+
+	// ── rendering ──────────────────────────────────────────────────────────────
+
+	#render(w: Workshop): void {
+		this.#show('main');
+		const code = displayCode(w.code);
+		this.#slot('title').textContent = w.title;
+		this.#slot('title').hidden = !w.title;
+		this.#slot('code').textContent = code;
+		const link = `${location.origin}/workshop/?code=${encodeURIComponent(code)}`;
+		const a = this.#slot('join-link') as HTMLAnchorElement;
+		a.href = link;
+		a.textContent = link;
+		this.#slot('pool').textContent = this.#t('instructor.pool', w.pool);
+		this.#slot('seats').textContent = this.#t('instructor.seats', {
+			n: w.learners.length,
+			seats: w.seats,
+		});
+		const until = Date.parse(w.expiresAt);
+		this.#slot('until').textContent = Number.isFinite(until)
+			? this.#t('instructor.until', { time: clock(new Date(until)) })
+			: '';
+		this.#slot('updated').textContent = this.#t('instructor.updated', { time: clock(new Date()) });
+		this.#slot('empty').hidden = w.learners.length > 0;
+		this.#slot('table').hidden = w.learners.length === 0;
+		this.#renderRows(w.learners);
+		if (this.#viewing) {
+			const fresh = w.learners.find((l) => l.labId === this.#viewing?.learner.labId);
+			if (fresh) this.#viewing.learner = fresh;
+		}
+	}
+
+	#renderRows(learners: Learner[]): void {
+		const body = this.#slot('rows');
+		const now = Date.now();
+		const seen = new Set<string>();
+		const sorted = [...learners].sort((a, b) => this.#compare(a, b));
+		for (const learner of sorted) {
+			seen.add(learner.labId);
+			let row = this.#rows.get(learner.labId);
+			if (!row) {
+				row = this.#newRow(learner);
+				this.#rows.set(learner.labId, row);
+			}
+			this.#fillRow(row, learner, now);
+		}
+		for (const [id, row] of this.#rows) {
+			if (!seen.has(id)) {
+				row.remove();
+				this.#rows.delete(id);
+			}
+		}
+		// Reorder only when the order changed: moving a row would take the focus out of it.
+		const wanted = sorted.map((l) => this.#rows.get(l.labId)!);
+		const current = [...body.children];
+		if (wanted.some((row, i) => current[i] !== row)) body.replaceChildren(...wanted);
+		for (const th of this.querySelectorAll<HTMLElement>('th[data-sort]')) {
+			th.setAttribute(
+				'aria-sort',
+				th.dataset.sort === this.#sort.key
+					? this.#sort.dir === 1
+						? 'ascending'
+						: 'descending'
+					: 'none',
+			);
+		}
+	}
+
+	#compare(a: Learner, b: Learner): number {
+		const { key, dir } = this.#sort;
+		let d = 0;
+		if (key === 'name') d = a.name.localeCompare(b.name, 'ru');
+		else if (key === 'step') d = (a.step?.order ?? 0) - (b.step?.order ?? 0);
+		// Most recent first when ascending: «2 мин назад» before «10 мин назад».
+		else if (key === 'activity') d = time(b.lastActivity) - time(a.lastActivity);
+		else d = time(a.expiresAt) - time(b.expiresAt);
+		return dir * (d || a.name.localeCompare(b.name, 'ru'));
+	}
+
+	#newRow(learner: Learner): HTMLTableRowElement {
+		const row = document.createElement('tr');
+		row.dataset.labId = learner.labId;
+		const name = document.createElement('th');
+		name.scope = 'row';
+		name.dataset.cell = 'name';
+		row.append(name);
+		for (const cell of ['step', 'check', 'nodes', 'activity', 'timeLeft']) {
+			const td = document.createElement('td');
+			td.dataset.cell = cell;
+			row.append(td);
+		}
+		// A flex box inside the cell: a flex <td> would stop being a table cell.
+		const actions = document.createElement('div');
+		actions.className = 'dash-actions';
+		actions.append(
+			button('btn btn--small', this.#t('instructor.watch'), 'watch'),
+			button('btn btn--small', this.#t('instructor.reset'), 'reset'),
+		);
+		const cell = document.createElement('td');
+		cell.append(actions);
+		row.append(cell);
+		return row;
+	}
+
+	#fillRow(row: HTMLTableRowElement, l: Learner, now: number): void {
+		const cell = (name: string): HTMLElement => row.querySelector(`[data-cell="${name}"]`)!;
+		setText(cell('name'), l.name);
+		setText(
+			cell('step'),
+			l.step
+				? this.#t('instructor.stepOf', { order: l.step.order, title: l.step.title })
+				: this.#t('instructor.stepNone'),
+		);
+		const check = cell('check');
+		setText(check, l.failing ? l.failing.message : this.#t('instructor.none'));
+		check.classList.toggle('dash-failing', l.failing !== null);
+		const nodes = NODES.map((name) => {
+			const node = l.nodes.find((n) => n.name === name);
+			const ka = node?.keepalived;
+			let text = `${name}: ${this.#t(
+				ka && KA_STATES.includes(ka) ? (`lab.ka.${ka}` as UiKey) : 'lab.ka.unknown',
+			)}`;
+			if (node && node.state !== 'running')
+				text += ` (${this.#t(`instructor.node.${node.state}` as UiKey)})`;
+			return text;
+		});
+		nodes.push(
+			l.vipHolder
+				? this.#t('instructor.vipOn', { node: l.vipHolder })
+				: this.#t('instructor.vipNone'),
+		);
+		setText(cell('nodes'), nodes.join(' · '));
+		setText(
+			cell('activity'),
+			l.lastActivity ? this.#ago(now - Date.parse(l.lastActivity)) : this.#t('instructor.none'),
+		);
+		const left = time(l.expiresAt) - now;
+		setText(cell('timeLeft'), left > 0 ? duration(left) : this.#t('instructor.expired'));
+		cell('timeLeft').classList.toggle('dash-low', left < 5 * 60_000);
+		for (const [action, key] of [
+			['watch', 'instructor.watchFor'],
+			['reset', 'instructor.resetFor'],
+		] as const) {
+			row
+				.querySelector(`[data-action="${action}"]`)!
+				.setAttribute('aria-label', this.#t(key, { name: l.name }));
+		}
+	}
+
+	#ago(ms: number): string {
+		const minutes = Math.floor(Math.max(0, ms) / 60_000);
+		if (!Number.isFinite(minutes) || minutes < 1) return this.#t('instructor.ago.now');
+		if (minutes < 60) return this.#t('instructor.ago.min', { n: minutes });
+		return this.#t('instructor.ago.hour', { h: Math.floor(minutes / 60), m: minutes % 60 });
+	}
+
+	// ── actions ────────────────────────────────────────────────────────────────
+
+	#onClick = (event: MouseEvent): void => {
+		const target = (event.target as Element | null)?.closest<HTMLElement>('[data-action]');
+		if (!target) return;
+		const labId = target.closest<HTMLElement>('tr[data-lab-id]')?.dataset.labId;
+		const learner = this.#workshop?.learners.find((l) => l.labId === labId) ?? null;
+		switch (target.dataset.action) {
+			case 'sort':
+				return this.#sortBy(target.closest<HTMLElement>('th')?.dataset.sort as SortKey);
+			case 'copy':
+				return void this.#copyLink();
+			case 'watch':
+				return learner ? void this.#openViewer(learner, 'hap1') : undefined;
+			case 'view-node':
+				return this.#viewing
+					? void this.#openViewer(this.#viewing.learner, target.dataset.node as NodeName)
+					: undefined;
+			case 'reset':
+				if (!learner) return;
+				this.#pendingReset = learner;
+				this.#slot('reset-text').textContent = this.#t('instructor.resetConfirmText', {
+					name: learner.name,
+				});
+				return this.#dialog('reset').showModal();
+			case 'extend':
+				return void this.#act('instructor.extending', 'instructor.extended', (key) =>
+					extendWorkshop(key),
+				);
+			case 'end':
+				return this.#dialog('end').showModal();
+		}
+	};
+
+	#sortBy(key: SortKey): void {
+		this.#sort = { key, dir: this.#sort.key === key ? (-this.#sort.dir as 1 | -1) : 1 };
+		if (this.#workshop) this.#renderRows(this.#workshop.learners);
+	}
+
+	async #copyLink(): Promise<void> {
+		const { copyText } = await import('./clipboard');
+		const link = (this.#slot('join-link') as HTMLAnchorElement).href;
+		if (await copyText(link)) this.#say(this.#t('instructor.copied'));
+	}
+
+	#onResetClose = (): void => {
+		const learner = this.#pendingReset;
+		this.#pendingReset = null;
+		if (!learner || this.#dialog('reset').returnValue !== 'confirm') return;
+		void this.#act(
+			'instructor.resetting',
+			'instructor.resetDone',
+			(key) => resetLearnerLab(key, learner.labId),
+			{ name: learner.name },
+		);
+	};
+
+	#onEndClose = (): void => {
+		if (this.#dialog('end').returnValue !== 'confirm') return;
+		void this.#act('instructor.ending', 'instructor.ended', async (key) => {
+			await endWorkshop(key);
+			this.#showEnded();
+		});
+	};
+
+	async #act(
+		busy: UiKey,
+		done: UiKey,
+		call: (key: InstructorKey) => Promise<void>,
+		vars?: Record<string, string>,
+	): Promise<void> {
+		const key = this.#key;
+		if (!key) return;
+		this.#say(this.#t(busy, vars));
+		try {
+			await call(key);
+			this.#say(this.#t(done, vars));
+		} catch (error) {
+			const message =
+				error instanceof ApiError && error.serverMessage
+					? error.serverMessage
+					: this.#t('lab.unreachable');
+			this.#say(this.#t('instructor.actionFailed', { message }));
+		}
+	}
+
+	#showEnded(): void {
+		clearTimeout(this.#timer);
+		this.#key = null;
+		try {
+			sessionStorage.removeItem(KEY_STORAGE);
+		} catch {
+			// Storage off: nothing was kept.
+		}
+		if (this.#dialog('viewer').open) this.#dialog('viewer').close();
+		this.#show('ended');
+		this.#slot('ended').focus();
+	}
+
+	// ── read-only terminal ─────────────────────────────────────────────────────
+
+	async #openViewer(learner: Learner, node: NodeName): Promise<void> {
+		const dialog = this.#dialog('viewer');
+		this.#viewer?.dispose();
+		this.#viewer = null;
+		this.#viewing = { learner, node };
+		this.#slot('viewer-title').textContent = this.#t('instructor.viewer.title', {
+			name: learner.name,
+		});
+		for (const b of dialog.querySelectorAll<HTMLElement>('[data-action="view-node"]')) {
+			b.setAttribute('aria-pressed', String(b.dataset.node === node));
+		}
+		const screen = this.#slot('viewer-screen');
+		screen.setAttribute('aria-label', this.#t('instructor.viewer.label', { node }));
+		if (!dialog.open) dialog.showModal();
+		const status = this.#slot('viewer-status');
+		status.textContent = this.#t('instructor.viewer.connecting');
+		try {
+			this.#viewerModule ??= import('./terminal-viewer');
+			const { openViewer } = await this.#viewerModule;
+			if (this.#viewing?.learner !== learner || this.#viewing.node !== node || !dialog.open) return;
+			this.#viewer = await openViewer({
+				host: screen,
+				labId: learner.labId,
+				node,
+				onState: (state) => {
+					status.textContent =
+						state.kind === 'closed'
+							? this.#t('instructor.viewer.closed', { code: state.code })
+							: state.kind === 'error'
+								? state.message
+								: state.kind === 'lab-ended'
+									? this.#t('instructor.viewer.labEnded')
+									: this.#t(`instructor.viewer.${state.kind}`);
+				},
+			});
+		} catch {
+			this.#viewerModule = null;
+			status.textContent = this.#t('instructor.viewer.failed');
+		}
+	}
+
+	#onViewerClose = (): void => {
+		this.#viewer?.dispose();
+		this.#viewer = null;
+		this.#viewing = null;
+	};
+
+	// ── helpers ────────────────────────────────────────────────────────────────
+
+	#message(text: string): void {
+		this.#slot('message').textContent = text;
+		this.#show('message');
+	}
+
+	#say(text: string): void {
+		this.#slot('action-message').textContent = text;
+	}
+
+	#show(view: View): void {
+		for (const section of this.querySelectorAll<HTMLElement>('[data-view]')) {
+			section.hidden = section.dataset.view !== view;
+		}
+	}
+
+	#dialog(name: string): HTMLDialogElement {
+		return this.#slot(`${name}-dialog`) as HTMLDialogElement;
+	}
+
+	#slot(name: string): HTMLElement {
+		const el = this.querySelector<HTMLElement>(`[data-slot="${name}"]`);
+		if (!el)
+			throw new Error(
+				`instructor-dashboard: missing [data-slot="${name}"] in instructor/index.astro`,
+			);
+		return el;
+	}
+}
+
+/** The key from the fragment (kept in sessionStorage, the fragment dropped), or the kept one. */
+function readKey(): InstructorKey | null {
+	const fromHash = parseInstructorKey(location.hash);
+	try {
+		if (fromHash) {
+			sessionStorage.setItem(KEY_STORAGE, `${fromHash.id}.${fromHash.token}`);
+			history.replaceState(history.state, '', location.pathname + location.search);
+			return fromHash;
+		}
+		return parseInstructorKey(sessionStorage.getItem(KEY_STORAGE) ?? '');
+	} catch {
+		// Storage off: keep the fragment in the address bar, it is the only copy.
+		return fromHash;
+	}
+}
+
+function button(className: string, text: string, action: string): HTMLButtonElement {
+	const b = document.createElement('button');
+	b.type = 'button';
+	b.className = className;
+	b.textContent = text;
+	b.dataset.action = action;
+	return b;
+}
+
+/** Writes only on change: a screen reader in the table is not disturbed every 2 s. */
+function setText(el: HTMLElement, text: string): void {
+	if (el.textContent !== text) el.textContent = text;
+}
+
+/** An ISO time in ms; a missing one sorts first (0). */
+function time(iso: string | null): number {
+	const ms = iso ? Date.parse(iso) : NaN;
+	return Number.isFinite(ms) ? ms : 0;
+}
+
+function clock(date: Date): string {
+	return date.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
+}
+
+/** 3725000 → "1:02:05", 425000 → "07:05". */
+function duration(ms: number): string {
+	const total = Math.floor(ms / 1000);
+	const h = Math.floor(total / 3600);
+	const mm = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
+	const ss = String(total % 60).padStart(2, '0');
+	return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+if (!customElements.get('instructor-dashboard'))
+	customElements.define('instructor-dashboard', InstructorDashboard);

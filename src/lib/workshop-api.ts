@@ -1,0 +1,141 @@
+/**
+ * The workshop calls of the lab server (issue 6, `.notes/contracts.md` «Workshops»), for the join
+ * page and the instructor's dashboard. Instructor calls carry the workshop's instructor token as a
+ * Bearer header; the token never goes into a URL. Answers are checked once here.
+ */
+import {
+	ApiError,
+	asLab,
+	isObject,
+	request,
+	type KeepalivedState,
+	type Lab,
+	type LabNode,
+} from './lab-api';
+import type { NodeName } from './lab-state';
+
+export interface Learner {
+	name: string;
+	labId: string;
+	/** ISO time */
+	joinedAt: string;
+	/** ISO time; null when the lab is gone */
+	lastActivity: string | null;
+	/** the step of the highest passed check, null before the first */
+	step: { order: number; title: string } | null;
+	failing: { id: string; message: string } | null;
+	vipHolder: NodeName | null;
+	/** empty when the lab is gone */
+	nodes: { name: NodeName; keepalived?: KeepalivedState; state: LabNode['state'] }[];
+	/** ISO time; null when the lab is gone */
+	expiresAt: string | null;
+}
+
+export interface Workshop {
+	id: string;
+	/** 6 characters; shown as `ABC-DEF` */
+	code: string;
+	title: string;
+	seats: number;
+	pool: { ready: number; starting: number };
+	/** ISO time */
+	expiresAt: string;
+	learners: Learner[];
+}
+
+/** `abc-def`, `ABC DEF`, `abcdef` → `ABCDEF`; null when it is not 6 letters and digits. */
+export function normalizeCode(input: string): string | null {
+	const code = input.replace(/[\s-]/g, '').toUpperCase();
+	return /^[A-Z0-9]{6}$/.test(code) ? code : null;
+}
+
+/** `ABCDEF` → `ABC-DEF`, as the code is spoken and shown. */
+export function displayCode(code: string): string {
+	return code.length === 6 ? `${code.slice(0, 3)}-${code.slice(3)}` : code;
+}
+
+/** Joins by code: the learner's lab (the same one again for the same browser session). */
+export async function joinWorkshop(code: string, name: string): Promise<Lab> {
+	return asLab(await request('POST', `/api/workshops/${encodeURIComponent(code)}/join`, { name }));
+}
+
+/** One workshop as its instructor sees it: `#<id>.<token>` from the dashboard's URL fragment. */
+export interface InstructorKey {
+	id: string;
+	token: string;
+}
+
+/** `#abc.def…` → `{ id: 'abc', token: 'def…' }`; null when the fragment is not one. */
+export function parseInstructorKey(hash: string): InstructorKey | null {
+	const match = /^#?([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+={0,2})$/.exec(hash.trim());
+	return match ? { id: match[1]!, token: match[2]! } : null;
+}
+
+function bearer(key: InstructorKey): Record<string, string> {
+	return { authorization: `Bearer ${key.token}` };
+}
+
+function workshopPath(key: InstructorKey): string {
+	return `/api/workshops/${encodeURIComponent(key.id)}`;
+}
+
+/** Sets the instructor cookie the read-only terminal sockets need (a browser cannot send a header there). */
+export async function openInstructorSession(key: InstructorKey): Promise<void> {
+	await request('POST', `${workshopPath(key)}/instructor-session`, {}, bearer(key));
+}
+
+export async function getWorkshop(key: InstructorKey): Promise<Workshop> {
+	return asWorkshop(await request('GET', workshopPath(key), undefined, bearer(key)));
+}
+
+export async function resetLearnerLab(key: InstructorKey, labId: string): Promise<void> {
+	await request(
+		'POST',
+		`${workshopPath(key)}/labs/${encodeURIComponent(labId)}/reset`,
+		{},
+		bearer(key),
+	);
+}
+
+export async function extendWorkshop(key: InstructorKey): Promise<void> {
+	await request('POST', `${workshopPath(key)}/extend`, {}, bearer(key));
+}
+
+export async function endWorkshop(key: InstructorKey): Promise<void> {
+	await request('DELETE', workshopPath(key), undefined, bearer(key));
+}
+
+function asWorkshop(json: unknown): Workshop {
+	if (
+		isObject(json) &&
+		typeof json.id === 'string' &&
+		typeof json.code === 'string' &&
+		typeof json.seats === 'number' &&
+		isObject(json.pool) &&
+		typeof json.pool.ready === 'number' &&
+		typeof json.pool.starting === 'number' &&
+		Array.isArray(json.learners) &&
+		json.learners.every(isLearner)
+	) {
+		return {
+			...(json as unknown as Workshop),
+			title: typeof json.title === 'string' ? json.title : '',
+			expiresAt: typeof json.expiresAt === 'string' ? json.expiresAt : '',
+		};
+	}
+	throw new ApiError(200, 'bad-response', null);
+}
+
+function isLearner(value: unknown): boolean {
+	return (
+		isObject(value) &&
+		typeof value.name === 'string' &&
+		typeof value.labId === 'string' &&
+		(value.lastActivity === null || typeof value.lastActivity === 'string') &&
+		(value.expiresAt === null || typeof value.expiresAt === 'string') &&
+		Array.isArray(value.nodes) &&
+		(value.step === null || (isObject(value.step) && typeof value.step.order === 'number')) &&
+		(value.failing === null ||
+			(isObject(value.failing) && typeof value.failing.message === 'string'))
+	);
+}
