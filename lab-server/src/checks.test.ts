@@ -43,7 +43,7 @@ describe('readStepChecks', () => {
 	const dir = mkdtempSync(path.join(tmpdir(), 'steps-'));
 	afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-	it('reads check ids from frontmatter: a name, a list, a YAML list; slug as Astro makes it', () => {
+	it('reads check ids from frontmatter: a name, a list, a YAML list; slug as Astro makes it; the title', () => {
 		const step = (file: string, frontmatter: string) => {
 			mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
 			writeFileSync(path.join(dir, file), `---\n${frontmatter}\n---\n\nТекст.\ncheck: not-this\n`);
@@ -58,12 +58,12 @@ describe('readStepChecks', () => {
 		step('07-later.mdx', 'title: Повтор\norder: 7\ncheck: install');
 		writeFileSync(path.join(dir, 'notes.md'), '---\ncheck: failover\n---\n');
 		expect(Object.fromEntries(readStepChecks(dir))).toEqual({
-			install: { slug: '03-install', order: 3 },
-			version: { slug: '04-version-check', order: 4 },
-			logs: { slug: '04-version-check', order: 4 },
-			config: { slug: 'part/05-config', order: 5 },
-			service: { slug: 'part/05-config', order: 5 },
-			vip: { slug: 'custom', order: 6 },
+			install: { slug: '03-install', order: 3, title: 'Установка' },
+			version: { slug: '04-version-check', order: 4, title: 'Версия' },
+			logs: { slug: '04-version-check', order: 4, title: 'Версия' },
+			config: { slug: 'part/05-config', order: 5, title: 'Конфиг' },
+			service: { slug: 'part/05-config', order: 5, title: 'Конфиг' },
+			vip: { slug: 'custom', order: 6, title: 'Своё имя' },
 		});
 		expect(readStepChecks(path.join(dir, 'missing')).size).toBe(0);
 	});

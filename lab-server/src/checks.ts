@@ -300,8 +300,10 @@ export function checkFailover(history: readonly VipHistoryEntry[]): Verdict {
  * without `.mdx`, slugified) and the step's `order`. The first step to claim a check keeps it.
  * Missing folder: no steps.
  */
-export function readStepChecks(dir: string): Map<string, { slug: string; order: number }> {
-	const steps = new Map<string, { slug: string; order: number }>();
+export function readStepChecks(
+	dir: string,
+): Map<string, { slug: string; order: number; title: string }> {
+	const steps = new Map<string, { slug: string; order: number; title: string }>();
 	let files: string[];
 	try {
 		files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -317,9 +319,15 @@ export function readStepChecks(dir: string): Map<string, { slug: string; order: 
 		if (frontmatter === undefined) continue;
 		const slug = frontmatterList(frontmatter, 'slug')[0] ?? slugify(file);
 		const order = Number(frontmatterList(frontmatter, 'order')[0] ?? NaN);
+		const title = frontmatterList(frontmatter, 'title')[0] ?? slug;
 		for (const id of frontmatterList(frontmatter, 'check')) {
-			if (!steps.has(id))
-				steps.set(id, { slug, order: Number.isFinite(order) ? order : Number.MAX_SAFE_INTEGER });
+			if (!steps.has(id)) {
+				steps.set(id, {
+					slug,
+					order: Number.isFinite(order) ? order : Number.MAX_SAFE_INTEGER,
+					title,
+				});
+			}
 		}
 	}
 	return steps;

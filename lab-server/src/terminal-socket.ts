@@ -157,12 +157,7 @@ function serveViewer(
 	deps: TerminalServerDeps,
 ) {
 	const log = deps.log.child({ labId: lab.id, node, term, viewer: true });
-	const send = (frame: ServerFrame) => {
-		if (ws.readyState === ws.OPEN) ws.send(encodeServerFrame(frame));
-	};
-	const close = (code: number, reason: string) => {
-		if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
-	};
+	const { send, close, helloReceived, release } = socketBasics(ws, lab, node, deps);
 	let session: TerminalSession | null = null;
 	const viewer: TerminalViewer = {
 		output: (data) => send({ op: 'output', data }),
@@ -178,16 +173,6 @@ function serveViewer(
 			close(CloseCode.VIEWER_TOO_SLOW, 'viewer too slow');
 		},
 	};
-	const helloTimer = deps.clock.setTimeout(
-		() => close(CloseCode.HELLO_REQUIRED, 'no HELLO within 10 s'),
-		HELLO_TIMEOUT_MS,
-	);
-	const onEnded = () => close(CloseCode.LAB_ENDED, 'lab ended');
-	const onReset = ({ node: reset }: { node: LabNode }) => {
-		if (reset === node) close(CloseCode.NODE_RESET, 'node reset');
-	};
-	lab.events.on('ended', onEnded);
-	lab.events.on('reset', onReset);
 
 	ws.on('message', (data: Buffer, isBinary: boolean) => {
 		if (!isBinary)
@@ -202,7 +187,7 @@ function serveViewer(
 		}
 		if (frame.op === 'hello') {
 			if (session) return close(CloseCode.PROTOCOL_ERROR, 'HELLO twice');
-			deps.clock.clearTimeout(helloTimer);
+			helloReceived();
 			const open = deps.terminals.get({ labId: lab.id, node, term });
 			if (!open) {
 				send({
@@ -224,9 +209,7 @@ function serveViewer(
 		if (frame.op === 'input' || frame.op === 'resize') send(READ_ONLY_ERROR);
 	});
 	ws.on('close', () => {
-		deps.clock.clearTimeout(helloTimer);
-		lab.events.off('ended', onEnded);
-		lab.events.off('reset', onReset);
+		release();
 		session?.removeViewer(viewer);
 	});
 	ws.on('error', (error) => log.debug({ err: error }, 'terminal viewer socket error'));
@@ -251,12 +234,7 @@ function serveTerminal(
 	deps: TerminalServerDeps,
 ) {
 	const log = deps.log.child({ labId: lab.id, node, term });
-	const send = (frame: ServerFrame) => {
-		if (ws.readyState === ws.OPEN) ws.send(encodeServerFrame(frame));
-	};
-	const close = (code: number, reason: string) => {
-		if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
-	};
+	const { send, close, helloReceived, release } = socketBasics(ws, lab, node, deps);
 	let session: TerminalSession | null = null;
 	let opening = false;
 	const sink: TerminalSink = {
@@ -267,17 +245,6 @@ function serveTerminal(
 		},
 		replaced: () => close(CloseCode.REPLACED, 'terminal opened elsewhere'),
 	};
-
-	const helloTimer = deps.clock.setTimeout(
-		() => close(CloseCode.HELLO_REQUIRED, 'no HELLO within 10 s'),
-		HELLO_TIMEOUT_MS,
-	);
-	const onEnded = () => close(CloseCode.LAB_ENDED, 'lab ended');
-	const onReset = ({ node: reset }: { node: LabNode }) => {
-		if (reset === node) close(CloseCode.NODE_RESET, 'node reset');
-	};
-	lab.events.on('ended', onEnded);
-	lab.events.on('reset', onReset);
 
 	// Frames are handled strictly in order (a RESIZE must take effect before the INPUT after it),
 	// though some steps are asynchronous: each waits for the one before.
@@ -305,7 +272,7 @@ function serveTerminal(
 		}
 		if (frame.op === 'hello') {
 			if (session || opening) return close(CloseCode.PROTOCOL_ERROR, 'HELLO twice');
-			deps.clock.clearTimeout(helloTimer);
+			helloReceived();
 			opening = true;
 			const open = deps.terminals.get({ labId: lab.id, node, term });
 			if (!open && deps.terminals.countForLab(lab.id) >= deps.config.terminalsPerLab) {
@@ -359,9 +326,7 @@ function serveTerminal(
 	};
 
 	ws.on('close', (code: number) => {
-		deps.clock.clearTimeout(helloTimer);
-		lab.events.off('ended', onEnded);
-		lab.events.off('reset', onReset);
+		release();
 		if (!session) return;
 		// A clean close is the learner closing the terminal: its shell ends with it. Anything
 		// else (reload, network drop, server restart) keeps the shell for a resume.
@@ -370,6 +335,40 @@ function serveTerminal(
 		if (!deps.terminals.anyAttached(lab.id)) deps.labs.touch(lab);
 	});
 	ws.on('error', (error) => log.debug({ err: error }, 'terminal socket error'));
+}
+
+/**
+ * What every terminal socket needs, learner's or viewer's: framed sends, a close that is safe to
+ * call twice, the HELLO deadline, and closing when the lab ends or the node is reset. `release()`
+ * undoes the timer and listeners when the socket closes.
+ */
+function socketBasics(ws: WebSocket, lab: Lab, node: LabNode, deps: TerminalServerDeps) {
+	const send = (frame: ServerFrame) => {
+		if (ws.readyState === ws.OPEN) ws.send(encodeServerFrame(frame));
+	};
+	const close = (code: number, reason: string) => {
+		if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+	};
+	const helloTimer = deps.clock.setTimeout(
+		() => close(CloseCode.HELLO_REQUIRED, 'no HELLO within 10 s'),
+		HELLO_TIMEOUT_MS,
+	);
+	const onEnded = () => close(CloseCode.LAB_ENDED, 'lab ended');
+	const onReset = ({ node: reset }: { node: LabNode }) => {
+		if (reset === node) close(CloseCode.NODE_RESET, 'node reset');
+	};
+	lab.events.on('ended', onEnded);
+	lab.events.on('reset', onReset);
+	return {
+		send,
+		close,
+		helloReceived: () => deps.clock.clearTimeout(helloTimer),
+		release: () => {
+			deps.clock.clearTimeout(helloTimer);
+			lab.events.off('ended', onEnded);
+			lab.events.off('reset', onReset);
+		},
+	};
 }
 
 /** A close reason is at most 123 bytes of UTF-8. */

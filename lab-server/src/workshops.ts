@@ -21,7 +21,6 @@
  *   SHA-256). Labs come back by themselves (labs.ts adopts them by their labels).
  */
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -29,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { bearer, instructorToken } from './auth';
 import type { CheckWatcher } from './check-runner';
-import { CHECKS, frontmatterList, type CheckResult } from './checks';
+import { CHECKS, readStepChecks, type CheckResult } from './checks';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { HttpError } from './http-errors';
@@ -118,12 +117,12 @@ export class WorkshopManager {
 	#retryTimer: unknown = null;
 	#closed = false;
 	#stateWrite: Promise<void> = Promise.resolve();
-	#steps: Map<string, { order: number; title: string }>;
+	#steps: Map<string, { slug: string; order: number; title: string }>;
 	#deps: WorkshopManagerDeps;
 
 	constructor(deps: WorkshopManagerDeps) {
 		this.#deps = deps;
-		this.#steps = readCheckSteps(
+		this.#steps = readStepChecks(
 			deps.stepsDir ?? fileURLToPath(new URL('../../content/steps/', import.meta.url)),
 		);
 	}
@@ -400,7 +399,7 @@ export class WorkshopManager {
 			const result = results?.get(check.id);
 			const info = this.#steps.get(check.id);
 			if (result?.status === 'pass' && info && (step === null || info.order > step.order)) {
-				step = info;
+				step = { order: info.order, title: info.title };
 			}
 			if (result?.status === 'fail' && failing === null) {
 				failing = { id: check.id, message: result.message };
@@ -585,35 +584,6 @@ export class WorkshopManager {
 /** `abc-def`, `ABCDEF`, ` abc def ` → `ABCDEF`. */
 export function normalizeCode(code: string): string {
 	return code.toUpperCase().replace(/[^A-Z0-9]/g, '');
-}
-
-/** check id → the order and title of the course step whose frontmatter `check:` names it. */
-function readCheckSteps(dir: string): Map<string, { order: number; title: string }> {
-	const steps = new Map<string, { order: number; title: string }>();
-	let files: string[];
-	try {
-		files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
-			.filter((file) => file.endsWith('.mdx'))
-			.sort();
-	} catch {
-		return steps;
-	}
-	for (const file of files) {
-		const frontmatter = /^---\r?\n([\s\S]*?)\r?\n---/.exec(
-			readFileSync(path.join(dir, file), 'utf8'),
-		)?.[1];
-		if (frontmatter === undefined) continue;
-		const order = Number(frontmatterList(frontmatter, 'order')[0] ?? NaN);
-		const title = /^title:[ \t]*(.*)$/m
-			.exec(frontmatter)?.[1]
-			?.trim()
-			.replace(/^(['"])(.*)\1$/, '$2');
-		if (!Number.isFinite(order) || !title) continue;
-		for (const id of frontmatterList(frontmatter, 'check')) {
-			if (!steps.has(id)) steps.set(id, { order, title });
-		}
-	}
-	return steps;
 }
 
 function sameHash(a: string, b: string): boolean {
