@@ -27,7 +27,7 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock';
 import { containerName, isNotFound, LABELS, networkName } from './docker';
-import type { FailureDrill } from './drills';
+import type { FailureDrill } from './drills/index';
 import type { Lab } from './labs';
 
 export interface Outage {

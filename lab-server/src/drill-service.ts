@@ -21,7 +21,7 @@ import {
 	DRILLS,
 	type DrillEvent,
 	type FailureDrill,
-} from './drills';
+} from './drills/index';
 import type { Lab } from './labs';
 
 interface LabRecord {

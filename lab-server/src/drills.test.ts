@@ -19,7 +19,7 @@ import {
 	startDrill,
 	type DrillEvent,
 	type DrillLab,
-} from './drills';
+} from './drills/index';
 import type { LabNode } from './provision';
 import { labAddresses, parsePool } from './subnets';
 

@@ -14,7 +14,7 @@ import {
 	type DrillEvent,
 	type DrillLab,
 	type DrillName,
-} from '../src/drills';
+} from '../src/drills/index';
 import { startDowntimeMeter, type DowntimeMeter, type Outage } from '../src/downtime-meter';
 import { guideConfig } from '../src/guide-config';
 import {
