@@ -15,7 +15,7 @@
  *   period ends the shell *inside the node* (killing the exec alone would leave it running);
  * - when the shell exits, the attached client gets EXIT and the session is gone.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
@@ -468,7 +468,6 @@ async function loadSnapshot(stateDir: string, key: SessionKey, capacity: number)
 }
 
 async function listSnapshots(dir: string, labId: string): Promise<SessionKey[]> {
-	const { readdir } = await import('node:fs/promises');
 	const names = await readdir(dir).catch(() => [] as string[]);
 	return names.flatMap((name) => {
 		const match = /^(hap1|hap2)-([a-z0-9-]+)\.ring$/.exec(name);

@@ -5,6 +5,10 @@
  */
 import { ApiError, isObject, labPath, request, type KeepalivedState } from './lab-api';
 import type { NodeName } from './lab-state';
+// Types only (DESIGN.md: the site imports nothing else from lab-server/).
+import type { ExpectedOutage, Outage } from '../../lab-server/src/downtime-meter';
+
+export type { ExpectedOutage, Outage };
 
 export const FAILURE_DRILLS = [
 	'stop-haproxy',
@@ -42,24 +46,6 @@ export interface DrillEvent {
 	states?: Partial<Record<NodeName, DrillNodeState>>;
 	node?: NodeName;
 	line?: string;
-}
-
-/** An `outage` event of the downtime meter. */
-export interface Outage {
-	startedAt: string;
-	endedAt: string;
-	ms: number;
-	before: string;
-	after: string;
-	failedProbes: number;
-}
-
-/** The theory for one drill with the learner's config (`expectedOutageMs`). */
-export interface ExpectedOutage {
-	/** ms; 0 when no outage is expected; null when theory says nothing (restore). */
-	ms: number | null;
-	range?: [number, number] | null;
-	explanation: string;
 }
 
 export interface ActiveDrill {
