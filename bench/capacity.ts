@@ -8,9 +8,9 @@
  *   stats` shows it) plus this process's RSS divided by the number of labs.
  */
 import { readFile } from 'node:fs/promises';
-import { execInNode } from '../lab-server/src/docker';
-import { guideConfig } from '../lab-server/src/guide-config';
-import { LAB_NODES } from '../lab-server/src/provision';
+import { execInNode } from '../lab-server/src/docker/engine';
+import { guideConfig } from '../lab-server/src/course/guide-config';
+import { LAB_NODES } from '../lab-server/src/docker/provision';
 import { progress, type BenchLab, type Harness } from './harness';
 import { watchHost, type HostSample } from './host-watch';
 import { percentile } from './stats';

@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import pino from 'pino';
-import { loadConfig } from '../lab-server/src/config';
-import { LABELS, connectDocker, pingDocker } from '../lab-server/src/docker';
-import { ensureHostFirewall } from '../lab-server/src/host-firewall';
-import { ensureNodeImage } from '../lab-server/src/images';
-import { deprovisionLab, LAB_NODES, type LabNode } from '../lab-server/src/provision';
+import { loadConfig } from '../lab-server/src/config/config';
+import { LABELS, connectDocker, pingDocker } from '../lab-server/src/docker/engine';
+import { ensureHostFirewall } from '../lab-server/src/docker/host-firewall';
+import { ensureNodeImage } from '../lab-server/src/docker/images';
+import { deprovisionLab, LAB_NODES, type LabNode } from '../lab-server/src/docker/provision';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
-import { TERMINAL_DEFAULTS, type TerminalOptions } from '../lab-server/src/terminal';
-import { checkInotifyRoom, ensureInotifyLimit } from '../lab-server/src/host-limits';
+import { TERMINAL_DEFAULTS, type TerminalOptions } from '../lab-server/src/terminals/session';
+import { checkInotifyRoom, ensureInotifyLimit } from '../lab-server/src/docker/host-limits';
 import { BenchTerminal, sleep } from './terminal';
 
 export interface LabJson {

@@ -4,7 +4,7 @@
  * terminals open and idle) for the figures that follow.
  */
 import { progress, type Harness, type ReadySample } from './harness';
-import { checkInotifyRoom } from '../lab-server/src/host-limits';
+import { checkInotifyRoom } from '../lab-server/src/docker/host-limits';
 
 export async function measureLabReady(
 	harness: Harness,

@@ -5,7 +5,7 @@
  * stream, so this one keeps only a short tail and counts bytes, and `until` reports the moment
  * the frame that satisfied it arrived, not when a promise chain got round to it.
  */
-import { TerminalClient, type ClientOptions } from '../lab-server/test/terminal-client';
+import { TerminalClient, type ClientOptions } from '../lab-server/testing/terminal-client';
 import { stripAnsi } from '../lab-server/test/helpers';
 
 /** Enough tail to hold a prompt split over frames, small enough to scan on every frame. */

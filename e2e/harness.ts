@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { chromium, type Browser } from 'playwright-core';
 import { inject } from 'vitest';
-import { loadConfig } from '../lab-server/src/config';
-import { connectDocker } from '../lab-server/src/docker';
+import { loadConfig } from '../lab-server/src/config/config';
+import { connectDocker } from '../lab-server/src/docker/engine';
 import { removeServerLabs } from '../lab-server/test/helpers';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
 

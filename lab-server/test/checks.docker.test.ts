@@ -5,19 +5,19 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { CHECKS, runChecks, type CheckResult, type VipHistoryEntry } from '../src/checks';
-import { systemClock } from '../src/clock';
-import { connectDocker, execInNode } from '../src/docker';
-import { guideConfig } from '../src/guide-config';
-import { observeNode, type NodeObserver } from '../src/lab-state';
-import type { Lab } from '../src/labs';
+import { CHECKS, runChecks, type CheckResult, type VipHistoryEntry } from '../src/checks/run';
+import { systemClock } from '../src/lib/clock';
+import { connectDocker, execInNode } from '../src/docker/engine';
+import { guideConfig } from '../src/course/guide-config';
+import { observeNode, type NodeObserver } from '../src/labs/observer';
+import type { Lab } from '../src/labs/manager';
 import {
 	deprovisionLab,
 	LAB_NODES,
 	provisionLab,
 	type LabNode,
 	type LabPlan,
-} from '../src/provision';
+} from '../src/docker/provision';
 import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));

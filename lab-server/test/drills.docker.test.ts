@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, containerName, execInNode, LABELS } from '../src/docker';
+import { connectDocker, containerName, execInNode, LABELS } from '../src/docker/engine';
 import {
 	DrillError,
 	drillState,
@@ -15,15 +15,15 @@ import {
 	type DrillLab,
 	type DrillName,
 } from '../src/drills/index';
-import { startDowntimeMeter, type DowntimeMeter, type Outage } from '../src/downtime-meter';
-import { guideConfig } from '../src/guide-config';
+import { startDowntimeMeter, type DowntimeMeter, type Outage } from '../src/drills/downtime-meter';
+import { guideConfig } from '../src/course/guide-config';
 import {
 	deprovisionLab,
 	LAB_NODES,
 	provisionLab,
 	type LabNode,
 	type LabPlan,
-} from '../src/provision';
+} from '../src/docker/provision';
 import { sh, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));

@@ -4,10 +4,10 @@
  * (built here, with progress, when it does not). Tests never pull from a registry.
  */
 import type { TestProject } from 'vitest/node';
-import { connectDocker, pingDocker } from '../src/docker';
-import { ensureHostFirewall } from '../src/host-firewall';
-import { ensureInotifyLimit } from '../src/host-limits';
-import { ensureNodeImage } from '../src/images';
+import { connectDocker, pingDocker } from '../src/docker/engine';
+import { ensureHostFirewall } from '../src/docker/host-firewall';
+import { ensureInotifyLimit } from '../src/docker/host-limits';
+import { ensureNodeImage } from '../src/docker/images';
 import { printProgress } from '../src/cli/progress';
 
 declare module 'vitest' {

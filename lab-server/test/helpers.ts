@@ -9,10 +9,10 @@ import {
 	removeLab,
 	usedSubnets,
 	type ExecResult,
-} from '../src/docker';
-import { serverIdFor } from '../src/labs';
-import type { LabPlan } from '../src/provision';
-import { firstFreeIndex, labAddresses, occupiedIndexes, parsePool } from '../src/subnets';
+} from '../src/docker/engine';
+import { serverIdFor } from '../src/labs/manager';
+import type { LabPlan } from '../src/docker/provision';
+import { firstFreeIndex, labAddresses, occupiedIndexes, parsePool } from '../src/labs/subnets';
 
 const POOL = parsePool('10.129.0.0/16');
 

@@ -4,9 +4,9 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, listLabResources, execInNode } from '../src/docker';
-import { guideConfig } from '../src/guide-config';
-import { deprovisionLab, provisionLab, LAB_NODES, type LabPlan } from '../src/provision';
+import { connectDocker, listLabResources, execInNode } from '../src/docker/engine';
+import { guideConfig } from '../src/course/guide-config';
+import { deprovisionLab, provisionLab, LAB_NODES, type LabPlan } from '../src/docker/provision';
 import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));

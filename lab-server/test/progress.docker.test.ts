@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { loadConfig } from '../src/config';
-import { connectDocker } from '../src/docker';
+import { loadConfig } from '../src/config/config';
+import { connectDocker } from '../src/docker/engine';
 import { createLabServer, type LabServer } from '../src/server';
 
 const docker = connectDocker(inject('dockerSocket'));

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { ManualClock } from '../src/clock';
-import { loadConfig } from '../src/config';
-import { connectDocker, listLabResources, usedSubnets } from '../src/docker';
+import { ManualClock } from '../src/lib/clock';
+import { loadConfig } from '../src/config/config';
+import { connectDocker, listLabResources, usedSubnets } from '../src/docker/engine';
 import { createLabServer, type LabServer } from '../src/server';
-import { occupiedIndexes, parsePool } from '../src/subnets';
+import { occupiedIndexes, parsePool } from '../src/labs/subnets';
 import { sh, stripAnsi } from './helpers';
-import { TerminalClient } from './terminal-client';
+import { TerminalClient } from '../testing/terminal-client';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });

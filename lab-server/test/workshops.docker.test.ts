@@ -9,12 +9,12 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { ManualClock } from '../src/clock';
-import { loadConfig } from '../src/config';
-import { LABELS, connectDocker, listLabResources } from '../src/docker';
+import { ManualClock } from '../src/lib/clock';
+import { loadConfig } from '../src/config/config';
+import { LABELS, connectDocker, listLabResources } from '../src/docker/engine';
 import { createLabServer, type LabServer } from '../src/server';
-import type { WorkshopView } from '../src/workshops';
-import { TerminalClient } from './terminal-client';
+import type { WorkshopView } from '../src/workshops/manager';
+import { TerminalClient } from '../testing/terminal-client';
 
 const docker = connectDocker(inject('dockerSocket'));
 /** How long each pool lab took to boot, from the server's own `pool lab ready` log lines. */

@@ -6,7 +6,7 @@
 import { ApiError, isObject, labPath, request, type KeepalivedState } from './lab-api';
 import type { NodeName } from './lab-state';
 // Types only (DESIGN.md: the site imports nothing else from lab-server/).
-import type { ExpectedOutage, Outage } from '../../lab-server/src/downtime-meter';
+import type { ExpectedOutage, Outage } from '../../lab-server/src/drills/downtime-meter';
 
 export type { ExpectedOutage, Outage };
 

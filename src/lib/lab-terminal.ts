@@ -29,7 +29,7 @@ import {
 	encodeClientFrame,
 	shouldReconnect,
 	type ClientFrame,
-} from '../../lab-server/src/protocol';
+} from '../../lab-server/src/api/protocol';
 import { terminalUrl } from './lab-api';
 import type { NodeName } from './lab-state';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';

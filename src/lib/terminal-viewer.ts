@@ -14,7 +14,7 @@ import {
 	decodeServerFrame,
 	encodeClientFrame,
 	shouldReconnect,
-} from '../../lab-server/src/protocol';
+} from '../../lab-server/src/api/protocol';
 import { labPath } from './lab-api';
 import type { NodeName } from './lab-state';
 import { FitAddon, Terminal, loadXtermCss } from './xterm-kit';

@@ -2,8 +2,8 @@
  * `npm run images`: builds the lab's node image (and its Debian base, when needed) unless the
  * image for the current `docker/` folder is already present.
  */
-import { connectDocker, pingDocker } from '../docker';
-import { ensureNodeImage } from '../images';
+import { connectDocker, pingDocker } from '../docker/engine';
+import { ensureNodeImage } from '../docker/images';
 import { printProgress } from './progress';
 import { runCli } from './run-cli';
 

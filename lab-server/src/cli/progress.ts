@@ -3,7 +3,7 @@
  * the command output of the current step on one line that keeps being overwritten (on a TTY) so
  * long `apt-get` runs show they are alive without flooding the screen. In CI every line is kept.
  */
-import type { ProgressEvent } from '../images';
+import type { ProgressEvent } from '../docker/images';
 
 export function printProgress(out: NodeJS.WriteStream = process.stdout) {
 	const live = out.isTTY === true;

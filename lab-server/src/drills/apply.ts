@@ -2,8 +2,8 @@
  * How each drill is applied: each step records how to undo it as soon as it has succeeded.
  * `vrid-conflict` starts an intruder node and sets it up in the background.
  */
-import { systemClock } from '../clock';
-import { execInNode, LABELS, networkName, removeNode, startNode, waitForBoot } from '../docker';
+import { systemClock } from '../lib/clock';
+import { execInNode, LABELS, networkName, removeNode, startNode, waitForBoot } from '../docker/engine';
 import { DrillError, type DrillContext, type DrillRecord, type FailureDrill } from './model';
 import { container, fail, mustRun, report, sleep } from './node-ops';
 import { BLOCK_VRRP, DROP_LEFTOVER_LINK, TC_PREF } from './scripts';

@@ -16,8 +16,8 @@
  *
  * Only one drill at a time per lab: another is refused with 409 until `restore`.
  */
-import { systemClock } from '../clock';
-import { LAB_NODES, type LabNode } from '../provision';
+import { systemClock } from '../lib/clock';
+import { LAB_NODES, type LabNode } from '../docker/provision';
 import { APPLY } from './apply';
 import {
 	DrillError,

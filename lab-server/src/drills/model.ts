@@ -4,11 +4,11 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
-import { HttpError } from '../http-errors';
-import type { Lab } from '../labs';
-import type { KeepalivedState } from '../lab-state';
-import type { LabNode } from '../provision';
+import type { Clock } from '../lib/clock';
+import { HttpError } from '../http/errors';
+import type { Lab } from '../labs/manager';
+import type { KeepalivedState } from '../labs/observer';
+import type { LabNode } from '../docker/provision';
 
 export const DRILLS = [
 	'stop-haproxy',

@@ -3,10 +3,10 @@
  * snapshots of their keepalived state and VIP, polling, and emitting `drill` events.
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../clock';
-import { execInNode, isNotFound, type ExecResult } from '../docker';
-import { KEEPALIVED_STATES, type KeepalivedState } from '../lab-state';
-import { LAB_NODES, type LabNode } from '../provision';
+import { systemClock, type Clock } from '../lib/clock';
+import { execInNode, isNotFound, type ExecResult } from '../docker/engine';
+import { KEEPALIVED_STATES, type KeepalivedState } from '../labs/observer';
+import { LAB_NODES, type LabNode } from '../docker/provision';
 import type { DrillContext, DrillEvent, DrillRecord, Outcome } from './model';
 
 /** Polling period while waiting for an outcome. */

@@ -2,8 +2,8 @@
  * Waiting for a drill's outcome and reporting it: what the cluster did, in Russian, with the VIP
  * holders and keepalived states, or that it did not happen in time.
  */
-import { systemClock } from '../clock';
-import { LAB_NODES } from '../provision';
+import { systemClock } from '../lib/clock';
+import { LAB_NODES } from '../docker/provision';
 import type { DrillContext, DrillRecord, FailureDrill, Outcome } from './model';
 import { poll, report, run, snapshotAll, summary, type Snapshots } from './node-ops';
 import { GREP_GUIDE_ERROR } from './scripts';

@@ -2,9 +2,9 @@
  * `restore`: undoes what the record of the active drill says was done, in reverse, then sweeps
  * what can be recognised without it, and reports `restored` once the cluster has converged.
  */
-import { systemClock } from '../clock';
-import { removeNode, networkName } from '../docker';
-import { LAB_NODES, type LabNode } from '../provision';
+import { systemClock } from '../lib/clock';
+import { removeNode, networkName } from '../docker/engine';
+import { LAB_NODES, type LabNode } from '../docker/provision';
 import {
 	DrillError,
 	type DrillContext,

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { execInNode } from './docker';
+import { execInNode } from '../docker/engine';
 import {
 	configTestProblems,
 	findConfProblems,
@@ -25,8 +25,8 @@ import {
 	type ConfigTest,
 	type NodeConf,
 } from './keepalived-conf';
-import type { Lab, VipChange } from './labs';
-import { LAB_NODES, type LabNode } from './provision';
+import type { Lab, VipChange } from '../labs/manager';
+import { LAB_NODES, type LabNode } from '../docker/provision';
 
 export type CheckStatus = 'pass' | 'fail' | 'pending';
 
@@ -185,7 +185,7 @@ const SPECS: Omit<CheckSpec, 'step'>[] = [
 	},
 ];
 
-const STEPS_DIR = fileURLToPath(new URL('../../content/steps/', import.meta.url));
+const STEPS_DIR = fileURLToPath(new URL('../../../content/steps/', import.meta.url));
 const stepOfCheck = readStepChecks(STEPS_DIR);
 
 /** Every check, in the order of the course's steps (checks no step claims keep theirs, last). */

@@ -14,10 +14,10 @@ import {
 	type LabFacts,
 	type NodeFacts,
 	type ProbeOutput,
-} from './checks';
+} from './run';
 
 const VIP = '10.129.3.10';
-const STEPS = fileURLToPath(new URL('../../content/steps/', import.meta.url));
+const STEPS = fileURLToPath(new URL('../../../content/steps/', import.meta.url));
 
 describe('CHECKS', () => {
 	it('has one check per id, each claimed by exactly one course step, in course order', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guideConfig } from './guide-config';
+import { guideConfig } from '../course/guide-config';
 import {
 	configTestProblems,
 	findConfProblems,

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Clock } from './clock';
+import type { Clock } from '../lib/clock';
 
 export const KEEPALIVED_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'] as const;
 export type KeepalivedState = (typeof KEEPALIVED_STATES)[number];

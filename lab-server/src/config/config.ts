@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeIssue } from './error-map';
-import { MAX_FRAME_BYTES } from './protocol';
-import { parsePool, poolSize } from './subnets';
+import { MAX_FRAME_BYTES } from '../api/protocol';
+import { parsePool, poolSize } from '../labs/subnets';
 
 const MINUTE_MS = 60_000;
 

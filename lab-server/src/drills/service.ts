@@ -6,7 +6,7 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { execInNode } from './docker';
+import { execInNode } from '../docker/engine';
 import {
 	startDowntimeMeter,
 	expectedOutageMs,
@@ -21,8 +21,8 @@ import {
 	DRILLS,
 	type DrillEvent,
 	type FailureDrill,
-} from './drills/index';
-import type { Lab } from './labs';
+} from './index';
+import type { Lab } from '../labs/manager';
 
 interface LabRecord {
 	meter: Promise<DowntimeMeter> | null;

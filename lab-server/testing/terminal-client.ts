@@ -9,8 +9,8 @@ import {
 	encodeClientFrame,
 	type ClientFrame,
 	type ServerFrame,
-} from '../src/protocol';
-import { stripAnsi } from './helpers';
+} from '../src/api/protocol';
+import { stripAnsi } from '../test/helpers';
 
 export interface ClientOptions {
 	token?: string;

@@ -20,8 +20,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
-import { execInNode } from './docker';
+import type { Clock } from '../lib/clock';
+import { execInNode } from '../docker/engine';
 import { FlowControl } from './flow-control';
 import { OutputRing } from './output-ring';
 

@@ -17,11 +17,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { Clock } from './clock';
-import type { Config } from './config';
-import { LABELS, listLabResources, usedSubnets } from './docker';
-import { HttpError } from './http-errors';
-import { observeNode, type KeepalivedState, type NodeObserver, type NodeReport } from './lab-state';
+import type { Clock } from '../lib/clock';
+import type { Config } from '../config/config';
+import { LABELS, listLabResources, usedSubnets } from '../docker/engine';
+import { HttpError } from '../http/errors';
+import { observeNode, type KeepalivedState, type NodeObserver, type NodeReport } from './observer';
 import {
 	LAB_NODES,
 	deprovisionLab,
@@ -29,7 +29,7 @@ import {
 	resetLabNode,
 	type LabNode,
 	type LabPlan,
-} from './provision';
+} from '../docker/provision';
 import { firstFreeIndex, labAddresses, occupiedIndexes, type LabAddresses } from './subnets';
 
 export interface NodeStatus {

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import tar from 'tar-fs';
-import { imageExists } from './docker';
+import { imageExists } from './engine';
 
-export const DOCKER_DIR = fileURLToPath(new URL('../../docker/', import.meta.url));
+export const DOCKER_DIR = fileURLToPath(new URL('../../../docker/', import.meta.url));
 export const NODE_IMAGE_REPO = 'keepalived-lab/node';
 export const DEBOOTSTRAP_BASE = 'keepalived-lab/base:bookworm';
 const SLIM_BASE = 'debian:bookworm-slim';

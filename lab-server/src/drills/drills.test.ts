@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from './clock';
+import { ManualClock } from '../lib/clock';
 import {
 	cancelDrills,
 	configValue,
@@ -19,9 +19,9 @@ import {
 	startDrill,
 	type DrillEvent,
 	type DrillLab,
-} from './drills/index';
-import type { LabNode } from './provision';
-import { labAddresses, parsePool } from './subnets';
+} from './index';
+import type { LabNode } from '../docker/provision';
+import { labAddresses, parsePool } from '../labs/subnets';
 
 interface FakeNode {
 	keepalived: string;
@@ -185,7 +185,7 @@ describe('cancelDrills', () => {
 describe('configValue', () => {
 	it("reads the guide's virtual_router_id and advert_int, skipping comments", () => {
 		const guide = readFileSync(
-			new URL('../../content/steps/files/keepalived.conf', import.meta.url),
+			new URL('../../../content/steps/files/keepalived.conf', import.meta.url),
 			'utf8',
 		);
 		expect(configValue(guide, 'virtual_router_id')).toBe(115);

@@ -11,8 +11,8 @@ import {
 	waitForBoot,
 	type NodeLimits,
 	type NodeRole,
-} from './docker';
-import type { LabAddresses } from './subnets';
+} from './engine';
+import type { LabAddresses } from '../labs/subnets';
 
 export const LAB_NODES = ['hap1', 'hap2'] as const;
 export type LabNode = (typeof LAB_NODES)[number];

@@ -16,11 +16,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { labToken, originAllowed } from './auth';
-import type { Clock } from './clock';
-import type { Config } from './config';
-import { HttpError, errorResponse } from './http-errors';
-import type { Lab, LabManager } from './labs';
+import { labToken, originAllowed } from '../http/auth';
+import type { Clock } from '../lib/clock';
+import type { Config } from '../config/config';
+import { HttpError, errorResponse } from '../http/errors';
+import type { Lab, LabManager } from '../labs/manager';
 import {
 	CloseCode,
 	MAX_FRAME_BYTES,
@@ -28,10 +28,10 @@ import {
 	decodeClientFrame,
 	encodeServerFrame,
 	type ServerFrame,
-} from './protocol';
-import { LAB_NODES, type LabNode } from './provision';
-import { TokenBucket } from './rate-limit';
-import type { TerminalRegistry, TerminalSession, TerminalSink, TerminalViewer } from './terminal';
+} from '../api/protocol';
+import { LAB_NODES, type LabNode } from '../docker/provision';
+import { TokenBucket } from '../lib/rate-limit';
+import type { TerminalRegistry, TerminalSession, TerminalSink, TerminalViewer } from './session';
 
 const PATH = /^\/api\/labs\/([a-z0-9]{10})\/terminals\/([a-z0-9]+)$/;
 const TERM_NAME = /^[a-z0-9-]{1,32}$/;

@@ -14,17 +14,17 @@ import {
 	setInstructorCookie,
 	setLabCookie,
 } from './auth';
-import type { Config } from './config';
-import { HttpError, errorResponse, parseBody } from './http-errors';
-import { nodeImageStatus } from './images';
-import type { Lab, LabManager } from './labs';
-import { LAB_NODES } from './provision';
+import type { Config } from '../config/config';
+import { HttpError, errorResponse, parseBody } from './errors';
+import { nodeImageStatus } from '../docker/images';
+import type { Lab, LabManager } from '../labs/manager';
+import { LAB_NODES } from '../docker/provision';
 import type { StaticSite } from './static-site';
-import { completeStep } from './autopilot';
-import type { CheckWatcher } from './check-runner';
-import type { DrillService } from './drill-service';
-import { CHECKS } from './checks';
-import type { WorkshopManager } from './workshops';
+import { completeStep } from '../checks/autopilot';
+import type { CheckWatcher } from '../checks/watcher';
+import type { DrillService } from '../drills/service';
+import { CHECKS } from '../checks/run';
+import type { WorkshopManager } from '../workshops/manager';
 
 const MAX_BODY_BYTES = 16 * 1024;
 const SSE_KEEPALIVE_MS = 25_000;

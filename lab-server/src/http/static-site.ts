@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { HttpError } from './http-errors';
+import { HttpError } from './errors';
 
 const TYPES: Record<string, string> = {
 	'.html': 'text/html; charset=utf-8',

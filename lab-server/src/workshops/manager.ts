@@ -26,14 +26,14 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { bearer, instructorToken } from './auth';
-import type { CheckWatcher } from './check-runner';
-import { CHECKS, readStepChecks, type CheckResult } from './checks';
-import type { Clock } from './clock';
-import type { Config } from './config';
-import { HttpError } from './http-errors';
-import { sha256, vipHolder, type Lab, type LabManager } from './labs';
-import { LAB_NODES, type LabNode } from './provision';
+import { bearer, instructorToken } from '../http/auth';
+import type { CheckWatcher } from '../checks/watcher';
+import { CHECKS, readStepChecks, type CheckResult } from '../checks/run';
+import type { Clock } from '../lib/clock';
+import type { Config } from '../config/config';
+import { HttpError } from '../http/errors';
+import { sha256, vipHolder, type Lab, type LabManager } from '../labs/manager';
+import { LAB_NODES, type LabNode } from '../docker/provision';
 
 /** Pool labs started at once over all workshops: two cores boot about three labs well. */
 const REFILL_AT_ONCE = 3;
@@ -123,7 +123,7 @@ export class WorkshopManager {
 	constructor(deps: WorkshopManagerDeps) {
 		this.#deps = deps;
 		this.#steps = readStepChecks(
-			deps.stepsDir ?? fileURLToPath(new URL('../../content/steps/', import.meta.url)),
+			deps.stepsDir ?? fileURLToPath(new URL('../../../content/steps/', import.meta.url)),
 		);
 	}
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const GUIDE_CONFIG = fileURLToPath(
-	new URL('../../content/steps/files/keepalived.conf', import.meta.url),
+	new URL('../../../content/steps/files/keepalived.conf', import.meta.url),
 );
 /** The VIP as printed in the guide; the first lab uses it unchanged. */
 export const GUIDE_VIP = '10.129.0.10';

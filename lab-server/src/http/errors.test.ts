@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { HttpError, errorBody, errorResponse, parseBody } from './http-errors';
+import { HttpError, errorBody, errorResponse, parseBody } from './errors';
 
 describe('HttpError', () => {
 	it('carries status, code and a JSON body', () => {

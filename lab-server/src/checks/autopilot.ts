@@ -5,12 +5,12 @@
  * appended to the learner's bash history, as if typed, so the checks see the step as done.
  */
 import type Docker from 'dockerode';
-import { CHECKS } from './checks';
-import { execInNode } from './docker';
-import { guideConfig } from './guide-config';
-import { HttpError } from './http-errors';
-import type { Lab } from './labs';
-import { LAB_NODES } from './provision';
+import { CHECKS } from './run';
+import { execInNode } from '../docker/engine';
+import { guideConfig } from '../course/guide-config';
+import { HttpError } from '../http/errors';
+import type { Lab } from '../labs/manager';
+import { LAB_NODES } from '../docker/provision';
 
 interface Action {
 	/** The check id of the step this action completes. */

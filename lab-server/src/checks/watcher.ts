@@ -5,8 +5,8 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { runChecks, type CheckResult } from './checks';
-import type { Lab } from './labs';
+import { runChecks, type CheckResult } from './run';
+import type { Lab } from '../labs/manager';
 
 const DEBOUNCE_MS = 1_500;
 

@@ -25,10 +25,10 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './clock';
-import { containerName, isNotFound, LABELS, networkName } from './docker';
-import type { FailureDrill } from './drills/index';
-import type { Lab } from './labs';
+import { systemClock, type Clock } from '../lib/clock';
+import { containerName, isNotFound, LABELS, networkName } from '../docker/engine';
+import type { FailureDrill } from './index';
+import type { Lab } from '../labs/manager';
 
 export interface Outage {
 	/** ISO time the first failed probe was sent. */

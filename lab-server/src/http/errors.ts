@@ -1,5 +1,5 @@
 import type { ZodType, ZodTypeDef } from 'zod';
-import { describeIssue } from './error-map';
+import { describeIssue } from '../config/error-map';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
