@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { execInNode } from '../lab-server/src/docker/engine';
 import { guideConfig } from '../lab-server/src/course/guide-config';
-import { LAB_NODES } from '../lab-server/src/docker/provision';
+import { LAB_NODES } from '../lab-server/src/api';
 import { progress, type BenchLab, type Harness } from './harness';
 import { watchHost, type HostSample } from './host-watch';
 import { percentile } from './stats';

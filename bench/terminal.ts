@@ -6,7 +6,7 @@
  * the frame that satisfied it arrived, not when a promise chain got round to it.
  */
 import { TerminalClient, type ClientOptions } from '../lab-server/testing/terminal-client';
-import { stripAnsi } from '../lab-server/test/helpers';
+import { stripAnsi } from '../lab-server/testing/test-labs';
 
 /** Enough tail to hold a prompt split over frames, small enough to scan on every frame. */
 const TAIL_CHARS = 4096;

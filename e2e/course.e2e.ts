@@ -8,7 +8,8 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, listLabResources } from '../lab-server/src/docker/engine';
+import { connectDocker } from '../lab-server/src/docker/engine';
+import { listLabResources } from '../lab-server/src/docker/lab-network';
 import type { LabServer } from '../lab-server/src/server';
 import { ROOT, SHOTS, startE2E } from './harness';
 

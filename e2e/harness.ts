@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { inject } from 'vitest';
 import { loadConfig } from '../lab-server/src/config/config';
 import { connectDocker } from '../lab-server/src/docker/engine';
-import { removeServerLabs } from '../lab-server/test/helpers';
+import { removeServerLabs } from '../lab-server/testing/test-labs';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -11,11 +11,15 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from './lib/clock';
 import type { Config } from './config/config';
 import { connectDocker } from './docker/engine';
-import { createRequestHandler } from './http/routes';
+import { health } from './http/health';
+import { labRoutes } from './http/lab-routes';
+import { createRequestHandler, route } from './http/router';
+import { workshopRoutes } from './http/workshop-routes';
 import { LabManager } from './labs/manager';
 import { CloseCode } from './api/protocol';
 import { staticSite } from './http/static-site';
-import { TerminalRegistry, type TerminalOptions } from './terminals/session';
+import { TerminalRegistry } from './terminals/registry';
+import type { TerminalOptions } from './terminals/session';
 import { attachTerminalServer } from './terminals/socket';
 import { watchChecks, type CheckWatcher } from './checks/watcher';
 import { drillService } from './drills/service';
@@ -85,15 +89,15 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		log,
 		checks: (labId) => checks.get(labId),
 	});
+	const routes = [
+		route('GET', /^\/api\/health$/, async ({ res }) => health(res, docker, config.dockerSocket)),
+		...labRoutes({ labs, docker, config, checks: (labId) => checks.get(labId), drills }),
+		...workshopRoutes({ labs, workshops, drills, config, log }),
+	];
 	const http = createServer(
 		createRequestHandler({
-			labs,
-			docker,
-			config,
+			routes,
 			log,
-			checks: (labId) => checks.get(labId),
-			drills,
-			workshops,
 			site: options.siteDir ? staticSite(options.siteDir) : null,
 		}),
 	);

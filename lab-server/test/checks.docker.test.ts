@@ -5,76 +5,41 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { CHECKS, runChecks, type CheckResult, type VipHistoryEntry } from '../src/checks/run';
+import { CHECKS } from '../src/checks/specs';
+import { runChecks } from '../src/checks/run';
+import type { CheckResult } from '../src/api';
 import { systemClock } from '../src/lib/clock';
 import { connectDocker, execInNode } from '../src/docker/engine';
 import { guideConfig } from '../src/course/guide-config';
-import { observeNode, type NodeObserver } from '../src/labs/observer';
-import type { Lab } from '../src/labs/manager';
-import {
-	deprovisionLab,
-	LAB_NODES,
-	provisionLab,
-	type LabNode,
-	type LabPlan,
-} from '../src/docker/provision';
-import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
+import type { Lab } from '../src/labs/lab';
+import { watchLab, type LabWatch } from '../src/labs/live-state';
+import { LAB_NODES, type LabNode } from '../src/api';
+import type { TestLab } from '../testing/test-labs';
+import { provisionTestLab, sh, stripAnsi, waitFor } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 describe('checks on a lab, step by step', () => {
-	let plan: LabPlan | undefined;
-	let lab: Pick<Lab, 'containers' | 'addresses'>;
-	/** Who held the VIP, recorded from the nodes' own reports as labs.ts does (`vip` events). */
-	const history: VipHistoryEntry[] = [];
-	const observers: NodeObserver[] = [];
+	let testLab: TestLab | undefined;
+	/** A lab as the server keeps it, its node state fed by the same observers (live-state.ts). */
+	let lab: Lab;
+	let watch: LabWatch | undefined;
 
 	beforeAll(async () => {
-		// Another test file may take the same free subnet at the same moment: try the next one.
-		const taken = new Set<number>();
-		for (let attempt = 0; ; attempt++) {
-			plan = await planTestLab(docker, taken);
-			try {
-				const provisioned = await provisionLab(docker, plan);
-				lab = { containers: provisioned.containers, addresses: plan.addresses };
-				break;
-			} catch (error) {
-				if (attempt >= 2 || !/overlap/i.test(String(error))) throw error;
-				taken.add(plan.addresses.index);
-				plan = undefined;
-			}
-		}
-		const hasVip: Record<LabNode, boolean> = { hap1: false, hap2: false };
-		const holder = () => {
-			const holders = LAB_NODES.filter((node) => hasVip[node]);
-			return holders.length === 1 ? holders[0]! : null;
-		};
-		for (const node of LAB_NODES) {
-			observers.push(
-				observeNode(
-					docker,
-					lab.containers[node],
-					(report) => {
-						const before = holder();
-						hasVip[node] = report.addresses.some((a) => a.split('/')[0] === lab.addresses.vip);
-						const after = holder();
-						if (after !== before) history.push({ holder: after, at: new Date().toISOString() });
-					},
-					{ clock: systemClock, log },
-				),
-			);
-		}
+		testLab = await provisionTestLab(docker);
+		lab = testLab.lab;
+		watch = watchLab(lab, { docker, clock: systemClock, log });
 	});
 
 	afterAll(async () => {
-		for (const observer of observers) observer.stop();
-		if (plan) await deprovisionLab(docker, plan.labId);
+		watch?.stop();
+		await testLab?.remove();
 	});
 
 	const statuses = async () =>
-		Object.fromEntries((await runChecks(docker, lab, history)).map((r) => [r.id, r.status]));
-	const check = async (id: string) => (await runChecks(docker, lab, history, id))[0]!;
+		Object.fromEntries((await runChecks(docker, lab)).map((r) => [r.id, r.status]));
+	const check = async (id: string) => (await runChecks(docker, lab, id))[0]!;
 	/** The message with this lab's VIP as `<VIP>`, so that snapshots hold in any subnet. */
 	const text = (result: CheckResult) =>
 		result.message.replace(
@@ -98,7 +63,7 @@ describe('checks on a lab, step by step', () => {
 	it('finds nothing done on fresh nodes, in one exec per node', async () => {
 		const execs = vi.spyOn(docker, 'getContainer');
 		const started = performance.now();
-		const results = await runChecks(docker, lab, history);
+		const results = await runChecks(docker, lab);
 		const ms = Math.round(performance.now() - started);
 		expect(execs).toHaveBeenCalledTimes(LAB_NODES.length);
 		execs.mockRestore();
@@ -263,7 +228,7 @@ describe('checks on a lab, step by step', () => {
 		expect(text(result)).toMatch(
 			/^VIP <VIP> держит (hap1|hap2) \(hap1 — (MASTER|BACKUP), hap2 — (MASTER|BACKUP)\)\.$/,
 		);
-		await waitFor('the VIP in the history', async () => history.at(-1)?.holder ?? undefined, 5_000);
+		await waitFor('the VIP in the history', async () => lab.vipHistory.at(-1)?.holder ?? undefined, 5_000);
 	});
 
 	it('logs: passes once the learner read the journal', async () => {
@@ -276,7 +241,7 @@ describe('checks on a lab, step by step', () => {
 	});
 
 	it('failover: pending until the VIP moves when haproxy stops on its holder', async () => {
-		const holder = history.at(-1)!.holder!;
+		const holder = lab.vipHistory.at(-1)!.holder!;
 		const other = holder === 'hap1' ? 'hap2' : 'hap1';
 		expect(await check('failover')).toMatchObject({
 			status: 'pending',
@@ -286,7 +251,7 @@ describe('checks on a lab, step by step', () => {
 		try {
 			await waitFor(
 				`the VIP to move to ${other}`,
-				async () => (history.at(-1)?.holder === other ? true : undefined),
+				async () => (lab.vipHistory.at(-1)?.holder === other ? true : undefined),
 				15_000,
 				100,
 			);
@@ -307,7 +272,7 @@ describe('checks on a lab, step by step', () => {
 		let results: CheckResult[] = [];
 		for (let i = 0; i < 7; i++) {
 			const started = performance.now();
-			results = await runChecks(docker, lab, history);
+			results = await runChecks(docker, lab);
 			times.push(performance.now() - started);
 		}
 		times.sort((a, b) => a - b);
@@ -325,7 +290,7 @@ describe('checks on a lab, step by step', () => {
 		const hap2 = docker.getContainer(lab.containers.hap2);
 		await hap2.pause();
 		try {
-			const results = await runChecks(docker, lab, history);
+			const results = await runChecks(docker, lab);
 			expect(results.map((r) => [r.id, r.status])).toEqual([
 				['install', 'pending'],
 				['version', 'pending'],
@@ -345,11 +310,11 @@ describe('checks on a lab, step by step', () => {
 
 	it('runs one check by id, asking the nodes only when it needs them', async () => {
 		const execs = vi.spyOn(docker, 'getContainer');
-		expect((await runChecks(docker, lab, history, 'failover')).map((r) => r.id)).toEqual([
+		expect((await runChecks(docker, lab, 'failover')).map((r) => r.id)).toEqual([
 			'failover',
 		]);
 		expect(execs).not.toHaveBeenCalled();
-		expect((await runChecks(docker, lab, history, 'install')).map((r) => r.status)).toEqual([
+		expect((await runChecks(docker, lab, 'install')).map((r) => r.status)).toEqual([
 			'pass',
 		]);
 		expect(execs).toHaveBeenCalledTimes(LAB_NODES.length);
@@ -357,7 +322,7 @@ describe('checks on a lab, step by step', () => {
 	});
 
 	it('refuses an unknown check id', async () => {
-		await expect(runChecks(docker, lab, history, 'nope')).rejects.toThrow(
+		await expect(runChecks(docker, lab, 'nope')).rejects.toThrow(
 			'unknown check "nope": expected one of install, version, config, service, vip, logs, failover',
 		);
 	});

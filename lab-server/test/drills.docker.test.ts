@@ -3,10 +3,10 @@
  * keepalived.conf, broken on purpose one drill at a time, with the meter's client asking the VIP
  * every 100 ms throughout.
  */
-import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, containerName, execInNode, LABELS } from '../src/docker/engine';
+import { connectDocker, execInNode } from '../src/docker/engine';
+import { containerName, LABELS } from '../src/docker/labels';
 import {
 	DrillError,
 	drillState,
@@ -17,20 +17,15 @@ import {
 } from '../src/drills/index';
 import { startDowntimeMeter, type DowntimeMeter, type Outage } from '../src/drills/downtime-meter';
 import { guideConfig } from '../src/course/guide-config';
-import {
-	deprovisionLab,
-	LAB_NODES,
-	provisionLab,
-	type LabNode,
-	type LabPlan,
-} from '../src/docker/provision';
-import { sh, waitFor, planTestLab } from './helpers';
+import { LAB_NODES, type LabNode } from '../src/api';
+import type { TestLab } from '../testing/test-labs';
+import { provisionTestLab, sh, waitFor } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 describe('failure drills on a pair running the guide’s config', () => {
-	let plan: LabPlan;
+	let testLab: TestLab | undefined;
 	let lab: DrillLab;
 	let meter: DowntimeMeter | undefined;
 	const drillEvents: DrillEvent[] = [];
@@ -42,7 +37,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		const found: LabNode[] = [];
 		for (const node of LAB_NODES) {
 			const { stdout } = await sh(docker, lab.containers[node], 'ip -4 -o addr show');
-			if (stdout.includes(` ${plan.addresses.vip}/`)) found.push(node);
+			if (stdout.includes(` ${lab.addresses.vip}/`)) found.push(node);
 		}
 		return found;
 	}
@@ -125,25 +120,8 @@ describe('failure drills on a pair running the guide’s config', () => {
 	}
 
 	beforeAll(async () => {
-		// Another test file may take the same free subnet at the same moment: try the next one.
-		const taken = new Set<number>();
-		let provisioned: Awaited<ReturnType<typeof provisionLab>> | undefined;
-		for (let attempt = 0; ; attempt++) {
-			plan = await planTestLab(docker, taken);
-			try {
-				provisioned = await provisionLab(docker, plan);
-				break;
-			} catch (error) {
-				if (attempt >= 2 || !/overlap/i.test(String(error))) throw error;
-				taken.add(plan.addresses.index);
-			}
-		}
-		lab = {
-			id: plan.labId,
-			addresses: plan.addresses,
-			containers: provisioned.containers,
-			events: new EventEmitter(),
-		};
+		testLab = await provisionTestLab(docker);
+		lab = testLab.lab;
 		lab.events.on('drill', (event: DrillEvent) => drillEvents.push(event));
 		lab.events.on('outage', (outage: Outage) => outages.push(outage));
 		// The guide's steps up to «start the service»: keepalived installed and configured.
@@ -158,7 +136,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 				);
 				expect(install.exitCode, install.stderr).toBe(0);
 				await execInNode(docker, id, ['tee', '/etc/keepalived/keepalived.conf'], {
-					stdin: guideConfig(plan.addresses.vip),
+					stdin: guideConfig(lab.addresses.vip),
 				});
 			}),
 		);
@@ -174,7 +152,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 
 	afterAll(async () => {
 		await meter?.stop();
-		if (plan) await deprovisionLab(docker, plan.labId);
+		await testLab?.remove();
 	});
 
 	it('refuses an unknown drill (404) and any drill before keepalived runs (409), changing nothing', async () => {
@@ -218,7 +196,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		const client = await docker.getContainer(containerName(lab.id, 'client')).inspect();
 		expect(client.Config.Labels[LABELS.lab]).toBe(lab.id);
 		expect(client.NetworkSettings.Networks[`klab-${lab.id}`]?.IPAddress).toBe(
-			plan.addresses.client,
+			lab.addresses.client,
 		);
 		await waitFor(
 			'the meter to be answered',
@@ -328,19 +306,19 @@ describe('failure drills on a pair running the guide’s config', () => {
 		expect((await sh(docker, id, 'ip -o link show | grep -c eth || true')).stdout.trim()).toBe('0');
 		await restore();
 		const link = await sh(docker, id, 'ip -4 -o addr show dev eth0');
-		expect(link.stdout).toContain(` ${plan.addresses[holder!]}/24`);
+		expect(link.stdout).toContain(` ${lab.addresses[holder!]}/24`);
 		const info = await docker.getContainer(id).inspect();
 		expect(info.NetworkSettings.Networks[`klab-${lab.id}`]?.Aliases).toContain(holder);
 		// The node answers its neighbour again, and a second cut works too (Docker finds the
 		// renamed interface by its alternative name).
 		const other = holder === 'hap1' ? 'hap2' : 'hap1';
-		const ping = await sh(docker, lab.containers[other], `ping -c1 -W2 ${plan.addresses[holder!]}`);
+		const ping = await sh(docker, lab.containers[other], `ping -c1 -W2 ${lab.addresses[holder!]}`);
 		expect(ping.exitCode).toBe(0);
 		const again = await drill('cut-network');
 		expect(again.outcome.ok, again.outcome.detail).toBe(true);
 		await restore();
 		expect((await sh(docker, id, 'ip -4 -o addr show dev eth0')).stdout).toContain(
-			` ${plan.addresses[holder!]}/24`,
+			` ${lab.addresses[holder!]}/24`,
 		);
 	});
 
@@ -355,7 +333,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		const journal = await sh(
 			docker,
 			lab.containers[outcome.node!],
-			`journalctl -u keepalived -o cat --since @${Math.floor(since / 1000)} | grep -cE "ip address associated with VRID 115 not present in MASTER advert ?: ${plan.addresses.vip}$"`,
+			`journalctl -u keepalived -o cat --since @${Math.floor(since / 1000)} | grep -cE "ip address associated with VRID 115 not present in MASTER advert ?: ${lab.addresses.vip}$"`,
 		);
 		expect(Number(journal.stdout.trim())).toBeGreaterThan(0);
 		const intruder = await docker.getContainer(containerName(lab.id, 'intruder')).inspect();

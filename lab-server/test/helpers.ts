@@ -1,82 +1,14 @@
-/** Small helpers shared by the Docker tests. */
-import { randomBytes } from 'node:crypto';
+/** The runner-free helpers of `lab-server/testing/`, bound to this test run's node image. */
 import type Docker from 'dockerode';
 import { inject } from 'vitest';
-import {
-	execInNode,
-	LABELS,
-	listLabResources,
-	removeLab,
-	usedSubnets,
-	type ExecResult,
-} from '../src/docker/engine';
-import { serverIdFor } from '../src/labs/manager';
-import type { LabPlan } from '../src/docker/provision';
-import { firstFreeIndex, labAddresses, occupiedIndexes, parsePool } from '../src/labs/subnets';
+import * as testLabs from '../testing/test-labs';
 
-const POOL = parsePool('10.129.0.0/16');
+export { removeServerLabs, sh, stripAnsi, waitFor } from '../testing/test-labs';
 
-/**
- * A lab plan on the first /24 of the default pool that no Docker network uses (nor `taken`),
- * for tests that provision nodes without a lab server. No lab server adopts or reaps it: servers
- * touch only labs carrying their own server label.
- */
-export async function planTestLab(
-	docker: Docker,
-	taken: ReadonlySet<number> = new Set(),
-): Promise<LabPlan> {
-	const used = new Set([...occupiedIndexes(POOL, await usedSubnets(docker)), ...taken]);
-	const index = firstFreeIndex(POOL, used);
-	if (index === null) throw new Error('subnet pool exhausted');
-	return {
-		labId: `t${randomBytes(4).toString('hex')}`,
-		addresses: labAddresses(POOL, index),
-		image: inject('nodeImage'),
-		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
-		labels: { [LABELS.createdAt]: new Date().toISOString(), [LABELS.index]: String(index) },
-	};
+export function planTestLab(docker: Docker, taken?: ReadonlySet<number>) {
+	return testLabs.planTestLab(docker, inject('nodeImage'), taken);
 }
 
-/** Runs a bash script in a node, as root unless `user` says otherwise. */
-export function sh(
-	docker: Docker,
-	containerId: string,
-	script: string,
-	options: { user?: string; timeoutMs?: number } = {},
-): Promise<ExecResult> {
-	return execInNode(docker, containerId, ['bash', '-c', script], options);
-}
-
-/** Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-	what: string,
-	probe: () => Promise<T | undefined>,
-	timeoutMs: number,
-	intervalMs = 200,
-): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline)
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, intervalMs));
-	}
-}
-
-export function stripAnsi(text: string): string {
-	// eslint-disable-next-line no-control-regex
-	return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
-}
-
-/**
- * Removes every lab in Docker that the lab server with this state directory owns, whatever that
- * server still knew about it (a pool lab still booting when it stopped, say): for test teardown.
- */
-export async function removeServerLabs(docker: Docker, stateDir: string): Promise<void> {
-	const id = serverIdFor(stateDir);
-	for (const [labId, found] of await listLabResources(docker)) {
-		const labels = found.containers[0]?.labels ?? found.labels;
-		if (labels[LABELS.server] === id) await removeLab(docker, labId);
-	}
+export function provisionTestLab(docker: Docker) {
+	return testLabs.provisionTestLab(docker, inject('nodeImage'));
 }

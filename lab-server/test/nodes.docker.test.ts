@@ -4,9 +4,11 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, listLabResources, execInNode } from '../src/docker/engine';
+import { connectDocker, execInNode } from '../src/docker/engine';
+import { listLabResources } from '../src/docker/lab-network';
 import { guideConfig } from '../src/course/guide-config';
-import { deprovisionLab, provisionLab, LAB_NODES, type LabPlan } from '../src/docker/provision';
+import { deprovisionLab, provisionLab, type LabPlan } from '../src/docker/provision';
+import { LAB_NODES } from '../src/api';
 import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));

@@ -10,7 +10,7 @@ import {
 	type ClientFrame,
 	type ServerFrame,
 } from '../src/api/protocol';
-import { stripAnsi } from '../test/helpers';
+import { stripAnsi } from './test-labs';
 
 export interface ClientOptions {
 	token?: string;

@@ -5,16 +5,16 @@
  * appended to the learner's bash history, as if typed, so the checks see the step as done.
  */
 import type Docker from 'dockerode';
-import { CHECKS } from './run';
+import { CHECKS } from './specs';
 import { execInNode } from '../docker/engine';
 import { guideConfig } from '../course/guide-config';
 import { HttpError } from '../http/errors';
-import type { Lab } from '../labs/manager';
-import { LAB_NODES } from '../docker/provision';
+import type { Lab } from '../labs/lab';
+import { LAB_NODES, type CheckId } from '../api';
 
 interface Action {
 	/** The check id of the step this action completes. */
-	check: string;
+	check: CheckId;
 	/** Shell commands as the guide prints them; `{CONFIG}` is the guide's config on stdin. */
 	commands: string[];
 	stdin?: (lab: Pick<Lab, 'addresses'>) => string;
@@ -37,7 +37,7 @@ export const AUTOPILOT: readonly Action[] = [
 ];
 
 /** Steps that only the learner can do: the point of them is to do it and watch. */
-const HANDS_ON = new Set(['failover']);
+const HANDS_ON: ReadonlySet<CheckId> = new Set(['failover']);
 
 /**
  * Runs every action of the steps up to and including the one checked by `check`, in course
@@ -47,11 +47,10 @@ const HANDS_ON = new Set(['failover']);
 export async function completeStep(
 	docker: Docker,
 	lab: Pick<Lab, 'containers' | 'addresses'>,
-	check: string,
+	check: CheckId,
 ): Promise<string[]> {
 	const order = CHECKS.map((c) => c.id);
 	const target = order.indexOf(check);
-	if (target < 0) throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
 	if (HANDS_ON.has(check)) {
 		throw new HttpError(
 			409,

@@ -3,18 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-	CHECKS,
-	LOG_COMMANDS,
-	VERSION_COMMAND,
-	checkFailover,
-	evaluateChecks,
-	historyHas,
-	readStepChecks,
-	type LabFacts,
-	type NodeFacts,
-	type ProbeOutput,
-} from './run';
+import { CHECKS } from './specs';
+import { LOG_COMMANDS, VERSION_COMMAND, historyHas } from './history';
+import { checkFailover, type LiveNode } from './judges';
+import { evaluateChecks, type LabFacts } from './run';
+import { readStepChecks } from '../course/steps';
+import type { KeepalivedState, LabNode } from '../api';
+import type { NodeFacts, ProbeOutput } from './probes';
 
 const VIP = '10.129.3.10';
 const STEPS = fileURLToPath(new URL('../../../content/steps/', import.meta.url));
@@ -184,12 +179,20 @@ describe('evaluateChecks', () => {
 		code: 0,
 		output: `ActiveState=${active}\nUnitFileState=${enabled}\n`,
 	});
-	const vrrp = (keepalived: string, ...addresses: string[]): ProbeOutput => ({
-		code: 0,
-		output: JSON.stringify({ keepalived, haproxy: 'active', addresses }),
+	/** A node as live-state.ts records it: keepalived's state and whether this lab's VIP is on it. */
+	const live = (keepalived: KeepalivedState, hasVip = false): LiveNode => ({
+		state: 'running',
+		keepalived,
+		hasVip,
 	});
-	const judge = (id: string, hap1: NodeFacts, hap2: NodeFacts) => {
-		const facts: LabFacts = { nodes: { hap1, hap2 }, vip: VIP, history: [] };
+	const idle = { hap1: live('absent'), hap2: live('absent') };
+	const judge = (
+		id: string,
+		hap1: NodeFacts,
+		hap2: NodeFacts,
+		nodes: Record<LabNode, LiveNode> = idle,
+	) => {
+		const facts: LabFacts = { nodes: { hap1, hap2 }, vip: VIP, history: [], live: nodes };
 		const [result] = evaluateChecks(
 			CHECKS.filter((check) => check.id === id),
 			facts,
@@ -246,51 +249,48 @@ describe('evaluateChecks', () => {
 		);
 	});
 
+	const none: NodeFacts = { probes: {} };
+
 	it('vip: one holder passes; none names the states; both is split brain', () => {
-		const one = judge(
-			'vip',
-			{ probes: { vrrp: vrrp('MASTER', '10.129.3.11/24', `${VIP}/24`) } },
-			{ probes: { vrrp: vrrp('BACKUP', '10.129.3.12/24') } },
-		);
+		const one = judge('vip', none, none, {
+			hap1: live('MASTER', true),
+			hap2: live('BACKUP'),
+		});
 		expect(one).toEqual({
 			status: 'pass',
 			message: `VIP ${VIP} держит hap1 (hap1 — MASTER, hap2 — BACKUP).`,
 		});
 		expect(
-			judge(
-				'vip',
-				{ probes: { vrrp: vrrp('stopped', '10.129.3.11/24') } },
-				{ probes: { vrrp: vrrp('absent', '10.129.3.12/24') } },
-			).status,
+			judge('vip', none, none, {
+				hap1: live('stopped'),
+				hap2: live('absent'),
+			}).status,
 		).toBe('pending');
 		expect(
-			judge(
-				'vip',
-				{ probes: { vrrp: vrrp('FAULT', '10.129.3.11/24') } },
-				{ probes: { vrrp: vrrp('MASTER', '10.129.3.12/24', '10.129.0.10/24') } },
-			).message,
+			judge('vip', none, none, {
+				hap1: live('FAULT'),
+				hap2: live('MASTER'),
+			}).message,
 		).toMatchInlineSnapshot(`
 			"VIP 10.129.3.10 не поднят ни на одном узле (hap1 — FAULT, hap2 — MASTER).
 			hap1 в FAULT: не проходит проверка из track_script (работает ли haproxy? sudo systemctl status haproxy) или недоступен интерфейс; в FAULT узел VIP не берёт.
 			hap2 в состоянии MASTER, но адреса 10.129.3.10 на нём нет: в virtual_ipaddress указан другой адрес — исправьте его на 10.129.3.10/24."
 		`);
 		expect(
-			judge(
-				'vip',
-				{ probes: { vrrp: vrrp('BACKUP', '10.129.3.11/24') } },
-				{ probes: { vrrp: vrrp('stopped', '10.129.3.12/24') } },
-			).message,
+			judge('vip', none, none, {
+				hap1: live('BACKUP'),
+				hap2: live('stopped'),
+			}).message,
 		).toMatchInlineSnapshot(`
 			"VIP 10.129.3.10 не поднят ни на одном узле (hap1 — BACKUP, hap2 — служба остановлена).
 			На hap2 keepalived не запущен: sudo systemctl start keepalived.
 			Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int (около 7 с при advert_int 2): если службу только что запустили, подождите и проверьте снова."
 		`);
 		expect(
-			judge(
-				'vip',
-				{ probes: { vrrp: vrrp('MASTER', '10.129.3.11/24', `${VIP}/24`) } },
-				{ probes: { vrrp: vrrp('MASTER', '10.129.3.12/24', `${VIP}/24`) } },
-			),
+			judge('vip', none, none, {
+				hap1: live('MASTER', true),
+				hap2: live('MASTER', true),
+			}),
 		).toMatchInlineSnapshot(`
 			{
 			  "message": "VIP 10.129.3.10 поднят на обоих узлах сразу — это split brain: узлы не слышат VRRP-объявлений друг друга, и каждый считает себя MASTER. Клиенты попадают то на один узел, то на другой, в зависимости от ARP. Проверьте, что virtual_router_id и advert_int на узлах совпадают.",
@@ -301,11 +301,10 @@ describe('evaluateChecks', () => {
 
 	it('vip: a VIP left behind by a killed keepalived is not called split brain', () => {
 		expect(
-			judge(
-				'vip',
-				{ probes: { vrrp: vrrp('stopped', '10.129.3.11/24', `${VIP}/24`) } },
-				{ probes: { vrrp: vrrp('MASTER', '10.129.3.12/24', `${VIP}/24`) } },
-			).message,
+			judge('vip', none, none, {
+				hap1: live('stopped', true),
+				hap2: live('MASTER', true),
+			}).message,
 		).toMatchInlineSnapshot(
 			`"VIP 10.129.3.10 есть на обоих узлах, но keepalived на hap1 не работает: адрес остался на интерфейсе после аварийной остановки, и снять его некому. Трафик получает тот, кто последним разослал ARP. Запустите keepalived на hap1 (sudo systemctl start keepalived) — при запуске он уберёт лишний адрес."`,
 		);
@@ -314,6 +313,7 @@ describe('evaluateChecks', () => {
 	it('is pending with the reason when a node could not be asked, except for failover', () => {
 		const results = evaluateChecks(CHECKS, {
 			nodes: { hap1: { error: 'узел приостановлен' }, hap2: { probes: {} } },
+			live: { hap1: { ...live('MASTER', true), state: 'paused' }, hap2: live('BACKUP') },
 			vip: VIP,
 			history: [
 				{ holder: 'hap1', at: '2025-11-25T16:00:00.000Z' },
@@ -332,5 +332,6 @@ describe('evaluateChecks', () => {
 		expect(results[0]!.message).toMatchInlineSnapshot(
 			`"Не удалось опросить hap1: узел приостановлен. Проверка повторится сама; если узел завис, сбросьте его («Сбросить стенд»)."`,
 		);
+		expect(results[4]!.message).toMatch(/^Узел hap1 сейчас не работает \(paused\)/);
 	});
 });

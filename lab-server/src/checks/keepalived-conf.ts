@@ -10,7 +10,7 @@
  * `{` and `}` are tokens of their own even when written against a word (`hap_srv{`), and a
  * block's `{` may stand on the next line.
  */
-import type { LabNode } from '../docker/provision';
+import type { LabNode } from '../api';
 
 /** One statement: a keyword with its arguments, and for a block the statements inside it. */
 export interface ConfStatement {

@@ -5,8 +5,9 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { runChecks, type CheckResult } from './run';
-import type { Lab } from '../labs/manager';
+import { runChecks } from './run';
+import type { CheckResult } from '../api';
+import type { Lab } from '../labs/lab';
 
 const DEBOUNCE_MS = 1_500;
 
@@ -24,7 +25,7 @@ export function watchChecks(docker: Docker, lab: Lab, log: Logger): CheckWatcher
 
 	const run = async (): Promise<CheckResult[]> => {
 		if (running) await running.catch(() => undefined);
-		running = runChecks(docker, lab, lab.vipHistory);
+		running = runChecks(docker, lab);
 		try {
 			const results = await running;
 			for (const result of results) {

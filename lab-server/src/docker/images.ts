@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import tar from 'tar-fs';
-import { imageExists } from './engine';
+import { isNotFound } from './engine';
 
 export const DOCKER_DIR = fileURLToPath(new URL('../../../docker/', import.meta.url));
 export const NODE_IMAGE_REPO = 'keepalived-lab/node';
@@ -188,4 +188,14 @@ function runScript(script: string, args: string[], onLine: (line: string) => voi
 				);
 		});
 	});
+}
+
+async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+	try {
+		await docker.getImage(tag).inspect();
+		return true;
+	} catch (error) {
+		if (isNotFound(error)) return false;
+		throw error;
+	}
 }

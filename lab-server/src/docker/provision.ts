@@ -3,15 +3,8 @@
  * nothing left behind when any part fails. labs.ts decides *when*; this module knows *how*.
  */
 import type Docker from 'dockerode';
-import {
-	createLabNetwork,
-	removeLab,
-	removeNode,
-	startNode,
-	waitForBoot,
-	type NodeLimits,
-	type NodeRole,
-} from './engine';
+import { createLabNetwork, removeLab } from './lab-network';
+import { removeNode, startNode, waitForBoot, type NodeLimits, type NodeRole } from './nodes';
 import type { LabAddresses } from '../labs/subnets';
 
 export const LAB_NODES = ['hap1', 'hap2'] as const;

@@ -3,7 +3,9 @@
  * `vrid-conflict` starts an intruder node and sets it up in the background.
  */
 import { systemClock } from '../lib/clock';
-import { execInNode, LABELS, networkName, removeNode, startNode, waitForBoot } from '../docker/engine';
+import { execInNode } from '../docker/engine';
+import { LABELS, networkName } from '../docker/labels';
+import { removeNode, startNode, waitForBoot } from '../docker/nodes';
 import { DrillError, type DrillContext, type DrillRecord, type FailureDrill } from './model';
 import { container, fail, mustRun, report, sleep } from './node-ops';
 import { BLOCK_VRRP, DROP_LEFTOVER_LINK, TC_PREF } from './scripts';
@@ -49,6 +51,8 @@ export const APPLY: Record<FailureDrill, Apply> = {
 			}
 		}
 		record.undo.push({ kind: 'unpause', node: record.target });
+		// The node cannot report while frozen: the lab's live state says so instead.
+		ctx.lab.nodes[record.target].state = 'paused';
 		return `Узел ${record.target} заморожен (docker pause): все его процессы остановлены, объявления VRRP больше не уходят.`;
 	},
 

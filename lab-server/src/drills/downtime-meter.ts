@@ -26,9 +26,10 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock';
-import { containerName, isNotFound, LABELS, networkName } from '../docker/engine';
+import { containerName, LABELS, networkName } from '../docker/labels';
+import { isNotFound } from '../docker/engine';
 import type { FailureDrill } from './index';
-import type { Lab } from '../labs/manager';
+import type { Lab } from '../labs/lab';
 
 export interface Outage {
 	/** ISO time the first failed probe was sent. */

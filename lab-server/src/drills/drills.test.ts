@@ -3,7 +3,6 @@
  * so that refusals can be shown to change nothing. The real effects are tested in
  * test/drills.docker.test.ts.
  */
-import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -20,7 +19,8 @@ import {
 	type DrillEvent,
 	type DrillLab,
 } from './index';
-import type { LabNode } from '../docker/provision';
+import type { LabNode } from '../api';
+import { newLab } from '../labs/lab';
 import { labAddresses, parsePool } from '../labs/subnets';
 
 interface FakeNode {
@@ -33,12 +33,17 @@ const addresses = labAddresses(parsePool('10.129.0.0/16'), 3);
 
 function fakeLab(nodes: Record<LabNode, FakeNode>) {
 	const calls: string[] = [];
-	const lab = {
+	const lab: DrillLab = newLab({
 		id: 'labunit001',
 		addresses,
+		tokenHash: '',
+		ownerHash: '',
+		workshop: null,
+		createdAt: 0,
+		expiresAt: 0,
+		idleSince: 0,
 		containers: { hap1: 'hap1', hap2: 'hap2' },
-		events: new EventEmitter(),
-	} as unknown as DrillLab;
+	});
 	const container = (node: LabNode) => ({
 		inspect: async () => ({
 			State: { Running: true, Paused: Boolean(nodes[node].paused) },

@@ -17,7 +17,7 @@
  * Only one drill at a time per lab: another is refused with 409 until `restore`.
  */
 import { systemClock } from '../lib/clock';
-import { LAB_NODES, type LabNode } from '../docker/provision';
+import { LAB_NODES, type LabNode } from '../api';
 import { APPLY } from './apply';
 import {
 	DrillError,

@@ -6,9 +6,9 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock';
 import { HttpError } from '../http/errors';
-import type { Lab } from '../labs/manager';
-import type { KeepalivedState } from '../labs/observer';
-import type { LabNode } from '../docker/provision';
+import type { Lab } from '../labs/lab';
+import type { KeepalivedState } from '../api';
+import type { LabNode } from '../api';
 
 export const DRILLS = [
 	'stop-haproxy',
@@ -33,7 +33,7 @@ export class DrillError extends HttpError {
 }
 
 /** What drills use of a lab (labs.ts `Lab` has it all). */
-export type DrillLab = Pick<Lab, 'id' | 'addresses' | 'containers' | 'events'>;
+export type DrillLab = Pick<Lab, 'id' | 'addresses' | 'containers' | 'events' | 'nodes'>;
 
 export interface DrillContext {
 	docker: Docker;

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { systemClock, type Clock } from '../lib/clock';
 import { execInNode, isNotFound, type ExecResult } from '../docker/engine';
-import { KEEPALIVED_STATES, type KeepalivedState } from '../labs/observer';
-import { LAB_NODES, type LabNode } from '../docker/provision';
+import { KEEPALIVED_STATES, type KeepalivedState } from '../api';
+import { LAB_NODES, type LabNode } from '../api';
 import type { DrillContext, DrillEvent, DrillRecord, Outcome } from './model';
 
 /** Polling period while waiting for an outcome. */

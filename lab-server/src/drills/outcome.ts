@@ -3,7 +3,7 @@
  * holders and keepalived states, or that it did not happen in time.
  */
 import { systemClock } from '../lib/clock';
-import { LAB_NODES } from '../docker/provision';
+import { LAB_NODES } from '../api';
 import type { DrillContext, DrillRecord, FailureDrill, Outcome } from './model';
 import { poll, report, run, snapshotAll, summary, type Snapshots } from './node-ops';
 import { GREP_GUIDE_ERROR } from './scripts';

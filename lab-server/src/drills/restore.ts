@@ -3,8 +3,9 @@
  * what can be recognised without it, and reports `restored` once the cluster has converged.
  */
 import { systemClock } from '../lib/clock';
-import { removeNode, networkName } from '../docker/engine';
-import { LAB_NODES, type LabNode } from '../docker/provision';
+import { removeNode } from '../docker/nodes';
+import { networkName } from '../docker/labels';
+import { LAB_NODES, type LabNode } from '../api';
 import {
 	DrillError,
 	type DrillContext,
@@ -118,6 +119,7 @@ async function undo(ctx: DrillContext, step: Undo): Promise<void> {
 		case 'unpause': {
 			const info = await container(ctx, step.node).inspect();
 			if (info.State.Paused) await container(ctx, step.node).unpause();
+			lab.nodes[step.node].state = 'running';
 			return;
 		}
 		case 'reconnect': {

@@ -22,7 +22,7 @@ import {
 	type DrillEvent,
 	type FailureDrill,
 } from './index';
-import type { Lab } from '../labs/manager';
+import type { Lab } from '../labs/lab';
 
 interface LabRecord {
 	meter: Promise<DowntimeMeter> | null;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sha256 } from '../labs/manager';
+import { sha256 } from '../lib/hash';
 
 export const SESSION_COOKIE = 'klab_session';
 

@@ -1,82 +1,33 @@
 /**
  * Labs: one per learner, two nodes each. This module decides who gets a lab, how long it lives
- * and when it ends; provision.ts does the Docker work.
+ * and when it ends; docker/provision.ts does the Docker work.
  *
  * Data kept per lab, and where it survives a restart:
- * - in Docker labels (immutable): id, subnet index, SHA-256 of the token, SHA-256 of the owning
- *   browser session, creation time, workshop;
- * - in `STATE_DIR/labs.json` (mutable): `expiresAt` and `idleSince`;
- * - in memory only: live node state from the observers (rebuilt on adoption in a second).
+ * - in Docker labels (immutable, labels.ts): id, subnet index, SHA-256 of the token, SHA-256 of
+ *   the owning browser session, creation time, workshop;
+ * - in `STATE_DIR/labs.json` (mutable, store.ts): `expiresAt` and `idleSince`;
+ * - in memory only: live node state from the observers (live-state.ts; rebuilt on adoption in a
+ *   second).
  *
  * A lab ends at `expiresAt` (TTL, pushed by «Продлить» up to a lifetime cap) or when no terminal
  * has been attached for the idle timeout. The reaper runs on the injected clock.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { Clock } from '../lib/clock';
+import { LAB_NODES, type EndReason, type LabNode } from '../api';
 import type { Config } from '../config/config';
-import { LABELS, listLabResources, usedSubnets } from '../docker/engine';
+import { LABELS } from '../docker/labels';
+import { listLabResources, usedSubnets } from '../docker/lab-network';
+import { deprovisionLab, provisionLab, resetLabNode, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
-import { observeNode, type KeepalivedState, type NodeObserver, type NodeReport } from './observer';
-import {
-	LAB_NODES,
-	deprovisionLab,
-	provisionLab,
-	resetLabNode,
-	type LabNode,
-	type LabPlan,
-} from '../docker/provision';
-import { firstFreeIndex, labAddresses, occupiedIndexes, type LabAddresses } from './subnets';
-
-export interface NodeStatus {
-	name: LabNode;
-	ip: string;
-	state: 'starting' | 'running' | 'paused' | 'stopped';
-	keepalived: KeepalivedState;
-	haproxy: string;
-	hasVip: boolean;
-}
-
-export interface Lab {
-	id: string;
-	addresses: LabAddresses;
-	tokenHash: string;
-	ownerHash: string;
-	workshop: string | null;
-	createdAt: number;
-	expiresAt: number;
-	/** When the last terminal detached (or the lab was created): the idle timeout counts from it. */
-	idleSince: number;
-	containers: Record<LabNode, string>;
-	nodes: Record<LabNode, NodeStatus>;
-	/** Every change of the VIP holder seen since the lab started (or was adopted), oldest first. */
-	vipHistory: VipChange[];
-	/** Per-lab events: `node`, `vip`, `lab`, `ended`, `reset` (see http.ts for the SSE names). */
-	events: EventEmitter;
-}
-
-export interface VipChange {
-	holder: LabNode | null;
-	at: string;
-}
-
-/** The lab as the API shows it (DESIGN.md: `POST /api/labs`, `GET /api/labs/:id`). */
-export interface LabView {
-	id: string;
-	vip: string;
-	subnet: string;
-	nodes: { name: LabNode; ip: string; state: NodeStatus['state']; keepalived: KeepalivedState }[];
-	expiresAt: string;
-	vipHolder: LabNode | null;
-}
-
-interface StateFile {
-	[labId: string]: { expiresAt: number; idleSince: number };
-}
+import type { Clock } from '../lib/clock';
+import { sameDigest, sha256 } from '../lib/hash';
+import { newId, newToken } from '../lib/ids';
+import { initialStatus, newLab, type Lab, type LabFields } from './lab';
+import { identityFromLabels, labLabels, serverIdFor, type LabIdentity } from './labels';
+import { watchLab, type LabWatch } from './live-state';
+import { labStore } from './store';
+import { firstFreeIndex, labAddresses, occupiedIndexes } from './subnets';
 
 export interface LabManagerDeps {
 	docker: Docker;
@@ -84,14 +35,14 @@ export interface LabManagerDeps {
 	clock: Clock;
 	log: Logger;
 	image: string;
-	/** Whether a terminal is attached to the lab right now (terminal.ts knows). */
+	/** Whether a terminal is attached to the lab right now (terminals/ knows). */
 	isAttached: (labId: string) => boolean;
 	/** Called before a lab's or a node's containers go away, to let its terminals go. */
 	onTeardown: (labId: string, node?: LabNode) => Promise<void>;
 	/** Called when a lab is registered (created or adopted); the returned function on its end. */
 	onRegister?: (lab: Lab) => () => void;
 	/**
-	 * Whether the lab waits in a workshop's pool for a learner (workshops.ts knows): such a lab
+	 * Whether the lab waits in a workshop's pool for a learner (workshops/ knows): such a lab
 	 * has no terminal by design and must not be reaped as idle. Default: never.
 	 */
 	isPooled?: (labId: string) => boolean;
@@ -103,11 +54,11 @@ export class LabManager {
 	#labs = new Map<string, Lab>();
 	#reserved = new Set<number>();
 	#starting = 0;
-	#observers = new Map<string, Map<LabNode, NodeObserver>>();
+	#watches = new Map<string, LabWatch>();
 	#unregister = new Map<string, () => void>();
 	#reapTimer: unknown = null;
 	#activity = new Map<string, number>();
-	#stateWrite: Promise<void> = Promise.resolve();
+	#store: ReturnType<typeof labStore>;
 	#deps: LabManagerDeps;
 
 	/** This server's id on its labs' labels: a hash of its state directory. */
@@ -116,6 +67,7 @@ export class LabManager {
 	constructor(deps: LabManagerDeps) {
 		this.#deps = deps;
 		this.#serverId = serverIdFor(deps.config.stateDir);
+		this.#store = labStore(deps.config.stateDir, deps.log);
 	}
 
 	get size(): number {
@@ -132,24 +84,21 @@ export class LabManager {
 	 */
 	async adopt(): Promise<{ adopted: number; removed: number }> {
 		const { docker, clock, config, log } = this.#deps;
-		const saved = await this.#readState();
+		const saved = await this.#store.read();
 		let adopted = 0;
 		let removed = 0;
 		for (const [labId, found] of await listLabResources(docker)) {
 			const labels = found.containers[0]?.labels ?? found.labels;
 			if ((labels[LABELS.server] ?? found.labels[LABELS.server]) !== this.#serverId) continue;
-			const index = Number(labels[LABELS.index]);
-			const createdAt = Date.parse(labels[LABELS.createdAt] ?? '');
+			const identity = identityFromLabels(labels);
 			const containers = Object.fromEntries(found.containers.map((c) => [c.role, c]));
 			const complete =
+				identity !== null &&
 				found.networkId !== null &&
 				// A node frozen by the freeze-node drill is paused, not gone: `restore` thaws it.
-				LAB_NODES.every((node) => ['running', 'paused'].includes(containers[node]?.state ?? '')) &&
-				Number.isInteger(index) &&
-				Number.isFinite(createdAt) &&
-				/^[0-9a-f]{64}$/.test(labels[LABELS.tokenHash] ?? '');
+				LAB_NODES.every((node) => ['running', 'paused'].includes(containers[node]?.state ?? ''));
 			const state = saved[labId] ?? {
-				expiresAt: createdAt + config.labTtlMs,
+				expiresAt: (identity?.createdAt ?? 0) + config.labTtlMs,
 				idleSince: clock.now(),
 			};
 			if (!complete || state.expiresAt <= clock.now()) {
@@ -158,14 +107,13 @@ export class LabManager {
 				removed++;
 				continue;
 			}
-			const addresses = labAddresses(config.labSubnetPool, index);
 			this.#register({
 				id: labId,
-				addresses,
-				tokenHash: labels[LABELS.tokenHash]!,
-				ownerHash: labels[LABELS.owner] ?? '',
-				workshop: labels[LABELS.workshop] || null,
-				createdAt,
+				addresses: labAddresses(config.labSubnetPool, identity.index),
+				tokenHash: identity.tokenHash,
+				ownerHash: identity.ownerHash,
+				workshop: identity.workshop,
+				createdAt: identity.createdAt,
 				expiresAt: state.expiresAt,
 				// A restart is not the learner's idleness: their terminals reconnect in seconds.
 				idleSince: Math.max(state.idleSince, clock.now()),
@@ -173,7 +121,7 @@ export class LabManager {
 			});
 			adopted++;
 		}
-		await this.#writeState();
+		await this.#save();
 		this.#scheduleReap();
 		log.info({ adopted, removed }, 'labs adopted');
 		return { adopted, removed };
@@ -185,7 +133,7 @@ export class LabManager {
 		workshop?: string;
 	}): Promise<{ lab: Lab; token: string }> {
 		const { config, clock, docker, log } = this.#deps;
-		if (this.#labs.size + this.#starting >= config.maxLabs) {
+		if (this.load >= config.maxLabs) {
 			throw new HttpError(
 				503,
 				'no-capacity',
@@ -203,55 +151,39 @@ export class LabManager {
 		this.#starting++;
 		let index: number | null = null;
 		try {
-			const foreign = occupiedIndexes(config.labSubnetPool, await usedSubnets(docker));
-			const used = new Set([
-				...foreign,
-				...this.#reserved,
-				...this.list().map((l) => l.addresses.index),
-			]);
-			index = firstFreeIndex(config.labSubnetPool, used);
-			if (index === null) {
-				throw new HttpError(
-					503,
-					'no-capacity',
-					'Свободных адресов для нового стенда нет. Попробуйте позже.',
-				);
-			}
+			index = await this.#freeIndex();
 			this.#reserved.add(index);
-			const id = newLabId();
-			const token = randomBytes(32).toString('base64url');
-			const createdAt = clock.now();
-			const plan = this.#plan(id, index, {
-				[LABELS.index]: String(index),
-				[LABELS.tokenHash]: sha256(token),
-				[LABELS.owner]: owner.sessionHash,
-				[LABELS.createdAt]: new Date(createdAt).toISOString(),
-				[LABELS.server]: this.#serverId,
-				...(owner.workshop ? { [LABELS.workshop]: owner.workshop } : {}),
-			});
+			const token = newToken();
+			const identity: LabIdentity = {
+				index,
+				tokenHash: sha256(token),
+				ownerHash: owner.sessionHash,
+				createdAt: clock.now(),
+				workshop: owner.workshop ?? null,
+			};
+			const id = newId();
+			const plan = this.#plan(id, identity);
 			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
 				log.error({ labId: id, err: error }, 'lab start failed');
 				throw new HttpError(
 					500,
 					'lab-start-failed',
 					'Не удалось запустить стенд. Попробуйте ещё раз через минуту.',
-					{
-						cause: error,
-					},
+					{ cause: error },
 				);
 			});
 			const lab = this.#register({
 				id,
 				addresses: plan.addresses,
-				tokenHash: sha256(token),
-				ownerHash: owner.sessionHash,
-				workshop: owner.workshop ?? null,
-				createdAt,
-				expiresAt: createdAt + config.labTtlMs,
-				idleSince: createdAt,
+				tokenHash: identity.tokenHash,
+				ownerHash: identity.ownerHash,
+				workshop: identity.workshop,
+				createdAt: identity.createdAt,
+				expiresAt: identity.createdAt + config.labTtlMs,
+				idleSince: identity.createdAt,
 				containers: provisioned.containers,
 			});
-			await this.#writeState();
+			await this.#save();
 			log.info({ labId: id, subnet: plan.addresses.subnet, ms: provisioned.bootMs }, 'lab ready');
 			return { lab, token };
 		} finally {
@@ -270,8 +202,7 @@ export class LabManager {
 				'Стенд не найден: возможно, его время истекло. Запустите новый.',
 			);
 		if (!token) throw new HttpError(401, 'unauthorized', 'Нужен ключ доступа к стенду.');
-		const given = Buffer.from(sha256(token), 'hex');
-		if (!timingSafeEqual(given, Buffer.from(lab.tokenHash, 'hex'))) {
+		if (!sameDigest(sha256(token), lab.tokenHash)) {
 			throw new HttpError(403, 'forbidden', 'Этот ключ не открывает этот стенд.');
 		}
 		return lab;
@@ -279,20 +210,6 @@ export class LabManager {
 
 	get(labId: string): Lab | undefined {
 		return this.#labs.get(labId);
-	}
-
-	view(lab: Lab): LabView {
-		return {
-			id: lab.id,
-			vip: lab.addresses.vip,
-			subnet: lab.addresses.subnet,
-			nodes: LAB_NODES.map((name) => {
-				const { ip, state, keepalived } = lab.nodes[name];
-				return { name, ip, state, keepalived };
-			}),
-			expiresAt: new Date(lab.expiresAt).toISOString(),
-			vipHolder: vipHolder(lab),
-		};
 	}
 
 	/** «Продлить»: the lab lives another TTL from now, up to its lifetime cap. */
@@ -309,7 +226,7 @@ export class LabManager {
 		}
 		lab.expiresAt = next;
 		lab.events.emit('lab', { expiresAt: new Date(next).toISOString() });
-		await this.#writeState();
+		await this.#save();
 		return lab;
 	}
 
@@ -317,25 +234,25 @@ export class LabManager {
 	async reset(lab: Lab, node?: LabNode): Promise<Lab> {
 		const { docker, log } = this.#deps;
 		const nodes = node ? [node] : [...LAB_NODES];
-		const plan = this.#plan(lab.id, lab.addresses.index, {
-			[LABELS.index]: String(lab.addresses.index),
-			[LABELS.tokenHash]: lab.tokenHash,
-			[LABELS.owner]: lab.ownerHash,
-			[LABELS.createdAt]: new Date(lab.createdAt).toISOString(),
-			[LABELS.server]: this.#serverId,
-			...(lab.workshop ? { [LABELS.workshop]: lab.workshop } : {}),
+		const plan = this.#plan(lab.id, {
+			index: lab.addresses.index,
+			tokenHash: lab.tokenHash,
+			ownerHash: lab.ownerHash,
+			createdAt: lab.createdAt,
+			workshop: lab.workshop,
 		});
+		const watch = this.#watches.get(lab.id);
 		const started = performance.now();
 		for (const name of nodes) {
 			await this.#deps.onTeardown(lab.id, name);
 			lab.events.emit('reset', { node: name });
-			this.#stopObserver(lab.id, name);
+			watch?.unwatch(name);
 			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
 		}
 		await Promise.all(
 			nodes.map(async (name) => {
 				lab.containers[name] = await resetLabNode(docker, plan, name);
-				this.#observe(lab, name);
+				watch?.watch(name);
 			}),
 		);
 		log.info({ labId: lab.id, nodes, ms: Math.round(performance.now() - started) }, 'lab reset');
@@ -343,26 +260,26 @@ export class LabManager {
 	}
 
 	/** Ends a lab: terminals closed, containers and network removed, state forgotten. */
-	async end(lab: Lab, reason: 'deleted' | 'expired' | 'idle' | 'workshop-ended'): Promise<void> {
+	async end(lab: Lab, reason: EndReason): Promise<void> {
 		if (!this.#labs.has(lab.id)) return;
 		this.#labs.delete(lab.id);
 		this.#activity.delete(lab.id);
-		for (const observer of this.#observers.get(lab.id)?.values() ?? []) observer.stop();
-		this.#observers.delete(lab.id);
+		this.#watches.get(lab.id)?.stop();
+		this.#watches.delete(lab.id);
 		this.#unregister.get(lab.id)?.();
 		this.#unregister.delete(lab.id);
 		lab.events.emit('ended', { reason });
 		await this.#deps.onTeardown(lab.id);
 		await deprovisionLab(this.#deps.docker, lab.id);
 		lab.events.removeAllListeners();
-		await this.#writeState();
+		await this.#save();
 		this.#deps.log.info({ labId: lab.id, reason }, 'lab ended');
 	}
 
 	/** A terminal detached: if it was the last one, the idle timeout starts counting now. */
 	touch(lab: Lab): void {
 		lab.idleSince = this.#deps.clock.now();
-		void this.#writeState();
+		void this.#save();
 	}
 
 	/** A learner typed into one of the lab's terminals (the workshop dashboard shows when). */
@@ -403,94 +320,56 @@ export class LabManager {
 	async close(): Promise<void> {
 		if (this.#reapTimer !== null) this.#deps.clock.clearTimeout(this.#reapTimer);
 		this.#reapTimer = null;
-		for (const observers of this.#observers.values()) for (const o of observers.values()) o.stop();
-		this.#observers.clear();
+		for (const watch of this.#watches.values()) watch.stop();
+		this.#watches.clear();
 		for (const unregister of this.#unregister.values()) unregister();
 		this.#unregister.clear();
-		await this.#writeState();
+		await this.#save();
 	}
 
-	#plan(labId: string, index: number, labels: Record<string, string>): LabPlan {
+	/** The first /24 of the pool that no Docker network, running lab or starting lab uses. */
+	async #freeIndex(): Promise<number> {
+		const { config, docker } = this.#deps;
+		const foreign = occupiedIndexes(config.labSubnetPool, await usedSubnets(docker));
+		const used = new Set([
+			...foreign,
+			...this.#reserved,
+			...this.list().map((l) => l.addresses.index),
+		]);
+		const index = firstFreeIndex(config.labSubnetPool, used);
+		if (index === null) {
+			throw new HttpError(
+				503,
+				'no-capacity',
+				'Свободных адресов для нового стенда нет. Попробуйте позже.',
+			);
+		}
+		return index;
+	}
+
+	#plan(labId: string, identity: LabIdentity): LabPlan {
 		const { config, image } = this.#deps;
 		return {
 			labId,
-			addresses: labAddresses(config.labSubnetPool, index),
+			addresses: labAddresses(config.labSubnetPool, identity.index),
 			image,
 			limits: {
 				memoryMb: config.nodeMemoryMb,
 				pidsLimit: config.nodePidsLimit,
 				cpuShares: config.nodeCpuShares,
 			},
-			labels,
+			labels: labLabels(identity, this.#serverId),
 		};
 	}
 
-	#register(fields: Omit<Lab, 'nodes' | 'events' | 'vipHistory'>): Lab {
-		const lab: Lab = {
-			...fields,
-			nodes: {
-				hap1: initialStatus('hap1', fields.addresses.hap1),
-				hap2: initialStatus('hap2', fields.addresses.hap2),
-			},
-			vipHistory: [],
-			events: new EventEmitter(),
-		};
-		// Every open SSE stream and terminal of the lab listens here.
-		lab.events.setMaxListeners(100);
+	#register(fields: LabFields): Lab {
+		const { docker, clock, log } = this.#deps;
+		const lab = newLab(fields);
 		this.#labs.set(lab.id, lab);
-		for (const node of LAB_NODES) this.#observe(lab, node);
+		this.#watches.set(lab.id, watchLab(lab, { docker, clock, log }));
 		const unregister = this.#deps.onRegister?.(lab);
 		if (unregister) this.#unregister.set(lab.id, unregister);
 		return lab;
-	}
-
-	#observe(lab: Lab, node: LabNode): void {
-		const { docker, clock, log } = this.#deps;
-		const observer = observeNode(
-			docker,
-			lab.containers[node],
-			(report) => this.#onReport(lab, node, report),
-			{
-				clock,
-				log: log.child({ labId: lab.id, node }),
-			},
-		);
-		const observers = this.#observers.get(lab.id) ?? new Map<LabNode, NodeObserver>();
-		observers.get(node)?.stop();
-		observers.set(node, observer);
-		this.#observers.set(lab.id, observers);
-	}
-
-	#stopObserver(labId: string, node: LabNode): void {
-		this.#observers.get(labId)?.get(node)?.stop();
-		this.#observers.get(labId)?.delete(node);
-	}
-
-	#onReport(lab: Lab, node: LabNode, report: NodeReport): void {
-		const before = vipHolder(lab);
-		const hasVip = report.addresses.some((a) => a.split('/')[0] === lab.addresses.vip);
-		const previous = lab.nodes[node];
-		lab.nodes[node] = {
-			...previous,
-			state: 'running',
-			keepalived: report.keepalived,
-			haproxy: report.haproxy,
-			hasVip,
-		};
-		const at = new Date(this.#deps.clock.now()).toISOString();
-		lab.events.emit('node', {
-			node,
-			keepalived: report.keepalived,
-			haproxy: report.haproxy,
-			hasVip,
-			at,
-		});
-		const after = vipHolder(lab);
-		if (after !== before) {
-			lab.vipHistory.push({ holder: after, at });
-			if (lab.vipHistory.length > 1000) lab.vipHistory.shift();
-			lab.events.emit('vip', { holder: after, at });
-		}
 	}
 
 	#scheduleReap(): void {
@@ -504,57 +383,7 @@ export class LabManager {
 		}, REAP_EVERY_MS);
 	}
 
-	async #readState(): Promise<StateFile> {
-		try {
-			return JSON.parse(await readFile(this.#statePath(), 'utf8')) as StateFile;
-		} catch {
-			return {};
-		}
+	#save(): Promise<void> {
+		return this.#store.save(() => this.#labs.values());
 	}
-
-	/** Writes are serialized and atomic (write + rename), so a crash never leaves half a file. */
-	#writeState(): Promise<void> {
-		this.#stateWrite = this.#stateWrite
-			.then(async () => {
-				const state: StateFile = {};
-				for (const lab of this.#labs.values())
-					state[lab.id] = { expiresAt: lab.expiresAt, idleSince: lab.idleSince };
-				const file = this.#statePath();
-				await mkdir(path.dirname(file), { recursive: true });
-				await writeFile(`${file}.tmp`, JSON.stringify(state));
-				await rename(`${file}.tmp`, file);
-			})
-			.catch((error: unknown) => this.#deps.log.error({ err: error }, 'could not save lab state'));
-		return this.#stateWrite;
-	}
-
-	#statePath(): string {
-		return path.resolve(this.#deps.config.stateDir, 'labs.json');
-	}
-}
-
-/** The node that holds the VIP, or null when none does — or both do (split brain). */
-export function vipHolder(lab: Lab): LabNode | null {
-	const holders = LAB_NODES.filter((node) => lab.nodes[node].hasVip);
-	return holders.length === 1 ? holders[0]! : null;
-}
-
-/** The id a lab server with this state directory puts on its labs (`LABELS.server`). */
-export function serverIdFor(stateDir: string): string {
-	return sha256(path.resolve(stateDir)).slice(0, 16);
-}
-
-export function sha256(text: string): string {
-	return createHash('sha256').update(text).digest('hex');
-}
-
-/** Ten characters from [a-z0-9]: short enough for the lab's bridge name (`klab-<id>`, 15 chars). */
-function newLabId(): string {
-	const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-	return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
-/** A node that has just booted (or been adopted): the observer fills in the rest in a moment. */
-function initialStatus(name: LabNode, ip: string): NodeStatus {
-	return { name, ip, state: 'running', keepalived: 'absent', haproxy: 'unknown', hasVip: false };
 }

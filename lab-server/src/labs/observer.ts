@@ -8,10 +8,8 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { KEEPALIVED_STATES } from '../api';
 import type { Clock } from '../lib/clock';
-
-export const KEEPALIVED_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'] as const;
-export type KeepalivedState = (typeof KEEPALIVED_STATES)[number];
 
 /** One line of `observe`: the only input parsed from inside a node, so it gets a schema too. */
 const nodeReport = z.object({

@@ -15,8 +15,6 @@
  *   period ends the shell *inside the node* (killing the exec alone would leave it running);
  * - when the shell exits, the attached client gets EXIT and the session is gone.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -24,6 +22,9 @@ import type { Clock } from '../lib/clock';
 import { execInNode } from '../docker/engine';
 import { FlowControl } from './flow-control';
 import { OutputRing } from './output-ring';
+import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
+
+export type { SessionKey } from './snapshots';
 
 /** The attached client, as the session sees it. */
 export interface TerminalSink {
@@ -78,13 +79,7 @@ const SOCKET_DIR = '/run/lab-terminals';
 // screen still shows the session, so that one sequence is dropped; see dtach's attach.c.
 const DTACH_CLEAR = Buffer.from('\x1b[H\x1b[J');
 
-export interface SessionKey {
-	labId: string;
-	node: string;
-	term: string;
-}
-
-interface SessionContext {
+export interface SessionContext {
 	docker: Docker;
 	containerId: string;
 	clock: Clock;
@@ -252,7 +247,7 @@ export class TerminalSession {
 			this.#ctx.log.debug({ ...this.key, err: error }, 'terminal end: node unreachable');
 		});
 		this.#stream?.destroy();
-		await rm(snapshotPath(this.#ctx.stateDir, this.key), { force: true });
+		await removeSnapshot(this.#ctx.stateDir, this.key);
 		this.#ctx.onGone(this);
 	}
 
@@ -264,12 +259,7 @@ export class TerminalSession {
 		this.#sink = null;
 		// Their sockets are closed by terminal-socket.ts (restart, reset or end of the lab).
 		this.#viewers.clear();
-		const file = snapshotPath(this.#ctx.stateDir, this.key);
-		await mkdir(path.dirname(file), { recursive: true });
-		const { start, data } = this.ring.snapshot();
-		const header = Buffer.alloc(8);
-		header.writeBigUInt64BE(BigInt(start));
-		await writeFile(file, Buffer.concat([header, data]));
+		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring);
 		this.#stream?.destroy();
 	}
 
@@ -338,7 +328,7 @@ export class TerminalSession {
 		this.#sink?.exit(code);
 		this.#sink = null;
 		this.#releaseViewers(code);
-		await rm(snapshotPath(this.#ctx.stateDir, this.key), { force: true });
+		await removeSnapshot(this.#ctx.stateDir, this.key);
 		this.#ctx.onGone(this);
 	}
 
@@ -346,131 +336,4 @@ export class TerminalSession {
 		if (this.#graceTimer !== null) this.#ctx.clock.clearTimeout(this.#graceTimer);
 		this.#graceTimer = null;
 	}
-}
-
-/** All terminal sessions of the server, by lab / node / term. */
-export class TerminalRegistry {
-	#sessions = new Map<string, TerminalSession>();
-	#starting = new Map<string, Promise<TerminalSession>>();
-
-	constructor(
-		private readonly deps: {
-			docker: Docker;
-			clock: Clock;
-			log: Logger;
-			stateDir: string;
-			options?: Partial<TerminalOptions>;
-		},
-	) {}
-
-	/** The session for `key`, started (or re-attached after a restart) if there is none yet. */
-	async open(key: SessionKey, containerId: string, cols: number, rows: number) {
-		const id = keyOf(key);
-		const existing = this.#sessions.get(id);
-		if (existing) return existing;
-		const starting = this.#starting.get(id);
-		if (starting) return starting;
-		const promise = this.#start(key, containerId, cols, rows).finally(() =>
-			this.#starting.delete(id),
-		);
-		this.#starting.set(id, promise);
-		return promise;
-	}
-
-	get(key: SessionKey): TerminalSession | undefined {
-		return this.#sessions.get(keyOf(key));
-	}
-
-	/** Terminals of a lab, open or starting (starting ones count: a burst of HELLOs must not slip past). */
-	countForLab(labId: string): number {
-		let count = 0;
-		for (const id of this.#starting.keys()) if (id.startsWith(`${labId}/`)) count++;
-		for (const session of this.#sessions.values()) if (session.key.labId === labId) count++;
-		return count;
-	}
-
-	anyAttached(labId: string): boolean {
-		for (const session of this.#sessions.values()) {
-			if (session.key.labId === labId && session.attached) return true;
-		}
-		return false;
-	}
-
-	forLab(labId: string, node?: string): TerminalSession[] {
-		return [...this.#sessions.values()].filter(
-			(s) => s.key.labId === labId && (node === undefined || s.key.node === node),
-		);
-	}
-
-	/** Forgets a lab's or a node's sessions (their containers are going away) and their snapshots. */
-	async drop(labId: string, node?: string): Promise<void> {
-		for (const session of this.forLab(labId, node)) {
-			await session.suspend();
-			this.#sessions.delete(keyOf(session.key));
-		}
-		const dir = path.join(this.deps.stateDir, 'terminals', labId);
-		if (node === undefined) await rm(dir, { recursive: true, force: true });
-		else {
-			for (const key of await listSnapshots(dir, labId)) {
-				if (key.node === node) await rm(snapshotPath(this.deps.stateDir, key), { force: true });
-			}
-		}
-	}
-
-	/** Server stopping: every ring saved, every shell left running. */
-	async suspendAll(): Promise<void> {
-		await Promise.all([...this.#sessions.values()].map((s) => s.suspend()));
-		this.#sessions.clear();
-	}
-
-	async #start(key: SessionKey, containerId: string, cols: number, rows: number) {
-		const options = { ...TERMINAL_DEFAULTS, ...this.deps.options };
-		const ring = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
-		const session = new TerminalSession(
-			key,
-			{
-				docker: this.deps.docker,
-				containerId,
-				clock: this.deps.clock,
-				log: this.deps.log,
-				options,
-				stateDir: this.deps.stateDir,
-				onGone: (s) => {
-					if (this.#sessions.get(keyOf(s.key)) === s) this.#sessions.delete(keyOf(s.key));
-				},
-			},
-			ring,
-		);
-		await session.start(cols, rows);
-		this.#sessions.set(keyOf(key), session);
-		return session;
-	}
-}
-
-function keyOf(key: SessionKey): string {
-	return `${key.labId}/${key.node}/${key.term}`;
-}
-
-function snapshotPath(stateDir: string, key: SessionKey): string {
-	return path.join(stateDir, 'terminals', key.labId, `${key.node}-${key.term}.ring`);
-}
-
-async function loadSnapshot(stateDir: string, key: SessionKey, capacity: number) {
-	let bytes: Buffer;
-	try {
-		bytes = await readFile(snapshotPath(stateDir, key));
-	} catch {
-		return undefined;
-	}
-	if (bytes.byteLength < 8) return undefined;
-	const start = Number(bytes.readBigUInt64BE(0));
-	return OutputRing.restore({ start, data: bytes.subarray(8) }, capacity);
-}
-
-async function listSnapshots(dir: string, labId: string): Promise<SessionKey[]> {
-	const names = await readdir(dir).catch(() => [] as string[]);
-	return names.flatMap((name) => {
-		const match = /^(hap1|hap2)-([a-z0-9-]+)\.ring$/.exec(name);
-		return match ? [{ labId, node: match[1]!, term: match[2]! }] : [];
-	});
 }

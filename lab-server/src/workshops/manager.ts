@@ -28,12 +28,16 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { bearer, instructorToken } from '../http/auth';
 import type { CheckWatcher } from '../checks/watcher';
-import { CHECKS, readStepChecks, type CheckResult } from '../checks/run';
+import { CHECKS } from '../checks/specs';
+import { readStepChecks } from '../course/steps';
+import type { CheckResult } from '../api';
 import type { Clock } from '../lib/clock';
 import type { Config } from '../config/config';
 import { HttpError } from '../http/errors';
-import { sha256, vipHolder, type Lab, type LabManager } from '../labs/manager';
-import { LAB_NODES, type LabNode } from '../docker/provision';
+import { sha256 } from '../lib/hash';
+import { vipHolder, type Lab } from '../labs/lab';
+import type { LabManager } from '../labs/manager';
+import { LAB_NODES, type LabNode } from '../api';
 
 /** Pool labs started at once over all workshops: two cores boot about three labs well. */
 const REFILL_AT_ONCE = 3;

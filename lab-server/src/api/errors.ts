@@ -1,0 +1,9 @@
+/** The JSON body of every error answer of the API. */
+export interface ErrorBody {
+	error: {
+		/** Stable kebab-case English id for programs, e.g. `lab-not-found`. */
+		code: string;
+		/** Russian, for the learner. */
+		message: string;
+	};
+}

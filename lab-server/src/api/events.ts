@@ -1,0 +1,58 @@
+/**
+ * A lab's live events: what `GET /api/labs/:id/events` streams (server-sent events, JSON data)
+ * and what the server's modules tell each other on a lab's `EventEmitter<LabEvents>`. The map is
+ * the one list: the SSE names are derived from it.
+ */
+import type { CheckResult } from './checks';
+import type { DrillEvent, Outage } from './drills';
+import type { KeepalivedState, LabNode } from './lab';
+
+/** A node's report: keepalived's state, haproxy's unit state, whether the VIP is on its eth0. */
+export interface NodeEvent {
+	node: LabNode;
+	keepalived: KeepalivedState;
+	haproxy: string;
+	hasVip: boolean;
+	at: string;
+}
+
+/** The VIP's single holder changed (null: nobody, or both). */
+export interface VipEvent {
+	holder: LabNode | null;
+	at: string;
+}
+
+export type EndReason = 'deleted' | 'expired' | 'idle' | 'workshop-ended';
+
+/** Event name → its data. Each is one argument, so every listener takes `(data)`. */
+export interface LabEvents {
+	node: [NodeEvent];
+	vip: [VipEvent];
+	/** The lab's expiry moved («Продлить»). */
+	lab: [{ expiresAt: string }];
+	ended: [{ reason: EndReason }];
+	/** A node was replaced by a fresh one; its terminals closed with 4014. */
+	reset: [{ node: LabNode }];
+	check: [CheckResult];
+	drill: [DrillEvent];
+	outage: [Outage];
+}
+export type LabEventName = keyof LabEvents;
+
+const NAMES = {
+	node: true,
+	vip: true,
+	lab: true,
+	ended: true,
+	reset: true,
+	check: true,
+	drill: true,
+	outage: true,
+} as const satisfies Record<LabEventName, true>;
+
+/** Every lab event name, in the order a new SSE stream subscribes to them. */
+export const LAB_EVENT_NAMES = Object.keys(NAMES) as LabEventName[];
+
+export function isLabEventName(name: unknown): name is LabEventName {
+	return typeof name === 'string' && Object.hasOwn(NAMES, name);
+}

@@ -1,0 +1,48 @@
+/**
+ * A lab as the API shows it (`POST /api/labs`, `GET /api/labs/:id`): the contract between the lab
+ * server and the site. Nothing here may import Node or the server's modules: the browser bundles it.
+ */
+
+/** The learner's two lab nodes, named as in the guide. */
+export const LAB_NODES = ['hap1', 'hap2'] as const;
+export type LabNode = (typeof LAB_NODES)[number];
+
+export function isLabNode(value: unknown): value is LabNode {
+	return (LAB_NODES as readonly unknown[]).includes(value);
+}
+
+/** The other node of the pair. */
+export function otherNode(node: LabNode): LabNode {
+	return node === 'hap1' ? 'hap2' : 'hap1';
+}
+
+/** keepalived's VRRP state on a node as the node reports it; `stopped` and `absent` are the unit's. */
+export const KEEPALIVED_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'] as const;
+export type KeepalivedState = (typeof KEEPALIVED_STATES)[number];
+
+/** A node container's state: `paused` while the freeze-node drill holds it. */
+export type NodeState = 'starting' | 'running' | 'paused' | 'stopped';
+
+export interface NodeView {
+	name: LabNode;
+	ip: string;
+	state: NodeState;
+	keepalived: KeepalivedState;
+}
+
+export interface LabView {
+	id: string;
+	vip: string;
+	/** e.g. `10.129.3.0/24` */
+	subnet: string;
+	nodes: NodeView[];
+	/** ISO time */
+	expiresAt: string;
+	/** The node that holds the VIP, or null when none does — or both do (split brain). */
+	vipHolder: LabNode | null;
+}
+
+/** `POST /api/labs` (and a workshop join): the lab plus its token, shown this once. */
+export interface CreatedLab extends LabView {
+	token: string;
+}

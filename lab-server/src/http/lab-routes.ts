@@ -1,0 +1,147 @@
+/** The API's lab calls (`/api/labs…`), each body parsed once with its schema. */
+import type Docker from 'dockerode';
+import { z } from 'zod';
+import { LAB_NODES, isCheckId, type CreatedLab } from '../api';
+import { completeStep } from '../checks/autopilot';
+import type { CheckWatcher } from '../checks/watcher';
+import type { Config } from '../config/config';
+import type { DrillService } from '../drills/service';
+import { labView, type Lab } from '../labs/lab';
+import type { LabManager } from '../labs/manager';
+import { ID_PATTERN } from '../lib/ids';
+import { browserSession, clearLabCookie, labToken, setLabCookie } from './auth';
+import { readJson, sendJson, sendNoContent } from './body';
+import { HttpError, parseBody } from './errors';
+import { route, type Route, type RouteContext } from './router';
+import { streamLabEvents } from './sse';
+
+/** A call without fields: unknown ones are refused so that typos do not pass silently. */
+export const emptyBody = z.object({}).strict();
+/** `POST /api/labs/:id/reset`: one node, or both when `node` is absent. */
+export const resetBody = z.object({ node: z.enum(LAB_NODES).optional() }).strict();
+
+export interface LabRouteDeps {
+	labs: LabManager;
+	docker: Docker;
+	config: Config;
+	/** The lab's check watcher (checks/watcher.ts). */
+	checks: (labId: string) => CheckWatcher | undefined;
+	drills: DrillService;
+}
+
+const LAB = `^/api/labs/(${ID_PATTERN})`;
+const path = (rest: string) => new RegExp(`${LAB}${rest}$`);
+
+export function labRoutes(deps: LabRouteDeps): Route[] {
+	const { labs, config } = deps;
+	const secure = config.trustProxy;
+
+	/** A handler for a lab the request's token opens. */
+	const withLab =
+		(handle: (lab: Lab, ctx: RouteContext) => Promise<void>) =>
+		async (ctx: RouteContext) =>
+			handle(labs.authorize(ctx.params[0]!, labToken(ctx.req, ctx.params[0]!)), ctx);
+
+	const runChecks = (lab: Lab) => {
+		const watcher = deps.checks(lab.id);
+		if (!watcher) throw new HttpError(404, 'lab-not-found', 'Стенд не найден.');
+		return watcher.runNow();
+	};
+
+	return [
+		route('POST', /^\/api\/labs$/, async ({ req, res }) => {
+			parseBody(emptyBody, await readJson(req));
+			const sessionHash = browserSession(req, res, secure);
+			const { lab, token } = await labs.create({ sessionHash });
+			sendCreatedLab(res, 201, lab, token, secure);
+		}),
+		route(
+			'GET',
+			path(''),
+			withLab(async (lab, { res }) => sendJson(res, 200, labView(lab))),
+		),
+		route(
+			'POST',
+			path('/extend'),
+			withLab(async (lab, { req, res }) => {
+				parseBody(emptyBody, await readJson(req));
+				sendJson(res, 200, labView(await labs.extend(lab)));
+			}),
+		),
+		route(
+			'POST',
+			path('/reset'),
+			withLab(async (lab, { req, res }) => {
+				const { node } = parseBody(resetBody, await readJson(req));
+				sendJson(res, 200, labView(await resetLab(deps, lab, node)));
+			}),
+		),
+		route(
+			'DELETE',
+			path(''),
+			withLab(async (lab, { res }) => {
+				await labs.end(lab, 'deleted');
+				clearLabCookie(res, lab.id, secure);
+				sendNoContent(res);
+			}),
+		),
+		route(
+			'GET',
+			path('/checks'),
+			withLab(async (lab, { res }) => sendJson(res, 200, await runChecks(lab))),
+		),
+		route(
+			'POST',
+			path('/checks/([a-z-]{1,32})/complete'),
+			withLab(async (lab, { res, params }) => {
+				const check = params[1]!;
+				if (!isCheckId(check)) throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
+				const commands = await completeStep(deps.docker, lab, check);
+				sendJson(res, 200, { commands, checks: await runChecks(lab) });
+			}),
+		),
+		route(
+			'GET',
+			path('/drills'),
+			withLab(async (lab, { res }) => sendJson(res, 200, await deps.drills.view(lab))),
+		),
+		route(
+			'POST',
+			path('/drills/([a-z-]{1,32})'),
+			withLab(async (lab, { res, params }) =>
+				sendJson(res, 202, await deps.drills.start(lab, params[1]!)),
+			),
+		),
+		route(
+			'GET',
+			path('/events'),
+			withLab(async (lab, { req, res }) => streamLabEvents(lab, req, res)),
+		),
+	];
+}
+
+/**
+ * Resets a node (or both), undoing a running drill first: an intruder or a filter on the other
+ * node must not outlive the reset.
+ */
+export async function resetLab(
+	deps: Pick<LabRouteDeps, 'labs' | 'drills'>,
+	lab: Lab,
+	node: (typeof LAB_NODES)[number] | undefined,
+): Promise<Lab> {
+	if (deps.drills.active(lab)) await deps.drills.start(lab, 'restore').catch(() => undefined);
+	return deps.labs.reset(lab, node);
+}
+
+/** A lab handed to a browser: its view with the token, and the token's cookie. */
+export function sendCreatedLab(
+	res: RouteContext['res'],
+	status: 200 | 201,
+	lab: Lab,
+	token: string,
+	secure: boolean,
+): void {
+	setLabCookie(res, lab.id, token, (lab.expiresAt - Date.now()) / 1000 + 3600, secure);
+	const body: CreatedLab = { ...labView(lab), token };
+	sendJson(res, status, body);
+}

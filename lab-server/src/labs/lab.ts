@@ -1,0 +1,94 @@
+/**
+ * A lab in the server's memory: its addresses, who may open it, when it ends, its containers,
+ * the live state of its nodes, and its typed events (`api/events.ts`: every SSE stream, terminal,
+ * check watcher and drill listens there).
+ */
+import { EventEmitter } from 'node:events';
+import {
+	LAB_NODES,
+	type KeepalivedState,
+	type LabEvents,
+	type LabNode,
+	type LabView,
+	type NodeState,
+} from '../api';
+import type { LabAddresses } from './subnets';
+
+export interface NodeStatus {
+	name: LabNode;
+	ip: string;
+	state: NodeState;
+	keepalived: KeepalivedState;
+	haproxy: string;
+	hasVip: boolean;
+}
+
+export interface VipChange {
+	holder: LabNode | null;
+	at: string;
+}
+
+export type LabEmitter = EventEmitter<LabEvents>;
+
+export interface Lab {
+	id: string;
+	addresses: LabAddresses;
+	tokenHash: string;
+	ownerHash: string;
+	workshop: string | null;
+	createdAt: number;
+	expiresAt: number;
+	/** When the last terminal detached (or the lab was created): the idle timeout counts from it. */
+	idleSince: number;
+	containers: Record<LabNode, string>;
+	nodes: Record<LabNode, NodeStatus>;
+	/** Every change of the VIP holder seen since the lab started (or was adopted), oldest first. */
+	vipHistory: VipChange[];
+	events: LabEmitter;
+}
+
+/** What a lab is made from; its node state and events start fresh. */
+export type LabFields = Omit<Lab, 'nodes' | 'events' | 'vipHistory'>;
+
+/** Every open SSE stream and terminal of a lab listens on its emitter; they are capped elsewhere. */
+const MAX_LISTENERS = 200;
+
+export function newLab(fields: LabFields): Lab {
+	const events: LabEmitter = new EventEmitter();
+	events.setMaxListeners(MAX_LISTENERS);
+	return {
+		...fields,
+		nodes: {
+			hap1: initialStatus('hap1', fields.addresses.hap1),
+			hap2: initialStatus('hap2', fields.addresses.hap2),
+		},
+		vipHistory: [],
+		events,
+	};
+}
+
+/** A node that has just booted (or been adopted): its observer fills in the rest in a moment. */
+export function initialStatus(name: LabNode, ip: string): NodeStatus {
+	return { name, ip, state: 'running', keepalived: 'absent', haproxy: 'unknown', hasVip: false };
+}
+
+/** The node that holds the VIP, or null when none does — or both do (split brain). */
+export function vipHolder(lab: Pick<Lab, 'nodes'>): LabNode | null {
+	const holders = LAB_NODES.filter((node) => lab.nodes[node].hasVip);
+	return holders.length === 1 ? holders[0]! : null;
+}
+
+/** The lab as the API shows it. */
+export function labView(lab: Lab): LabView {
+	return {
+		id: lab.id,
+		vip: lab.addresses.vip,
+		subnet: lab.addresses.subnet,
+		nodes: LAB_NODES.map((name) => {
+			const { ip, state, keepalived } = lab.nodes[name];
+			return { name, ip, state, keepalived };
+		}),
+		expiresAt: new Date(lab.expiresAt).toISOString(),
+		vipHolder: vipHolder(lab),
+	};
+}

@@ -1,0 +1,130 @@
+/**
+ * The learner's terminal socket: HELLO starts (or re-attaches to) the session, then INPUT under
+ * the lab's input rate, RESIZE and ACK, strictly in order. A clean close (1000) ends the shell;
+ * any other close keeps it for a resume.
+ */
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../api/protocol';
+import type { LabManager } from '../labs/manager';
+import type { Clock } from '../lib/clock';
+import type { TokenBucket } from '../lib/rate-limit';
+import type { TerminalRegistry } from './registry';
+import type { TerminalSession, TerminalSink } from './session';
+import { socketBasics } from './socket-basics';
+import type { TerminalTarget } from './upgrade';
+
+export interface LearnerSocketDeps {
+	labs: LabManager;
+	terminals: TerminalRegistry;
+	terminalsPerLab: number;
+	clock: Clock;
+	log: Logger;
+}
+
+export function serveTerminal(
+	ws: WebSocket,
+	{ lab, node, term }: TerminalTarget,
+	bucket: TokenBucket,
+	deps: LearnerSocketDeps,
+): void {
+	const log = deps.log.child({ labId: lab.id, node, term });
+	const { send, close, decode, helloReceived, release } = socketBasics(ws, lab, node, deps.clock);
+	let session: TerminalSession | null = null;
+	let opening = false;
+	const sink: TerminalSink = {
+		output: (data) => send({ op: 'output', data }),
+		exit: (code) => {
+			send({ op: 'exit', code });
+			close(CloseCode.TERMINAL_EXITED, 'shell exited');
+		},
+		replaced: () => close(CloseCode.REPLACED, 'terminal opened elsewhere'),
+	};
+
+	// Frames are handled strictly in order (a RESIZE must take effect before the INPUT after it),
+	// though some steps are asynchronous: each waits for the one before.
+	let queue = Promise.resolve();
+	ws.on('message', (data: Buffer, isBinary: boolean) => {
+		queue = queue
+			.then(() => handle(data, isBinary))
+			.catch((error: unknown) => {
+				log.error({ err: error }, 'terminal frame failed');
+				close(1011, 'internal error');
+			});
+	});
+
+	const handle = async (data: Buffer, isBinary: boolean): Promise<void> => {
+		const frame = decode(data, isBinary);
+		if (!frame) return log.info('terminal frame refused');
+		if (frame.op === 'hello') {
+			if (session || opening) return close(CloseCode.PROTOCOL_ERROR, 'HELLO twice');
+			helloReceived();
+			opening = true;
+			const open = deps.terminals.get({ labId: lab.id, node, term });
+			if (!open && deps.terminals.countForLab(lab.id) >= deps.terminalsPerLab) {
+				return close(
+					CloseCode.TOO_MANY_TERMINALS,
+					`at most ${deps.terminalsPerLab} terminals per lab`,
+				);
+			}
+			try {
+				session = await deps.terminals.open(
+					{ labId: lab.id, node, term },
+					lab.containers[node],
+					frame.cols,
+					frame.rows,
+				);
+			} catch (error) {
+				log.error({ err: error }, 'terminal could not start');
+				send({
+					op: 'error',
+					code: 'terminal-start-failed',
+					message: 'Не удалось открыть терминал: узел не отвечает. Попробуйте «Сбросить стенд».',
+				});
+				return close(1011, 'terminal could not start');
+			}
+			if (ws.readyState !== ws.OPEN) return;
+			const { offset, resumed, backlog } = session.attach(sink, frame.resumeOffset);
+			send({ op: 'ready', offset, resumed });
+			if (backlog.byteLength > 0) send({ op: 'output', data: backlog });
+			if (session.size.cols !== frame.cols || session.size.rows !== frame.rows) {
+				await session.resize(frame.cols, frame.rows);
+			}
+			log.info({ resumed, offset, backlog: backlog.byteLength }, 'terminal attached');
+			return;
+		}
+		if (!session) return close(CloseCode.HELLO_REQUIRED, 'the first frame must be HELLO');
+		switch (frame.op) {
+			case 'input':
+				if (!bucket.take(frame.data.byteLength)) {
+					return close(CloseCode.RATE_LIMITED, 'input faster than the lab allows');
+				}
+				session.input(frame.data);
+				deps.labs.noteActivity(lab.id);
+				break;
+			case 'resize':
+				await session.resize(frame.cols, frame.rows);
+				break;
+			case 'ack':
+				session.ack(frame.bytes);
+				break;
+		}
+	};
+
+	ws.on('close', (code: number) => {
+		release();
+		if (!session) return;
+		// A clean close is the learner closing the terminal: its shell ends with it. Anything
+		// else (reload, network drop, server restart) keeps the shell for a resume.
+		if (code === 1000) void session.end();
+		else session.detach(sink);
+		if (!deps.terminals.anyAttached(lab.id)) deps.labs.touch(lab);
+	});
+	ws.on('error', (error) => log.debug({ err: error }, 'terminal socket error'));
+}
+
+/**
+ * What every terminal socket needs, learner's or viewer's: framed sends, a close that is safe to
+ * call twice, the HELLO deadline, and closing when the lab ends or the node is reset. `release()`
+ * undoes the timer and listeners when the socket closes.
+ */

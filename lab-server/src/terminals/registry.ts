@@ -1,0 +1,102 @@
+/** All terminal sessions of the server, by lab / node / term. */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import type { Clock } from '../lib/clock';
+import { TERMINAL_DEFAULTS, TerminalSession, type TerminalOptions } from './session';
+import { loadSnapshot, removeLabSnapshots, type SessionKey } from './snapshots';
+
+export class TerminalRegistry {
+	#sessions = new Map<string, TerminalSession>();
+	#starting = new Map<string, Promise<TerminalSession>>();
+
+	constructor(
+		private readonly deps: {
+			docker: Docker;
+			clock: Clock;
+			log: Logger;
+			stateDir: string;
+			options?: Partial<TerminalOptions>;
+		},
+	) {}
+
+	/** The session for `key`, started (or re-attached after a restart) if there is none yet. */
+	async open(key: SessionKey, containerId: string, cols: number, rows: number) {
+		const id = keyOf(key);
+		const existing = this.#sessions.get(id);
+		if (existing) return existing;
+		const starting = this.#starting.get(id);
+		if (starting) return starting;
+		const promise = this.#start(key, containerId, cols, rows).finally(() =>
+			this.#starting.delete(id),
+		);
+		this.#starting.set(id, promise);
+		return promise;
+	}
+
+	get(key: SessionKey): TerminalSession | undefined {
+		return this.#sessions.get(keyOf(key));
+	}
+
+	/** Terminals of a lab, open or starting (starting ones count: a burst of HELLOs must not slip past). */
+	countForLab(labId: string): number {
+		let count = 0;
+		for (const id of this.#starting.keys()) if (id.startsWith(`${labId}/`)) count++;
+		for (const session of this.#sessions.values()) if (session.key.labId === labId) count++;
+		return count;
+	}
+
+	anyAttached(labId: string): boolean {
+		for (const session of this.#sessions.values()) {
+			if (session.key.labId === labId && session.attached) return true;
+		}
+		return false;
+	}
+
+	forLab(labId: string, node?: string): TerminalSession[] {
+		return [...this.#sessions.values()].filter(
+			(s) => s.key.labId === labId && (node === undefined || s.key.node === node),
+		);
+	}
+
+	/** Forgets a lab's or a node's sessions (their containers are going away) and their snapshots. */
+	async drop(labId: string, node?: string): Promise<void> {
+		for (const session of this.forLab(labId, node)) {
+			await session.suspend();
+			this.#sessions.delete(keyOf(session.key));
+		}
+		await removeLabSnapshots(this.deps.stateDir, labId, node);
+	}
+
+	/** Server stopping: every ring saved, every shell left running. */
+	async suspendAll(): Promise<void> {
+		await Promise.all([...this.#sessions.values()].map((s) => s.suspend()));
+		this.#sessions.clear();
+	}
+
+	async #start(key: SessionKey, containerId: string, cols: number, rows: number) {
+		const options = { ...TERMINAL_DEFAULTS, ...this.deps.options };
+		const ring = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
+		const session = new TerminalSession(
+			key,
+			{
+				docker: this.deps.docker,
+				containerId,
+				clock: this.deps.clock,
+				log: this.deps.log,
+				options,
+				stateDir: this.deps.stateDir,
+				onGone: (s) => {
+					if (this.#sessions.get(keyOf(s.key)) === s) this.#sessions.delete(keyOf(s.key));
+				},
+			},
+			ring,
+		);
+		await session.start(cols, rows);
+		this.#sessions.set(keyOf(key), session);
+		return session;
+	}
+}
+
+function keyOf(key: SessionKey): string {
+	return `${key.labId}/${key.node}/${key.term}`;
+}
