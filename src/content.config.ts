@@ -14,10 +14,9 @@
 import { defineCollection, z } from 'astro:content';
 import { glob } from 'astro/loaders';
 
-/** The learner's two lab nodes, named as in the guide. */
-export const NODE_NAMES = ['hap1', 'hap2'] as const;
+import { CHECK_IDS, LAB_NODES } from '../lab-server/src/api';
 
-export const nodeNameSchema = z.enum(NODE_NAMES);
+export const nodeNameSchema = z.enum(LAB_NODES);
 
 /** Base frontmatter of every step. */
 export const stepSchema = z.object({
@@ -31,13 +30,11 @@ export const stepSchema = z.object({
 	nodes: z
 		.array(nodeNameSchema)
 		.refine((nodes) => new Set(nodes).size === nodes.length, 'nodes: узел указан дважды')
-		.default([...NODE_NAMES]),
+		.default([...LAB_NODES]),
 	check: z
-		.string()
-		.regex(
-			/^[a-z][a-z0-9-]*$/,
-			'check: id проверки латиницей в нижнем регистре, например "install"',
-		)
+		.enum(CHECK_IDS, {
+			errorMap: () => ({ message: `check: одна из проверок сервера: ${CHECK_IDS.join(', ')}` }),
+		})
 		.optional(),
 });
 
@@ -45,7 +42,6 @@ export const stepSchema = z.object({
 export type StepData = z.output<typeof stepSchema>;
 /** A step's frontmatter as written in the MDX file. */
 export type StepFrontmatter = z.input<typeof stepSchema>;
-export type NodeName = z.infer<typeof nodeNameSchema>;
 
 /** True for a step that the lab server verifies with a check. */
 export function hasCheck<T extends { data: StepData }>(

@@ -15,7 +15,8 @@ import {
 	type DrillLab,
 	type DrillName,
 } from '../src/drills/index';
-import { startDowntimeMeter, type DowntimeMeter, type Outage } from '../src/drills/downtime-meter';
+import { startDowntimeMeter, type DowntimeMeter } from '../src/drills/downtime-meter';
+import type { Outage } from '../src/api';
 import { guideConfig } from '../src/course/guide-config';
 import { LAB_NODES, type LabNode } from '../src/api';
 import type { TestLab } from '../testing/test-labs';

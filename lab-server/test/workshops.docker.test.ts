@@ -15,7 +15,7 @@ import { LABELS } from '../src/docker/labels';
 import { connectDocker } from '../src/docker/engine';
 import { listLabResources } from '../src/docker/lab-network';
 import { createLabServer, type LabServer } from '../src/server';
-import type { WorkshopView } from '../src/workshops/manager';
+import type { WorkshopView } from '../src/api';
 import { TerminalClient } from '../testing/terminal-client';
 
 const docker = connectDocker(inject('dockerSocket'));

@@ -1,86 +1,31 @@
 /**
- * The lab server's drills API and the events the drills panel reads (lab-server `drills.ts`,
- * `downtime-meter.ts`, `labs.ts`), each parsed once here: the panel works with typed values.
- * Loaded only with the drills panel, never before a lab runs.
+ * The lab server's drills API and the events the drills panel reads (types: `lab-server/src/api/`),
+ * each parsed once here: the panel works with typed values. Loaded only with the drills panel,
+ * never before a lab runs.
  */
-import { ApiError, isObject, labPath, request, type KeepalivedState } from './lab-api';
-import type { NodeName } from './lab-state';
-// Types only (DESIGN.md: the site imports nothing else from lab-server/).
-import type { ExpectedOutage, Outage } from '../../lab-server/src/drills/downtime-meter';
+import {
+	FAILURE_DRILLS,
+	KEEPALIVED_STATES,
+	LAB_NODES,
+	isDrillName,
+	isLabNode,
+	type ActiveDrill,
+	type DrillEvent,
+	type DrillName,
+	type DrillNodeState,
+	type DrillStarted,
+	type DrillsView,
+	type FailureDrill,
+	type NodeEvent,
+	type Outage,
+	type VipEvent,
+} from '../../lab-server/src/api';
+import { ApiError, isObject, labPath, request } from './lab-api';
 
-export type { ExpectedOutage, Outage };
-
-export const FAILURE_DRILLS = [
-	'stop-haproxy',
-	'kill-keepalived',
-	'freeze-node',
-	'cut-network',
-	'block-vrrp',
-	'vrid-conflict',
-] as const;
-export type FailureDrill = (typeof FAILURE_DRILLS)[number];
-export type DrillName = FailureDrill | 'restore';
-
-export type DrillPhase = 'applying' | 'applied' | 'outcome' | 'failed' | 'restored';
-/** keepalived's state as the drills report it: `frozen` for a paused node. */
-export type DrillNodeState = KeepalivedState | 'frozen' | 'unknown';
-
-/** `POST /drills/:name` → 202. */
-export interface DrillStarted {
-	drill: DrillName;
-	target: NodeName;
-	startedAt: string;
-}
-
-/** A `drill` event. */
-export interface DrillEvent {
-	drill: DrillName;
-	phase: Exclude<DrillPhase, 'applying'>;
-	target: NodeName;
-	/** Russian, for the learner. */
-	detail: string;
-	at: string;
-	ok?: boolean;
-	ms?: number;
-	holders?: NodeName[];
-	states?: Partial<Record<NodeName, DrillNodeState>>;
-	node?: NodeName;
-	line?: string;
-}
-
-export interface ActiveDrill {
-	drill: FailureDrill;
-	target: NodeName;
-	startedAt: string;
-	phase: Exclude<DrillPhase, 'restored'>;
-	detail: string | null;
-}
-
-/** `GET /drills`. */
-export interface DrillsView {
-	active: ActiveDrill | null;
-	busy: boolean;
-	expected: Partial<Record<DrillName, ExpectedOutage>>;
-}
-
-/** A `node` event: a node's report. */
-export interface NodeEvent {
-	node: NodeName;
-	keepalived: KeepalivedState | null;
-	haproxy: string | null;
-	hasVip: boolean | null;
-	at: string;
-}
-
-/** A `vip` event: the VIP's single holder, or null (nobody, or both). */
-export interface VipEvent {
-	holder: NodeName | null;
-	at: string;
-}
 
 export async function startDrill(labId: string, drill: DrillName): Promise<DrillStarted> {
 	const json = await request('POST', `${labPath(labId)}/drills/${encodeURIComponent(drill)}`, {});
-	if (isObject(json) && isNode(json.target) && typeof json.startedAt === 'string') {
+	if (isObject(json) && isLabNode(json.target) && typeof json.startedAt === 'string') {
 		return { drill, target: json.target, startedAt: json.startedAt };
 	}
 	throw new ApiError(200, 'bad-response', null);
@@ -94,7 +39,7 @@ export async function getDrills(labId: string): Promise<DrillsView> {
 	if (isObject(json.expected)) {
 		for (const [name, value] of Object.entries(json.expected)) {
 			if (
-				isDrill(name) &&
+				isFailureDrill(name) &&
 				isObject(value) &&
 				(typeof value.ms === 'number' || value.ms === null) &&
 				typeof value.explanation === 'string'
@@ -107,15 +52,20 @@ export async function getDrills(labId: string): Promise<DrillsView> {
 			}
 		}
 	}
-	return { active: asActive(state.active), busy: state.busy === true, expected };
+	return {
+		state: { active: asActive(state.active), busy: state.busy === true },
+		expected,
+		lastOutage: asOutage(json.lastOutage),
+		lastEvent: asDrillEvent(json.lastEvent),
+	};
 }
 
 export function asDrillEvent(value: unknown): DrillEvent | null {
 	if (
 		!isObject(value) ||
-		!isDrill(value.drill) ||
+		!isDrillName(value.drill) ||
 		!['applied', 'outcome', 'restored', 'failed'].includes(value.phase as string) ||
-		!isNode(value.target) ||
+		!isLabNode(value.target) ||
 		typeof value.detail !== 'string' ||
 		typeof value.at !== 'string'
 	) {
@@ -123,7 +73,7 @@ export function asDrillEvent(value: unknown): DrillEvent | null {
 	}
 	const states: DrillEvent['states'] = {};
 	if (isObject(value.states)) {
-		for (const node of ['hap1', 'hap2'] as const) {
+		for (const node of LAB_NODES) {
 			const s = value.states[node];
 			if (typeof s === 'string') states[node] = s as DrillNodeState;
 		}
@@ -136,9 +86,9 @@ export function asDrillEvent(value: unknown): DrillEvent | null {
 		at: value.at,
 		...(typeof value.ok === 'boolean' ? { ok: value.ok } : {}),
 		...(typeof value.ms === 'number' ? { ms: value.ms } : {}),
-		...(Array.isArray(value.holders) ? { holders: value.holders.filter(isNode) } : {}),
+		...(Array.isArray(value.holders) ? { holders: value.holders.filter(isLabNode) } : {}),
 		...(isObject(value.states) ? { states } : {}),
-		...(isNode(value.node) ? { node: value.node } : {}),
+		...(isLabNode(value.node) ? { node: value.node } : {}),
 		...(typeof value.line === 'string' ? { line: value.line } : {}),
 	};
 }
@@ -156,18 +106,21 @@ export function asOutage(value: unknown): Outage | null {
 }
 
 export function asNodeEvent(value: unknown): NodeEvent | null {
-	if (!isObject(value) || !isNode(value.node)) return null;
-	return {
-		node: value.node,
-		keepalived: typeof value.keepalived === 'string' ? (value.keepalived as KeepalivedState) : null,
-		haproxy: typeof value.haproxy === 'string' ? value.haproxy : null,
-		hasVip: typeof value.hasVip === 'boolean' ? value.hasVip : null,
-		at: typeof value.at === 'string' ? value.at : new Date().toISOString(),
-	};
+	if (
+		!isObject(value) ||
+		!isLabNode(value.node) ||
+		!(KEEPALIVED_STATES as readonly unknown[]).includes(value.keepalived) ||
+		typeof value.haproxy !== 'string' ||
+		typeof value.hasVip !== 'boolean' ||
+		typeof value.at !== 'string'
+	) {
+		return null;
+	}
+	return value as unknown as NodeEvent;
 }
 
 export function asVipEvent(value: unknown): VipEvent | null {
-	if (!isObject(value) || !(value.holder === null || isNode(value.holder))) return null;
+	if (!isObject(value) || !(value.holder === null || isLabNode(value.holder))) return null;
 	return {
 		holder: value.holder,
 		at: typeof value.at === 'string' ? value.at : new Date().toISOString(),
@@ -176,9 +129,9 @@ export function asVipEvent(value: unknown): VipEvent | null {
 
 function asActive(value: unknown): ActiveDrill | null {
 	return isObject(value) &&
-		isDrill(value.drill) &&
+		isDrillName(value.drill) &&
 		value.drill !== 'restore' &&
-		isNode(value.target) &&
+		isLabNode(value.target) &&
 		typeof value.startedAt === 'string' &&
 		['applying', 'applied', 'outcome', 'failed'].includes(value.phase as string)
 		? {
@@ -191,12 +144,10 @@ function asActive(value: unknown): ActiveDrill | null {
 		: null;
 }
 
-function isDrill(value: unknown): value is DrillName {
-	return value === 'restore' || (FAILURE_DRILLS as readonly unknown[]).includes(value);
-}
 
-function isNode(value: unknown): value is NodeName {
-	return value === 'hap1' || value === 'hap2';
+
+function isFailureDrill(value: unknown): value is FailureDrill {
+	return (FAILURE_DRILLS as readonly unknown[]).includes(value);
 }
 
 function isRange(value: unknown): value is [number, number] {

@@ -20,20 +20,25 @@ import {
 	asVipEvent,
 	getDrills,
 	startDrill,
+} from './drills-api';
+import { ApiError, getLab } from './lab-api';
+import {
+	LAB_NODES,
 	type ActiveDrill,
 	type DrillEvent,
 	type DrillName,
 	type DrillNodeState,
-	type DrillPhase,
 	type ExpectedOutage,
 	type FailureDrill,
+	type LabNode,
 	type Outage,
-} from './drills-api';
-import { ApiError, getLab } from './lab-api';
-import { currentLab, type LabEventDetail, type LabSnapshot, type NodeName } from './lab-state';
+} from '../../lab-server/src/api';
+
+/** Where a drill is: as it runs (`ActiveDrill`) or as its events report it. */
+type DrillPhase = ActiveDrill['phase'] | DrillEvent['phase'];
+import { currentLab, type LabEventDetail, type LabSnapshot } from './lab-state';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
-const NODES: NodeName[] = ['hap1', 'hap2'];
 const TIMELINE_MAX = 40;
 /** The downtime meter probes every 100 ms: closer than this to the theory counts as «matches». */
 const METER_SLACK_MS = 150;
@@ -49,7 +54,7 @@ interface NodeView {
 
 interface Shown {
 	drill: DrillName;
-	target: NodeName;
+	target: LabNode;
 	phase: DrillPhase;
 	detail: string | null;
 	ok: boolean | undefined;
@@ -64,7 +69,7 @@ interface Entry {
 class DrillsPanel extends HTMLElement {
 	#t: Translate = createT({});
 	#labId: string | null = null;
-	#nodes: Record<NodeName, NodeView> = { hap1: blankNode(), hap2: blankNode() };
+	#nodes: Record<LabNode, NodeView> = { hap1: blankNode(), hap2: blankNode() };
 	#shown: Shown | null = null;
 	#expected: Partial<Record<DrillName, ExpectedOutage>> = {};
 	#theoryDrill: FailureDrill = DEFAULT_THEORY;
@@ -132,11 +137,11 @@ class DrillsPanel extends HTMLElement {
 				view.frozen = node.state === 'paused';
 			}
 			const holder = lab.value.vipHolder ?? null;
-			for (const node of NODES) this.#nodes[node].hasVip ||= holder === node;
+			for (const node of LAB_NODES) this.#nodes[node].hasVip ||= holder === node;
 		}
 		if (drills.status === 'fulfilled') {
 			this.#expected = drills.value.expected;
-			if (drills.value.active) this.#showActive(drills.value.active);
+			if (drills.value.state.active) this.#showActive(drills.value.state.active);
 		}
 		this.#render();
 	}
@@ -204,7 +209,7 @@ class DrillsPanel extends HTMLElement {
 	};
 
 	#applyDrill(event: DrillEvent): void {
-		for (const node of NODES) {
+		for (const node of LAB_NODES) {
 			const state = event.states?.[node];
 			if (state === 'frozen') this.#nodes[node].frozen = true;
 			else if (state && state !== 'unknown') {
@@ -214,7 +219,7 @@ class DrillsPanel extends HTMLElement {
 			if (event.holders) this.#nodes[node].hasVip = event.holders.includes(node);
 		}
 		if (event.phase === 'restored') {
-			for (const node of NODES) this.#nodes[node].frozen = false;
+			for (const node of LAB_NODES) this.#nodes[node].frozen = false;
 		} else if (event.drill !== 'restore') {
 			this.#theoryDrill = event.drill;
 		}
@@ -320,7 +325,7 @@ class DrillsPanel extends HTMLElement {
 	}
 
 	#renderNodes(): void {
-		for (const node of NODES) {
+		for (const node of LAB_NODES) {
 			const row = this.querySelector<HTMLElement>(`[data-node="${node}"]`);
 			if (!row) continue;
 			const view = this.#nodes[node];
@@ -334,7 +339,7 @@ class DrillsPanel extends HTMLElement {
 			vip.textContent = view.hasVip ? this.#t('drills.hasVip') : this.#t('drills.noVip');
 			vip.dataset.vip = String(view.hasVip);
 		}
-		const holders = NODES.filter((node) => this.#nodes[node].hasVip);
+		const holders = LAB_NODES.filter((node) => this.#nodes[node].hasVip);
 		const holder = this.#slot('holder');
 		holder.textContent =
 			holders.length === 2 ? this.#t('drills.vipBoth') : (holders[0] ?? this.#t('drills.vipNone'));

@@ -12,7 +12,7 @@
  * is wrong. Rows are keyed by lab id and updated in place, so focus on a row's button survives.
  */
 import { ApiError } from './lab-api';
-import type { NodeName } from './lab-state';
+import { LAB_NODES, type LabNode } from '../../lab-server/src/api';
 import {
 	displayCode,
 	endWorkshop,
@@ -22,14 +22,13 @@ import {
 	parseInstructorKey,
 	resetLearnerLab,
 	type InstructorKey,
-	type Learner,
-	type Workshop,
+	type LearnerView,
+	type WorkshopView,
 } from './workshop-api';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
 const POLL_MS = 2000;
 const KEY_STORAGE = 'keepalived-lab:instructor-key';
-const NODES: NodeName[] = ['hap1', 'hap2'];
 const KA_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'];
 
 type SortKey = 'name' | 'step' | 'activity' | 'timeLeft';
@@ -39,15 +38,15 @@ type ViewerModule = typeof import('./terminal-viewer');
 class InstructorDashboard extends HTMLElement {
 	#t: Translate = createT({});
 	#key: InstructorKey | null = null;
-	#workshop: Workshop | null = null;
+	#workshop: WorkshopView | null = null;
 	#timer: ReturnType<typeof setTimeout> | undefined;
 	#live = false;
 	#sort: { key: SortKey; dir: 1 | -1 } = { key: 'name', dir: 1 };
 	#rows = new Map<string, HTMLTableRowElement>();
-	#pendingReset: Learner | null = null;
+	#pendingReset: LearnerView | null = null;
 	#viewer: { dispose(): void } | null = null;
 	#viewerModule: Promise<ViewerModule> | null = null;
-	#viewing: { learner: Learner; node: NodeName } | null = null;
+	#viewing: { learner: LearnerView; node: LabNode } | null = null;
 
 	connectedCallback(): void {
 		this.#t = createT(dictFrom(this));
@@ -103,7 +102,7 @@ class InstructorDashboard extends HTMLElement {
 
 	// ── rendering ──────────────────────────────────────────────────────────────
 
-	#render(w: Workshop): void {
+	#render(w: WorkshopView): void {
 		this.#show('main');
 		const code = displayCode(w.code);
 		this.#slot('title').textContent = w.title;
@@ -132,7 +131,7 @@ class InstructorDashboard extends HTMLElement {
 		}
 	}
 
-	#renderRows(learners: Learner[]): void {
+	#renderRows(learners: LearnerView[]): void {
 		const body = this.#slot('rows');
 		const now = Date.now();
 		const seen = new Set<string>();
@@ -168,7 +167,7 @@ class InstructorDashboard extends HTMLElement {
 		}
 	}
 
-	#compare(a: Learner, b: Learner): number {
+	#compare(a: LearnerView, b: LearnerView): number {
 		const { key, dir } = this.#sort;
 		let d = 0;
 		if (key === 'name') d = a.name.localeCompare(b.name, 'ru');
@@ -179,7 +178,7 @@ class InstructorDashboard extends HTMLElement {
 		return dir * (d || a.name.localeCompare(b.name, 'ru'));
 	}
 
-	#newRow(learner: Learner): HTMLTableRowElement {
+	#newRow(learner: LearnerView): HTMLTableRowElement {
 		const row = document.createElement('tr');
 		row.dataset.labId = learner.labId;
 		const name = document.createElement('th');
@@ -204,7 +203,7 @@ class InstructorDashboard extends HTMLElement {
 		return row;
 	}
 
-	#fillRow(row: HTMLTableRowElement, l: Learner, now: number): void {
+	#fillRow(row: HTMLTableRowElement, l: LearnerView, now: number): void {
 		const cell = (name: string): HTMLElement => row.querySelector(`[data-cell="${name}"]`)!;
 		setText(cell('name'), l.name);
 		setText(
@@ -216,7 +215,7 @@ class InstructorDashboard extends HTMLElement {
 		const check = cell('check');
 		setText(check, l.failing ? l.failing.message : this.#t('instructor.none'));
 		check.classList.toggle('dash-failing', l.failing !== null);
-		const nodes = NODES.map((name) => {
+		const nodes = LAB_NODES.map((name) => {
 			const node = l.nodes.find((n) => n.name === name);
 			const ka = node?.keepalived;
 			let text = `${name}: ${this.#t(
@@ -272,7 +271,7 @@ class InstructorDashboard extends HTMLElement {
 				return learner ? void this.#openViewer(learner, 'hap1') : undefined;
 			case 'view-node':
 				return this.#viewing
-					? void this.#openViewer(this.#viewing.learner, target.dataset.node as NodeName)
+					? void this.#openViewer(this.#viewing.learner, target.dataset.node as LabNode)
 					: undefined;
 			case 'reset':
 				if (!learner) return;
@@ -357,7 +356,7 @@ class InstructorDashboard extends HTMLElement {
 
 	// ── read-only terminal ─────────────────────────────────────────────────────
 
-	async #openViewer(learner: Learner, node: NodeName): Promise<void> {
+	async #openViewer(learner: LearnerView, node: LabNode): Promise<void> {
 		const dialog = this.#dialog('viewer');
 		this.#viewer?.dispose();
 		this.#viewer = null;

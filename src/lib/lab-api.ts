@@ -1,28 +1,20 @@
 /**
  * The lab server's HTTP API as the browser sees it (same origin; the lab's token travels in the
- * httpOnly cookie the server sets on `POST /api/labs`). Shapes mirror `.notes/contracts.md`; the
- * answer is checked once here, so the panel works with typed values only.
+ * httpOnly cookie the server sets on `POST /api/labs`). The shapes are the server's own
+ * (`lab-server/src/api/`); each answer is checked once here, so the panel works with typed values.
  */
-import type { NodeName } from './lab-state';
+import {
+	isCheckId,
+	isLabNode,
+	type CheckResult,
+	type CompletedStep,
+	type LabNode,
+	type LabView,
+} from '../../lab-server/src/api';
 
-export type KeepalivedState = 'MASTER' | 'BACKUP' | 'FAULT' | 'stopped' | 'absent';
-
-export interface LabNode {
-	name: NodeName;
-	ip: string;
-	state: 'running' | 'paused' | 'stopped' | 'starting';
-	keepalived?: KeepalivedState;
-}
-
-export interface Lab {
-	id: string;
-	vip: string;
-	subnet: string;
-	nodes: LabNode[];
-	/** ISO time */
-	expiresAt: string;
-	vipHolder?: NodeName | null;
-}
+export type { CheckResult, CompletedStep };
+/** A lab, as the server shows it. */
+export type Lab = LabView;
 
 /**
  * A failed call. `status` 0 means the request never got an answer (server down, network);
@@ -44,22 +36,6 @@ export class ApiError extends Error {
 	}
 }
 
-/** One check's verdict (lab-server `checks.ts`); `message` is Russian and may hold line breaks. */
-export interface CheckResult {
-	id: string;
-	/** The step's slug (`content/steps/<step>.mdx`), '' when no step claims the check. */
-	step: string;
-	title: string;
-	status: 'pass' | 'fail' | 'pending';
-	message: string;
-}
-
-/** «Выполнить шаг за меня»: the commands run on both nodes, and every check afterwards. */
-export interface CompletedStep {
-	commands: string[];
-	checks: CheckResult[];
-}
-
 export async function createLab(): Promise<Lab> {
 	return asLab(await request('POST', '/api/labs', {}));
 }
@@ -72,7 +48,7 @@ export async function extendLab(id: string): Promise<Lab> {
 	return asLab(await request('POST', `${labPath(id)}/extend`, {}));
 }
 
-export async function resetLab(id: string, node?: NodeName): Promise<Lab> {
+export async function resetLab(id: string, node?: LabNode): Promise<Lab> {
 	return asLab(await request('POST', `${labPath(id)}/reset`, node ? { node } : {}));
 }
 
@@ -105,6 +81,7 @@ export function asCheckResult(value: unknown): CheckResult | null {
 		typeof value.step === 'string' &&
 		typeof value.title === 'string' &&
 		typeof value.message === 'string' &&
+		isCheckId(value.id) &&
 		(value.status === 'pass' || value.status === 'fail' || value.status === 'pending')
 		? (value as unknown as CheckResult)
 		: null;
@@ -120,7 +97,7 @@ export function labEventsUrl(id: string): string {
 	return `${labPath(id)}/events`;
 }
 
-export function terminalUrl(id: string, node: NodeName, term: string): string {
+export function terminalUrl(id: string, node: LabNode, term: string): string {
 	const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
 	return `${scheme}//${location.host}${labPath(id)}/terminals/${node}?term=${encodeURIComponent(term)}`;
 }
@@ -181,7 +158,7 @@ export function asLab(json: unknown): Lab {
 		typeof json.expiresAt === 'string' &&
 		Array.isArray(json.nodes) &&
 		json.nodes.every(
-			(n) => isObject(n) && (n.name === 'hap1' || n.name === 'hap2') && typeof n.ip === 'string',
+			(n) => isObject(n) && isLabNode(n.name) && typeof n.ip === 'string',
 		)
 	) {
 		return json as unknown as Lab;

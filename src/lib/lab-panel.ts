@@ -21,26 +21,23 @@ import {
 	labEventsUrl,
 	resetLab,
 	ApiError,
-	type KeepalivedState,
 	type Lab,
 } from './lab-api';
+import { KEEPALIVED_STATES, LAB_NODES, type KeepalivedState, type LabNode } from '../../lab-server/src/api';
 import {
 	LAB_ID_KEY,
 	publishLab,
 	type LabAddresses,
 	type LabEventType,
 	type LabStatus,
-	type NodeName,
 } from './lab-state';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
 const LAYOUT_KEY = 'keepalived-lab:terminal-layout';
 const TERM_OFFSET_PREFIX = 'keepalived-lab:term:';
-const NODES: NodeName[] = ['hap1', 'hap2'];
 const LOW_TIME_MS = 5 * 60_000;
 const SSE_RETRY_MS = 3000;
-const KA_STATES: KeepalivedState[] = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'];
 /** `ended` reasons with a message of their own (`lab.ended.<reason>`); others get a generic one. */
 const ENDED_REASONS = ['expired', 'idle', 'workshop-ended'];
 
@@ -246,7 +243,7 @@ class LabPanel extends HTMLElement {
 		const lab = this.#lab;
 		if (!lab) return;
 		this.#slot('vip').textContent = stripMask(lab.vip);
-		for (const node of NODES) {
+		for (const node of LAB_NODES) {
 			const row = this.querySelector<HTMLElement>(`[data-node-row="${node}"]`);
 			if (!row) continue;
 			const info = lab.nodes.find((n) => n.name === node);
@@ -254,7 +251,7 @@ class LabPanel extends HTMLElement {
 			const ka = info?.keepalived;
 			const state = row.querySelector<HTMLElement>('[data-slot="ka"]')!;
 			state.textContent = this.#t(
-				ka && KA_STATES.includes(ka) ? (`lab.ka.${ka}` as UiKey) : 'lab.ka.unknown',
+				ka && KEEPALIVED_STATES.includes(ka) ? (`lab.ka.${ka}` as UiKey) : 'lab.ka.unknown',
 			);
 			state.dataset.ka = ka ?? 'unknown';
 			row.querySelector<HTMLElement>('[data-slot="vip-badge"]')!.hidden = lab.vipHolder !== node;
@@ -311,11 +308,11 @@ class LabPanel extends HTMLElement {
 		return [...this.querySelectorAll<HTMLElement>('lab-terminal')];
 	}
 
-	#onRun = (event: CustomEvent<{ node: NodeName | 'both'; command: string }>): void => {
+	#onRun = (event: CustomEvent<{ node: LabNode | 'both'; command: string }>): void => {
 		if (this.#status !== 'running' || !this.#lab) return;
 		event.preventDefault();
 		const { node, command } = event.detail;
-		const targets = node === 'both' ? NODES : [node];
+		const targets = node === 'both' ? LAB_NODES : [node];
 		if (targets.length === 1 && this.dataset.layout === 'tabs') this.#selectTab(targets[0]!, false);
 		void customElements.whenDefined('lab-terminal').then(() => {
 			for (const target of targets) {
@@ -429,7 +426,7 @@ class LabPanel extends HTMLElement {
 				this.#applyLayout(this.dataset.layout === 'split' ? 'tabs' : 'split', true);
 				break;
 			case 'tab':
-				this.#selectTab(button.dataset.node as NodeName, true);
+				this.#selectTab(button.dataset.node as LabNode, true);
 				break;
 		}
 	};
@@ -501,7 +498,7 @@ class LabPanel extends HTMLElement {
 		const selected =
 			this.querySelector<HTMLElement>('[data-action="tab"][aria-selected="true"]')?.dataset.node ??
 			'hap1';
-		for (const node of NODES) {
+		for (const node of LAB_NODES) {
 			const panel = this.querySelector<HTMLElement>(`[data-term-panel="${node}"]`);
 			if (!panel) continue;
 			if (layout === 'split') {
@@ -516,14 +513,14 @@ class LabPanel extends HTMLElement {
 		}
 	}
 
-	#selectTab(node: NodeName, focusTerminal: boolean): void {
+	#selectTab(node: LabNode, focusTerminal: boolean): void {
 		for (const tab of this.querySelectorAll<HTMLElement>('[data-action="tab"]')) {
 			const selected = tab.dataset.node === node;
 			tab.setAttribute('aria-selected', String(selected));
 			tab.tabIndex = selected ? 0 : -1;
 		}
 		if (this.dataset.layout === 'tabs') {
-			for (const other of NODES) {
+			for (const other of LAB_NODES) {
 				const panel = this.querySelector<HTMLElement>(`[data-term-panel="${other}"]`);
 				if (panel) panel.hidden = other !== node;
 			}
@@ -536,14 +533,14 @@ class LabPanel extends HTMLElement {
 		const tab = (event.target as Element | null)?.closest<HTMLElement>('[data-action="tab"]');
 		if (!tab || !['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return;
 		event.preventDefault();
-		const current = NODES.indexOf(tab.dataset.node as NodeName);
+		const current = LAB_NODES.indexOf(tab.dataset.node as LabNode);
 		const next =
 			event.key === 'Home'
 				? 0
 				: event.key === 'End'
-					? NODES.length - 1
-					: (current + (event.key === 'ArrowRight' ? 1 : NODES.length - 1)) % NODES.length;
-		const node = NODES[next]!;
+					? LAB_NODES.length - 1
+					: (current + (event.key === 'ArrowRight' ? 1 : LAB_NODES.length - 1)) % LAB_NODES.length;
+		const node = LAB_NODES[next]!;
 		this.#selectTab(node, false);
 		this.querySelector<HTMLElement>(`[data-action="tab"][data-node="${node}"]`)?.focus();
 	};
@@ -573,7 +570,7 @@ class LabPanel extends HTMLElement {
 }
 
 function addressesOf(lab: Lab): LabAddresses {
-	const ip = (name: NodeName): string => lab.nodes.find((n) => n.name === name)?.ip ?? '';
+	const ip = (name: LabNode): string => lab.nodes.find((n) => n.name === name)?.ip ?? '';
 	return {
 		id: lab.id,
 		subnet: lab.subnet,

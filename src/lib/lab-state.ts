@@ -10,8 +10,10 @@
  * The module is a singleton per page load: bundled scripts run once, and ClientRouter keeps them.
  */
 
-export type NodeName = 'hap1' | 'hap2';
-export type RunTarget = NodeName | 'both';
+import type { LabNode } from '../../lab-server/src/api';
+
+export type { LabNode };
+export type RunTarget = LabNode | 'both';
 export type LabStatus = 'idle' | 'restoring' | 'starting' | 'running' | 'error';
 
 /** The part of a lab that the page's text depends on. */
@@ -21,7 +23,7 @@ export interface LabAddresses {
 	subnet: string;
 	/** e.g. `10.129.3.10` (a `/mask` suffix from the server is dropped) */
 	vip: string;
-	nodes: Record<NodeName, string>;
+	nodes: Record<LabNode, string>;
 }
 
 export interface LabSnapshot {

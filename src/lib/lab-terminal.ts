@@ -1,6 +1,6 @@
 /**
  * `<lab-terminal node="hap1" lab-id="…">`: one terminal on a lab node, over terminal protocol v1
- * (`lab-server/src/protocol.ts`, the same codec the server uses).
+ * (`lab-server/src/api/protocol.ts`, the same codec the server uses).
  *
  * Lifecycle: nothing happens until `lab-id` is set (the panel sets it once the lab runs). Then
  * xterm.js, its fit addon and CSS are imported, the terminal opens, and the socket connects:
@@ -31,7 +31,7 @@ import {
 	type ClientFrame,
 } from '../../lab-server/src/api/protocol';
 import { terminalUrl } from './lab-api';
-import type { NodeName } from './lab-state';
+import type { LabNode } from '../../lab-server/src/api';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 import type { Terminal } from '@xterm/xterm';
 import type { FitAddon } from '@xterm/addon-fit';
@@ -84,7 +84,7 @@ class LabTerminal extends HTMLElement {
 	#detachTimer: ReturnType<typeof setTimeout> | undefined;
 	#helloSize = { cols: 0, rows: 0 };
 
-	get node(): NodeName {
+	get node(): LabNode {
 		return this.getAttribute('node') === 'hap2' ? 'hap2' : 'hap1';
 	}
 

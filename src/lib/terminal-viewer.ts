@@ -16,7 +16,7 @@ import {
 	shouldReconnect,
 } from '../../lab-server/src/api/protocol';
 import { labPath } from './lab-api';
-import type { NodeName } from './lab-state';
+import type { LabNode } from '../../lab-server/src/api';
 import { FitAddon, Terminal, loadXtermCss } from './xterm-kit';
 
 export type ViewerState =
@@ -29,7 +29,7 @@ export interface ViewerOptions {
 	/** the element the terminal fills */
 	host: HTMLElement;
 	labId: string;
-	node: NodeName;
+	node: LabNode;
 	onState(state: ViewerState): void;
 }
 

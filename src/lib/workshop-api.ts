@@ -1,47 +1,12 @@
 /**
- * The workshop calls of the lab server (issue 6, `.notes/contracts.md` «Workshops»), for the join
- * page and the instructor's dashboard. Instructor calls carry the workshop's instructor token as a
+ * The workshop calls of the lab server, for the join page and the instructor's dashboard (types:
+ * `lab-server/src/api/workshops.ts`). Instructor calls carry the workshop's instructor token as a
  * Bearer header; the token never goes into a URL. Answers are checked once here.
  */
-import {
-	ApiError,
-	asLab,
-	isObject,
-	request,
-	type KeepalivedState,
-	type Lab,
-	type LabNode,
-} from './lab-api';
-import type { NodeName } from './lab-state';
+import type { LearnerView, WorkshopView } from '../../lab-server/src/api';
+import { ApiError, asLab, isObject, request, type Lab } from './lab-api';
 
-export interface Learner {
-	name: string;
-	labId: string;
-	/** ISO time */
-	joinedAt: string;
-	/** ISO time; null when the lab is gone */
-	lastActivity: string | null;
-	/** the step of the highest passed check, null before the first */
-	step: { order: number; title: string } | null;
-	failing: { id: string; message: string } | null;
-	vipHolder: NodeName | null;
-	/** empty when the lab is gone */
-	nodes: { name: NodeName; keepalived?: KeepalivedState; state: LabNode['state'] }[];
-	/** ISO time; null when the lab is gone */
-	expiresAt: string | null;
-}
-
-export interface Workshop {
-	id: string;
-	/** 6 characters; shown as `ABC-DEF` */
-	code: string;
-	title: string;
-	seats: number;
-	pool: { ready: number; starting: number };
-	/** ISO time */
-	expiresAt: string;
-	learners: Learner[];
-}
+export type { LearnerView, WorkshopView };
 
 /** `abc-def`, `ABC DEF`, `abcdef` → `ABCDEF`; null when it is not 6 letters and digits. */
 export function normalizeCode(input: string): string | null {
@@ -84,7 +49,7 @@ export async function openInstructorSession(key: InstructorKey): Promise<void> {
 	await request('POST', `${workshopPath(key)}/instructor-session`, {}, bearer(key));
 }
 
-export async function getWorkshop(key: InstructorKey): Promise<Workshop> {
+export async function getWorkshop(key: InstructorKey): Promise<WorkshopView> {
 	return asWorkshop(await request('GET', workshopPath(key), undefined, bearer(key)));
 }
 
@@ -105,7 +70,7 @@ export async function endWorkshop(key: InstructorKey): Promise<void> {
 	await request('DELETE', workshopPath(key), undefined, bearer(key));
 }
 
-function asWorkshop(json: unknown): Workshop {
+function asWorkshop(json: unknown): WorkshopView {
 	if (
 		isObject(json) &&
 		typeof json.id === 'string' &&
@@ -118,7 +83,7 @@ function asWorkshop(json: unknown): Workshop {
 		json.learners.every(isLearner)
 	) {
 		return {
-			...(json as unknown as Workshop),
+			...(json as unknown as WorkshopView),
 			title: typeof json.title === 'string' ? json.title : '',
 			expiresAt: typeof json.expiresAt === 'string' ? json.expiresAt : '',
 		};

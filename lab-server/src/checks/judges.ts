@@ -5,14 +5,8 @@
  */
 import { LAB_NODES, otherNode, type CheckStatus, type KeepalivedState, type LabNode } from '../api';
 import type { NodeStatus, VipChange } from '../labs/lab';
-import {
-	configTestProblems,
-	findConfProblems,
-	parseKeepalivedConf,
-	summarizeConf,
-	type ConfigTest,
-	type NodeConf,
-} from './keepalived-conf';
+import { configTestProblems, findConfProblems, type ConfigTest, type NodeConf } from './conf-problems';
+import { parseKeepalivedConf, summarizeConf } from './keepalived-conf';
 import type { Probes } from './probes';
 
 export interface Verdict {

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { guideConfig } from '../course/guide-config';
-import {
-	configTestProblems,
-	findConfProblems,
-	parseKeepalivedConf,
-	summarizeConf,
-	type NodeConf,
-} from './keepalived-conf';
+import { configTestProblems, findConfProblems, type NodeConf } from './conf-problems';
+import { parseKeepalivedConf, summarizeConf } from './keepalived-conf';
 
 /** A lab other than the first, so that the guide's own VIP is the wrong one here. */
 const VIP = '10.129.3.10';

@@ -6,6 +6,7 @@ import { systemClock } from '../lib/clock';
 import { execInNode } from '../docker/engine';
 import { LABELS, networkName } from '../docker/labels';
 import { removeNode, startNode, waitForBoot } from '../docker/nodes';
+import { configValue } from '../checks/keepalived-conf';
 import { DrillError, type DrillContext, type DrillRecord, type FailureDrill } from './model';
 import { container, fail, mustRun, report, sleep } from './node-ops';
 import { BLOCK_VRRP, DROP_LEFTOVER_LINK, TC_PREF } from './scripts';
@@ -155,14 +156,4 @@ async function setUpIntruder(
 		'applied',
 		`В сети стенда появился чужой узел intruder (${lab.addresses.intruder}) со своим keepalived: тот же virtual_router_id ${vrid}, но другой VIP (${vip}).`,
 	);
-}
-
-/** A number-valued keyword of keepalived.conf, ignoring `!` and `#` comments. */
-export function configValue(text: string, keyword: string): number | null {
-	for (const raw of text.split('\n')) {
-		const line = raw.replace(/[!#].*$/, '').trim();
-		const match = new RegExp(`^${keyword}\\s+(\\d+)\\b`).exec(line);
-		if (match) return Number(match[1]);
-	}
-	return null;
 }

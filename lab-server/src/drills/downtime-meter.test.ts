@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expectedOutageMs, OutageDetector, parseProbeLine, type Probe } from './downtime-meter';
+import { expectedOutageMs } from './theory';
+import { OutageDetector, parseProbeLine, type Probe } from './outages';
 
 const GUIDE = { advertInt: 2, priority: 100, fall: 2, interval: 1 };
 

@@ -17,7 +17,7 @@
  * Only one drill at a time per lab: another is refused with 409 until `restore`.
  */
 import { systemClock } from '../lib/clock';
-import { LAB_NODES, type LabNode } from '../api';
+import { LAB_NODES, otherNode, type LabNode } from '../api';
 import { APPLY } from './apply';
 import {
 	DrillError,
@@ -34,7 +34,7 @@ import { fail, report, shortError, snapshot } from './node-ops';
 import { follow } from './outcome';
 import { restore } from './restore';
 
-export { configValue } from './apply';
+export { configValue } from '../checks/keepalived-conf';
 export {
 	DRILLS,
 	DrillError,
@@ -213,8 +213,4 @@ async function validate(ctx: DrillContext): Promise<LabNode> {
 		);
 	}
 	return holders[0]!;
-}
-
-function otherNode(node: LabNode): LabNode {
-	return node === 'hap1' ? 'hap2' : 'hap1';
 }

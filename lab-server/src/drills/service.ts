@@ -7,12 +7,9 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { execInNode } from '../docker/engine';
-import {
-	startDowntimeMeter,
-	expectedOutageMs,
-	type DowntimeMeter,
-	type Outage,
-} from './downtime-meter';
+import { startDowntimeMeter, type DowntimeMeter } from './downtime-meter';
+import { expectedOutageMs } from './theory';
+import type { Outage } from '../api';
 import {
 	cancelDrills,
 	configValue,

@@ -16,7 +16,6 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { LAB_NODES, type EndReason, type LabNode } from '../api';
 import type { Config } from '../config/config';
-import { LABELS } from '../docker/labels';
 import { listLabResources, usedSubnets } from '../docker/lab-network';
 import { deprovisionLab, provisionLab, resetLabNode, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
@@ -24,7 +23,8 @@ import type { Clock } from '../lib/clock';
 import { sameDigest, sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
 import { initialStatus, newLab, type Lab, type LabFields } from './lab';
-import { identityFromLabels, labLabels, serverIdFor, type LabIdentity } from './labels';
+import { adoption } from './adoption';
+import { labLabels, serverIdFor, type LabIdentity } from './labels';
 import { watchLab, type LabWatch } from './live-state';
 import { labStore } from './store';
 import { firstFreeIndex, labAddresses, occupiedIndexes } from './subnets';
@@ -88,37 +88,15 @@ export class LabManager {
 		let adopted = 0;
 		let removed = 0;
 		for (const [labId, found] of await listLabResources(docker)) {
-			const labels = found.containers[0]?.labels ?? found.labels;
-			if ((labels[LABELS.server] ?? found.labels[LABELS.server]) !== this.#serverId) continue;
-			const identity = identityFromLabels(labels);
-			const containers = Object.fromEntries(found.containers.map((c) => [c.role, c]));
-			const complete =
-				identity !== null &&
-				found.networkId !== null &&
-				// A node frozen by the freeze-node drill is paused, not gone: `restore` thaws it.
-				LAB_NODES.every((node) => ['running', 'paused'].includes(containers[node]?.state ?? ''));
-			const state = saved[labId] ?? {
-				expiresAt: (identity?.createdAt ?? 0) + config.labTtlMs,
-				idleSince: clock.now(),
-			};
-			if (!complete || state.expiresAt <= clock.now()) {
-				log.info({ labId, complete }, 'removing orphaned or expired lab');
+			const next = adoption(found, saved, { serverId: this.#serverId, now: clock.now(), config });
+			if (next.kind === 'foreign') continue;
+			if (next.kind === 'remove') {
+				log.info({ labId, complete: next.whole }, 'removing orphaned or expired lab');
 				await deprovisionLab(docker, labId);
 				removed++;
 				continue;
 			}
-			this.#register({
-				id: labId,
-				addresses: labAddresses(config.labSubnetPool, identity.index),
-				tokenHash: identity.tokenHash,
-				ownerHash: identity.ownerHash,
-				workshop: identity.workshop,
-				createdAt: identity.createdAt,
-				expiresAt: state.expiresAt,
-				// A restart is not the learner's idleness: their terminals reconnect in seconds.
-				idleSince: Math.max(state.idleSince, clock.now()),
-				containers: { hap1: containers.hap1!.id, hap2: containers.hap2!.id },
-			});
+			this.#register(next.fields);
 			adopted++;
 		}
 		await this.#save();

@@ -1,0 +1,94 @@
+/**
+ * The instructor's dashboard (`GET /api/workshops/:id`): who is where, from what is already known
+ * — node state from the observers, the latest check results from each lab's `check` events, the
+ * last terminal input from the lab manager. It runs nothing per request, so thirty learners cost
+ * nothing to watch.
+ */
+import { LAB_NODES, type CheckResult, type LearnerView, type WorkshopView } from '../api';
+import { CHECKS } from '../checks/specs';
+import type { Config } from '../config/config';
+import { stepsByCheck } from '../course/steps';
+import { vipHolder, type Lab } from '../labs/lab';
+import type { LabManager } from '../labs/manager';
+import type { Learner, Workshop } from './workshop';
+
+export class Dashboard {
+	/** Latest check result per lab and check, from the labs' `check` events. */
+	#results = new Map<string, Map<string, CheckResult>>();
+	#labs: LabManager;
+	#config: Config;
+
+	constructor(labs: LabManager, config: Config) {
+		this.#labs = labs;
+		this.#config = config;
+	}
+
+	/** Follows a workshop lab's check results until it ends. */
+	track(lab: Lab): void {
+		const results = new Map<string, CheckResult>();
+		this.#results.set(lab.id, results);
+		lab.events.on('check', (result) => results.set(result.id, result));
+		lab.events.once('ended', () => this.#results.delete(lab.id));
+	}
+
+	/** Seeds a lab's results (after a restart, before its first `check` event). */
+	record(labId: string, results: readonly CheckResult[]): void {
+		const known = this.#results.get(labId);
+		for (const result of results) known?.set(result.id, result);
+	}
+
+	view(workshop: Workshop): WorkshopView {
+		const live = [
+			...workshop.learners.map((l) => this.#labs.get(l.labId)),
+			...[...workshop.ready.keys()].map((id) => this.#labs.get(id)),
+		].filter((lab): lab is Lab => lab !== undefined && lab.workshop === workshop.id);
+		const expiresAt = live.length
+			? Math.max(...live.map((lab) => lab.expiresAt))
+			: workshop.createdAt + this.#config.labTtlMs;
+		return {
+			id: workshop.id,
+			code: workshop.code,
+			title: workshop.title,
+			seats: workshop.seats,
+			pool: { ready: workshop.ready.size, starting: workshop.starting },
+			expiresAt: new Date(expiresAt).toISOString(),
+			learners: workshop.learners.map((learner) => this.#learnerView(learner)),
+		};
+	}
+
+	#learnerView(learner: Learner): LearnerView {
+		const lab = this.#labs.get(learner.labId);
+		const results = this.#results.get(learner.labId);
+		const steps = stepsByCheck();
+		let step: LearnerView['step'] = null;
+		let failing: LearnerView['failing'] = null;
+		for (const check of CHECKS) {
+			const result = results?.get(check.id);
+			const info = steps.get(check.id);
+			if (result?.status === 'pass' && info && (step === null || info.order > step.order)) {
+				step = { order: info.order, title: info.title };
+			}
+			if (result?.status === 'fail' && failing === null) {
+				failing = { id: check.id, message: result.message };
+			}
+		}
+		const lastActivity = lab ? this.#labs.lastActivity(lab.id) : null;
+		return {
+			name: learner.name,
+			labId: learner.labId,
+			joinedAt: new Date(learner.joinedAt).toISOString(),
+			lastActivity: lastActivity === null ? null : new Date(lastActivity).toISOString(),
+			step,
+			failing,
+			vipHolder: lab ? vipHolder(lab) : null,
+			nodes: lab
+				? LAB_NODES.map((name) => ({
+						name,
+						keepalived: lab.nodes[name].keepalived,
+						state: lab.nodes[name].state,
+					}))
+				: [],
+			expiresAt: lab ? new Date(lab.expiresAt).toISOString() : null,
+		};
+	}
+}

@@ -1,0 +1,51 @@
+/**
+ * A workshop in the server's memory: an instructor's class with `seats` learners and a `pool` of
+ * labs kept booted for them (pool.ts), and its join code.
+ */
+import { randomInt } from 'node:crypto';
+
+export interface Learner {
+	name: string;
+	sessionHash: string;
+	labId: string;
+	/** The lab's token, to hand the same lab back on a rejoin. */
+	token: string;
+	joinedAt: number;
+}
+
+export interface Workshop {
+	id: string;
+	code: string;
+	title: string;
+	seats: number;
+	pool: number;
+	createdAt: number;
+	instructorTokenHash: string;
+	learners: Learner[];
+	/** Booted labs waiting for a learner: lab id → token. */
+	ready: Map<string, string>;
+	starting: number;
+	ended: boolean;
+}
+
+export const DEFAULT_TITLE = 'Воркшоп «Настройка KeepAlived»';
+
+/** Join codes: no 0/O, 1/I/L, so a code read aloud or off a projector is typed right. */
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+const CODE_LENGTH = 6;
+
+/** A join code none of `used` has. */
+export function newCode(used: ReadonlySet<string>): string {
+	for (;;) {
+		const code = Array.from(
+			{ length: CODE_LENGTH },
+			() => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)],
+		).join('');
+		if (!used.has(code)) return code;
+	}
+}
+
+/** `abc-def`, `ABCDEF`, ` abc def ` → `ABCDEF`. */
+export function normalizeCode(code: string): string {
+	return code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+}
