@@ -6,7 +6,8 @@ import { closingLineReporter } from './scripts/closing-line-reporter';
  * - `unit`: pure logic, no Docker, runs in parallel;
  * - `docker`: real containers and real servers on port 0; files run one at a time so two
  *   cores are not oversubscribed by several labs booting at once;
- * - `e2e`: Debian's chromium driven by playwright-core against the built site and a real lab.
+ * - `e2e`: Debian's chromium driven by playwright-core against the built site and a real lab;
+ * - `bench`: `npm run bench -- --quick` once, so that a broken benchmark fails the tests.
  */
 export default defineConfig({
 	test: {
@@ -45,6 +46,16 @@ export default defineConfig({
 					sequence: { groupOrder: 2 },
 					testTimeout: 180_000,
 					hookTimeout: 600_000,
+				},
+			},
+			{
+				extends: true,
+				test: {
+					name: 'bench',
+					include: ['bench/**/*.smoke.test.ts'],
+					globalSetup: ['lab-server/test/global-setup.ts'],
+					sequence: { groupOrder: 3 },
+					testTimeout: 900_000,
 				},
 			},
 		],

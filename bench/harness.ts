@@ -87,14 +87,16 @@ export class Harness {
 
 	/** Docker up, host firewall rules in place, node image present, server listening. */
 	static async start(maxLabs: number): Promise<Harness> {
-		const socket = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+		const socket = loadConfig(process.env).dockerSocket;
 		const docker = connectDocker(socket);
 		await pingDocker(docker, socket);
 		// Without its DOCKER-USER rule VRRP adverts never cross a lab bridge (both nodes MASTER).
 		await ensureHostFirewall();
 		// As `npm start` does: make room for the labs under root's inotify limit.
 		await ensureInotifyLimit(maxLabs);
-		const image = await ensureNodeImage(docker, (event) => progress(`[images] ${event.message}`));
+		const image = await ensureNodeImage(docker, (event) => progress(`[images] ${event.message}`), {
+			debianMirror: loadConfig(process.env).debianMirror,
+		});
 		const stateDir = await mkdtemp(path.join(tmpdir(), 'klab-bench-'));
 		const config = loadConfig({
 			PORT: '0',

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --json] [-- --only <figure>]`: the lab server's figures from
- * DESIGN.md «Performance targets», measured on a real server started here (127.0.0.1, port 0,
+ * the README's «Benchmarks» targets, measured on a real server started here (127.0.0.1, port 0,
  * a temporary STATE_DIR) with real Docker and real WebSockets, against their targets.
  *
  * stdout gets the table and, with `--json`, one JSON object as its last line; progress goes to

@@ -1,5 +1,5 @@
 /**
- * A workshop (issue 6) in Debian's Chromium against the built site and a real lab server (real
+ * A workshop in Debian's Chromium against the built site and a real lab server (real
  * Docker): the instructor creates one through the API (pool of 2), a learner joins by code and
  * name on /workshop/ and lands on the first step with the lab running, the instructor's dashboard
  * lists the learner and shows the learner's terminal read-only, and presenter mode moves between

@@ -228,7 +228,11 @@ describe('checks on a lab, step by step', () => {
 		expect(text(result)).toMatch(
 			/^VIP <VIP> держит (hap1|hap2) \(hap1 — (MASTER|BACKUP), hap2 — (MASTER|BACKUP)\)\.$/,
 		);
-		await waitFor('the VIP in the history', async () => lab.vipHistory.at(-1)?.holder ?? undefined, 5_000);
+		await waitFor(
+			'the VIP in the history',
+			async () => lab.vipHistory.at(-1)?.holder ?? undefined,
+			5_000,
+		);
 	});
 
 	it('logs: passes once the learner read the journal', async () => {
@@ -310,13 +314,9 @@ describe('checks on a lab, step by step', () => {
 
 	it('runs one check by id, asking the nodes only when it needs them', async () => {
 		const execs = vi.spyOn(docker, 'getContainer');
-		expect((await runChecks(docker, lab, 'failover')).map((r) => r.id)).toEqual([
-			'failover',
-		]);
+		expect((await runChecks(docker, lab, 'failover')).map((r) => r.id)).toEqual(['failover']);
 		expect(execs).not.toHaveBeenCalled();
-		expect((await runChecks(docker, lab, 'install')).map((r) => r.status)).toEqual([
-			'pass',
-		]);
+		expect((await runChecks(docker, lab, 'install')).map((r) => r.status)).toEqual(['pass']);
 		expect(execs).toHaveBeenCalledTimes(LAB_NODES.length);
 		execs.mockRestore();
 	});

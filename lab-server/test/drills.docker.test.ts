@@ -196,9 +196,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		meter = await startDowntimeMeter({ docker, log }, lab);
 		const client = await docker.getContainer(containerName(lab.id, 'client')).inspect();
 		expect(client.Config.Labels[LABELS.lab]).toBe(lab.id);
-		expect(client.NetworkSettings.Networks[`klab-${lab.id}`]?.IPAddress).toBe(
-			lab.addresses.client,
-		);
+		expect(client.NetworkSettings.Networks[`klab-${lab.id}`]?.IPAddress).toBe(lab.addresses.client);
 		await waitFor(
 			'the meter to be answered',
 			async () => (meter!.lastProbe()?.ok ? true : undefined),

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { loadConfig } from '../src/config/config';
 import { connectDocker } from '../src/docker/engine';
 import { createLabServer, type LabServer } from '../src/server';
+import { errorOf } from '../testing/http';
 
 const docker = connectDocker(inject('dockerSocket'));
 
@@ -112,6 +113,6 @@ describe('progress through the API', () => {
 			headers: auth(),
 		});
 		expect(handsOn.status).toBe(409);
-		expect((await handsOn.json()).error.message).toMatch(/самому/);
+		expect((await errorOf(handsOn)).message).toMatch(/самому/);
 	});
 });

@@ -15,6 +15,7 @@ import { createLabServer, type LabServer } from '../src/server';
 import { occupiedIndexes, parsePool } from '../src/labs/subnets';
 import { sh, stripAnsi } from './helpers';
 import { TerminalClient } from '../testing/terminal-client';
+import { errorOf } from '../testing/http';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
@@ -189,7 +190,7 @@ describe('lab server', () => {
 			body: '{"node":"hap3"}',
 		});
 		expect(bad.status).toBe(400);
-		expect((await bad.json()).error.code).toBe('bad-request');
+		expect((await errorOf(bad)).code).toBe('bad-request');
 		await fetch(`${base}/api/labs/${second.id}`, {
 			method: 'DELETE',
 			headers: { authorization: `Bearer ${second.token}` },

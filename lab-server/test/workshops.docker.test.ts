@@ -1,5 +1,5 @@
 /**
- * Workshops end to end (issue 6), on real Docker and a real server on port 0: a pool booted
+ * Workshops end to end, on real Docker and a real server on port 0: a pool booted
  * ahead, joins that start no container, the dashboard following a learner's progress, a
  * read-only terminal for the instructor, refusals, and nothing left in Docker at the end.
  */
@@ -17,6 +17,7 @@ import { listLabResources } from '../src/docker/lab-network';
 import { createLabServer, type LabServer } from '../src/server';
 import type { WorkshopView } from '../src/api';
 import { TerminalClient } from '../testing/terminal-client';
+import { errorOf } from '../testing/http';
 
 const docker = connectDocker(inject('dockerSocket'));
 /** How long each pool lab took to boot, from the server's own `pool lab ready` log lines. */
@@ -119,7 +120,7 @@ describe('workshops', () => {
 		expect((await create()).status).toBe(401);
 		const wrong = await create(`Bearer ${'x'.repeat(SECRET.length)}`);
 		expect(wrong.status).toBe(403);
-		expect((await wrong.json()).error.code).toBe('forbidden');
+		expect((await errorOf(wrong)).code).toBe('forbidden');
 		const bad = await fetch(`${base}/api/workshops`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
@@ -137,7 +138,7 @@ describe('workshops', () => {
 			body: JSON.stringify({ title: 'Тестовый воркшоп', pool: 3, seats: 4 }),
 		});
 		expect(res.status, await res.clone().text()).toBe(201);
-		workshop = await res.json();
+		workshop = (await res.json()) as typeof workshop;
 		expect(workshop.code).toMatch(/^[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{6}$/);
 		expect(workshop.instructorUrl).toBe(`/instructor/#${workshop.id}.${workshop.instructorToken}`);
 		await vi.waitFor(
@@ -186,7 +187,7 @@ describe('workshops', () => {
 		const early = await join('Глеб');
 		expect(early.status).toBe(503);
 		expect(early.headers.get('retry-after')).toBe('15');
-		expect((await early.json()).error.code).toBe('pool-refilling');
+		expect((await errorOf(early)).code).toBe('pool-refilling');
 		await vi.waitFor(async () => expect((await dashboard()).pool.ready).toBe(1), {
 			timeout: 60_000,
 			interval: 100,
@@ -367,9 +368,9 @@ describe('workshops', () => {
 				body: '{"pool":1}',
 			});
 			expect(res.status).toBe(503);
-			const body = await res.json();
-			expect(body.error.code).toBe('workshops-disabled');
-			expect(body.error.message).toMatch(/INSTRUCTOR_SECRET/);
+			const body = await errorOf(res);
+			expect(body.code).toBe('workshops-disabled');
+			expect(body.message).toMatch(/INSTRUCTOR_SECRET/);
 		} finally {
 			await plain.stop();
 			await rm(dir, { recursive: true, force: true });

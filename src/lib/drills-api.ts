@@ -22,7 +22,6 @@ import {
 } from '../../lab-server/src/api';
 import { ApiError, isObject, labPath, request } from './lab-api';
 
-
 export async function startDrill(labId: string, drill: DrillName): Promise<DrillStarted> {
 	const json = await request('POST', `${labPath(labId)}/drills/${encodeURIComponent(drill)}`, {});
 	if (isObject(json) && isLabNode(json.target) && typeof json.startedAt === 'string') {
@@ -143,8 +142,6 @@ function asActive(value: unknown): ActiveDrill | null {
 			}
 		: null;
 }
-
-
 
 function isFailureDrill(value: unknown): value is FailureDrill {
 	return (FAILURE_DRILLS as readonly unknown[]).includes(value);

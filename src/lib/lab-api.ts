@@ -157,9 +157,7 @@ export function asLab(json: unknown): Lab {
 		typeof json.subnet === 'string' &&
 		typeof json.expiresAt === 'string' &&
 		Array.isArray(json.nodes) &&
-		json.nodes.every(
-			(n) => isObject(n) && isLabNode(n.name) && typeof n.ip === 'string',
-		)
+		json.nodes.every((n) => isObject(n) && isLabNode(n.name) && typeof n.ip === 'string')
 	) {
 		return json as unknown as Lab;
 	}

@@ -23,7 +23,12 @@ import {
 	ApiError,
 	type Lab,
 } from './lab-api';
-import { KEEPALIVED_STATES, LAB_NODES, type KeepalivedState, type LabNode } from '../../lab-server/src/api';
+import {
+	KEEPALIVED_STATES,
+	LAB_NODES,
+	type KeepalivedState,
+	type LabNode,
+} from '../../lab-server/src/api';
 import {
 	LAB_ID_KEY,
 	publishLab,

@@ -452,6 +452,7 @@ class LabTerminal extends HTMLElement {
 
 	#typeCommand(command: string): void {
 		// No escape characters from a page into a shell; newlines as the Enter key sends them.
+		// eslint-disable-next-line no-control-regex -- ESC is exactly what is removed
 		const text = command.replace(/\x1b/g, '').replace(/\r?\n/g, '\r');
 		const pasted = this.#term?.modes.bracketedPasteMode ? `\x1b[200~${text}\x1b[201~` : text;
 		this.#sendText(`${pasted}\r`);

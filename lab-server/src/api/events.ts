@@ -52,7 +52,3 @@ const NAMES = {
 
 /** Every lab event name, in the order a new SSE stream subscribes to them. */
 export const LAB_EVENT_NAMES = Object.keys(NAMES) as LabEventName[];
-
-export function isLabEventName(name: unknown): name is LabEventName {
-	return typeof name === 'string' && Object.hasOwn(NAMES, name);
-}

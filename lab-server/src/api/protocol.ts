@@ -1,8 +1,7 @@
 /**
- * Terminal protocol v1: binary WebSocket frames whose first byte is the opcode (see DESIGN.md,
- * "Terminal protocol"). The server and the browser both import this module, so it uses only what
- * both have (Uint8Array, DataView, TextEncoder/TextDecoder) and validates by hand instead of
- * pulling zod into the page.
+ * Terminal protocol v1: binary WebSocket frames whose first byte is the opcode. The server and
+ * the browser both import this module, so it uses only what both have (Uint8Array, DataView,
+ * TextEncoder/TextDecoder) and validates by hand instead of pulling zod into the page.
  *
  * Decoders are the edge: anything they return is within the limits below, anything else throws a
  * `ProtocolError` whose `code` says what was wrong. Encoders check the same limits, so a frame

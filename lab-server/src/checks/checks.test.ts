@@ -332,6 +332,17 @@ describe('evaluateChecks', () => {
 		expect(results[0]!.message).toMatchInlineSnapshot(
 			`"Не удалось опросить hap1: узел приостановлен. Проверка повторится сама; если узел завис, сбросьте его («Сбросить стенд»)."`,
 		);
-		expect(results[4]!.message).toMatch(/^Узел hap1 сейчас не работает \(paused\)/);
+		expect(results[4]!.message).toMatch(/^Не удалось опросить hap1/);
+	});
+
+	it('vip: a frozen node (the freeze-node drill) makes it wait, whatever the node last said', () => {
+		const frozen = judge('vip', none, none, {
+			hap1: { ...live('MASTER', true), state: 'paused' },
+			hap2: live('BACKUP'),
+		});
+		expect(frozen.status).toBe('pending');
+		expect(frozen.message).toMatchInlineSnapshot(
+			`"Узел hap1 заморожен (docker pause): VIP проверится, когда он снова заработает. Если идут учения, нажмите «Восстановить»."`,
+		);
 	});
 });

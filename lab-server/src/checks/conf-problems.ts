@@ -208,7 +208,6 @@ export function configTestProblems(tests: Partial<Record<LabNode, ConfigTest>>):
 
 // --- helpers ---------------------------------------------------------------------------------
 
-
 function exitReason(code: number): string {
 	switch (code) {
 		case 5:

@@ -5,7 +5,12 @@
  */
 import { LAB_NODES, otherNode, type CheckStatus, type KeepalivedState, type LabNode } from '../api';
 import type { NodeStatus, VipChange } from '../labs/lab';
-import { configTestProblems, findConfProblems, type ConfigTest, type NodeConf } from './conf-problems';
+import {
+	configTestProblems,
+	findConfProblems,
+	type ConfigTest,
+	type NodeConf,
+} from './conf-problems';
 import { parseKeepalivedConf, summarizeConf } from './keepalived-conf';
 import type { Probes } from './probes';
 
@@ -19,6 +24,12 @@ export type LiveNode = Pick<NodeStatus, 'state' | 'keepalived' | 'hasVip'>;
 
 export const INSTALLED = /^install ok installed$/;
 
+const NODE_AWAY: Record<LiveNode['state'], string> = {
+	paused: 'заморожен (docker pause)',
+	stopped: 'остановлен',
+	starting: 'ещё запускается',
+	running: 'работает',
+};
 
 /**
  * The failover check, decided from the lab server's record of who held the VIP: passes once the
@@ -179,15 +190,22 @@ export function judgeService(nodes: Record<LabNode, Probes>): Verdict {
  * VIP left behind by a killed keepalived.
  */
 export function judgeVip(live: Record<LabNode, LiveNode>, vip: string): Verdict {
-	const frozen = LAB_NODES.filter((node) => live[node].state !== 'running');
-	if (frozen.length) {
+	const away = LAB_NODES.filter((node) => live[node].state !== 'running');
+	if (away.length) {
 		return pending(
-			frozen
-				.map((node) => `Узел ${node} сейчас не работает (${live[node].state}): проверка VIP повторится, когда он вернётся. Если идут учения, нажмите «Восстановить».`)
+			away
+				.map(
+					(node) =>
+						`Узел ${node} ${NODE_AWAY[live[node].state]}: VIP проверится, когда он снова заработает. Если идут учения, нажмите «Восстановить».`,
+				)
 				.join('\n'),
 		);
 	}
-	const reports = LAB_NODES.map((node) => ({ node, state: live[node].keepalived, hasVip: live[node].hasVip }));
+	const reports = LAB_NODES.map((node) => ({
+		node,
+		state: live[node].keepalived,
+		hasVip: live[node].hasVip,
+	}));
 	const holders = reports.filter((r) => r.hasVip);
 	const states = reports.map((r) => `${r.node} — ${describeState(r.state)}`).join(', ');
 	if (holders.length === 1) {
@@ -245,7 +263,6 @@ export function fail(message: string): Verdict {
 export function pending(message: string): Verdict {
 	return { status: 'pending', message };
 }
-
 
 export function isInstalled(probes: Probes): boolean {
 	return INSTALLED.test(probes.package?.output.trim() ?? '');

@@ -46,9 +46,10 @@ export async function runChecks(
 export function evaluateChecks(specs: readonly CheckSpec[], facts: LabFacts): CheckResult[] {
 	return specs.map((spec) => {
 		const { id, step, title } = spec;
-		const unreachable = spec.probes.length
-			? LAB_NODES.filter((node) => 'error' in facts.nodes[node])
-			: [];
+		const unreachable =
+			spec.probes.length || spec.live
+				? LAB_NODES.filter((node) => 'error' in facts.nodes[node])
+				: [];
 		if (unreachable.length) {
 			const message = unreachable
 				.map((node) => {

@@ -41,6 +41,11 @@ export interface CheckSpec {
 	title: string;
 	/** The node commands the check reads, on both nodes; none for checks decided from records. */
 	probes: readonly ProbeName[];
+	/**
+	 * Whether the check reads the nodes' live state (live-state.ts): like a probe, that is only
+	 * trusted while the nodes answer, so an unreachable node makes it pending too.
+	 */
+	live?: boolean;
 	judge: (nodes: Record<LabNode, Probes>, lab: LabRecords) => Verdict;
 }
 
@@ -90,6 +95,7 @@ const SPECS: Omit<CheckSpec, 'step'>[] = [
 		id: 'vip',
 		title: 'VIP держит ровно один узел',
 		probes: [],
+		live: true,
 		judge: (_nodes, { live, vip }) => judgeVip(live, vip),
 	},
 	{

@@ -29,8 +29,8 @@ runCli(async () => {
 	await pingDocker(docker, config.dockerSocket);
 	await ensureHostFirewall();
 	await ensureInotifyLimit(config.maxLabs);
-	const image = await ensureNodeImage(docker, printProgress());
-	const serveSite = process.env.LAB_SITE !== 'none';
+	const image = await ensureNodeImage(docker, printProgress(), config);
+	const serveSite = config.site === 'dist';
 	if (serveSite) await ensureSiteBuilt();
 
 	const server = createLabServer({

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
 		expect(loadConfig({})).toMatchInlineSnapshot(`
 			{
 			  "allowedOrigins": [],
+			  "debianMirror": "http://deb.debian.org/debian",
 			  "dockerSocket": "/var/run/docker.sock",
 			  "host": "127.0.0.1",
 			  "instructorSecret": undefined,
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
 			  "nodeMemoryMb": 256,
 			  "nodePidsLimit": 512,
 			  "port": 4321,
+			  "site": "dist",
 			  "stateDir": ".lab-state",
 			  "terminalGraceMs": 300000,
 			  "terminalInputBurst": 262144,

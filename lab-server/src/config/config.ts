@@ -100,15 +100,24 @@ const variables = {
 	stateDir: variable('STATE_DIR', text('.lab-state')),
 	/** Docker Engine API socket. Env `DOCKER_SOCKET`, default `/var/run/docker.sock`. */
 	dockerSocket: variable('DOCKER_SOCKET', text('/var/run/docker.sock')),
+	/**
+	 * Debian mirror the first image build takes its debootstrap base from, when no Debian base
+	 * image is present locally. Env `LAB_DEBIAN_MIRROR`, default `http://deb.debian.org/debian`.
+	 */
+	debianMirror: variable('LAB_DEBIAN_MIRROR', parsed('http://deb.debian.org/debian', parseHttpUrl)),
+	/**
+	 * Whether `npm start` serves the built site (`dist`) or the API only (`none`, as `npm run dev`
+	 * does behind Astro's dev server). Env `LAB_SITE`, default `dist`.
+	 */
+	site: variable('LAB_SITE', oneOf(['dist', 'none'] as const, 'dist')),
 	/** Pino log level. Env `LOG_LEVEL`, default `info`. */
 	logLevel: variable(
 		'LOG_LEVEL',
 		oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 	),
 	/**
-	 * Believe `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy in front (for logs and
-	 * secure cookies; limits never use addresses). Env `TRUST_PROXY`, `true` or `false`, default
-	 * `false`.
+	 * A TLS proxy is in front: cookies are marked `Secure`. Env `TRUST_PROXY`, `true` or
+	 * `false`, default `false`.
 	 */
 	trustProxy: variable('TRUST_PROXY', boolean(false)),
 };
@@ -275,6 +284,12 @@ function originOf(url: string): string | undefined {
 	} catch {
 		return undefined;
 	}
+}
+
+function parseHttpUrl(raw: string): string {
+	const url = raw.trim();
+	if (!/^https?:\/\/[^\s/]+/.test(url)) throw new Error(`expected an http:// or https:// URL`);
+	return url.replace(/\/+$/, '');
 }
 
 function parseSecret(raw: string): string {

@@ -24,16 +24,13 @@ export function stepsByCheck(): Map<string, StepInfo> {
 	return courseSteps;
 }
 
-
 /**
  * check id → its step, from each step's frontmatter `check:` (one id, `[a, b]` or a YAML list):
  * the slug (the frontmatter's `slug:` or, as Astro's glob loader makes it, the file's path
  * without `.mdx`, slugified) and the step's `order`. The first step to claim a check keeps it.
  * Missing folder: no steps.
  */
-export function readStepChecks(
-	dir: string,
-): Map<string, StepInfo> {
+export function readStepChecks(dir: string): Map<string, StepInfo> {
 	const steps = new Map<string, StepInfo>();
 	let files: string[];
 	try {
@@ -65,7 +62,7 @@ export function readStepChecks(
 }
 
 /** `check: install`, `check: [install, version]` or a YAML block list under `check:`. */
-export function frontmatterList(frontmatter: string, key: string): string[] {
+function frontmatterList(frontmatter: string, key: string): string[] {
 	const match = new RegExp(`^${key}:[ \\t]*(.*)$`, 'm').exec(frontmatter);
 	if (!match) return [];
 	const value = match[1]!.trim();

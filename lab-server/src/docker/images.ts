@@ -60,18 +60,29 @@ export async function nodeImageStatus(docker: Docker): Promise<ImageStatus> {
 	return { tag, present: tags.includes(tag), stale: tags.filter((t) => t !== tag) };
 }
 
-/** Builds the node image unless the current tag is present. Returns the tag. */
-export async function ensureNodeImage(docker: Docker, onProgress: OnProgress): Promise<string> {
+/**
+ * Builds the node image unless the current tag is present. Returns the tag. `debianMirror` is
+ * where debootstrap fetches the base from when no Debian base image is present (config.ts).
+ */
+export async function ensureNodeImage(
+	docker: Docker,
+	onProgress: OnProgress,
+	{ debianMirror }: { debianMirror: string },
+): Promise<string> {
 	const status = await nodeImageStatus(docker);
 	if (status.present) return status.tag;
-	const base = await ensureBaseImage(docker, onProgress);
+	const base = await ensureBaseImage(docker, onProgress, debianMirror);
 	await buildNodeImage(docker, status.tag, base, onProgress);
 	await removeStaleImages(docker, status.stale);
 	onProgress({ phase: 'done', message: `built ${status.tag}` });
 	return status.tag;
 }
 
-async function ensureBaseImage(docker: Docker, onProgress: OnProgress): Promise<string> {
+async function ensureBaseImage(
+	docker: Docker,
+	onProgress: OnProgress,
+	mirror: string,
+): Promise<string> {
 	if (await imageExists(docker, SLIM_BASE)) return SLIM_BASE;
 	if (await imageExists(docker, DEBOOTSTRAP_BASE)) return DEBOOTSTRAP_BASE;
 
@@ -89,7 +100,6 @@ async function ensureBaseImage(docker: Docker, onProgress: OnProgress): Promise<
 		phase: 'base',
 		message: `building ${DEBOOTSTRAP_BASE} with debootstrap (about 30 s)`,
 	});
-	const mirror = process.env.LAB_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 	await runScript(path.join(DOCKER_DIR, 'base/make-base.sh'), [DEBOOTSTRAP_BASE, mirror], (line) =>
 		onProgress({ phase: 'output', message: line }),
 	);

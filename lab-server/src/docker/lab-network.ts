@@ -104,7 +104,6 @@ export async function removeLab(docker: Docker, labId: string): Promise<void> {
 	}
 }
 
-
 /**
  * Every IPv4 subnet any Docker network uses, ours or not: Docker refuses overlapping subnets, so
  * a lab takes the first /24 of the pool that none of these covers.

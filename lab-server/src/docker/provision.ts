@@ -54,7 +54,7 @@ export async function resetLabNode(docker: Docker, plan: LabPlan, role: LabNode)
 	return bootNode(docker, plan, role);
 }
 
-export async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<string> {
+async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<string> {
 	const id = await startNode(docker, {
 		labId: plan.labId,
 		role,

@@ -1,5 +1,5 @@
 /**
- * The downtime meter (issue 5, «Измеритель простоя»): a small `client` container on the lab
+ * The downtime meter («Измеритель простоя»): a small `client` container on the lab
  * network asks `http://VIP/` every 100 ms and the server reports each outage as an `outage` event
  * on `lab.events`: `{ startedAt, endedAt, ms, before, after, failedProbes }`, where before/after
  * name the node that answered (haproxy's reply body is the node's name).

@@ -1,5 +1,5 @@
 /**
- * Failure drills (issue 5, «Учения»): break a running keepalived pair on purpose and report what
+ * Failure drills («Учения»): break a running keepalived pair on purpose and report what
  * the cluster did. A drill acts on the node that holds the VIP when it starts (its `target`).
  *
  * Lifecycle, per lab (kept here in memory, in a WeakMap keyed by the lab):

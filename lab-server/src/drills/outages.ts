@@ -15,7 +15,6 @@ export interface Probe {
 	node: string | null;
 }
 
-
 /**
  * `12 1795623263473 1795623263479 ok hap1` or `13 1795623263579 1795623264581 fail 28`; null for
  * anything else.

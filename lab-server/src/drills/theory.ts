@@ -1,7 +1,6 @@
 /** What keepalived's own timers predict for each drill, from the learner's config. */
 import type { ExpectedOutage, FailureDrill } from '../api';
 
-
 /**
  * The outage theory predicts for a drill, from the learner's config: `advertInt` and `interval`
  * in seconds, `priority` of the node that takes over, `fall` of the haproxy track script.

@@ -11,7 +11,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
 	let size = 0;
 	for await (const chunk of req as AsyncIterable<Buffer>) {
 		size += chunk.byteLength;
-		if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body-too-large', 'Слишком большой запрос.');
+		if (size > MAX_BODY_BYTES)
+			throw new HttpError(413, 'body-too-large', 'Слишком большой запрос.');
 		chunks.push(chunk);
 	}
 	const text = Buffer.concat(chunks).toString('utf8').trim();

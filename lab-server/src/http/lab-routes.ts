@@ -38,8 +38,7 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 
 	/** A handler for a lab the request's token opens. */
 	const withLab =
-		(handle: (lab: Lab, ctx: RouteContext) => Promise<void>) =>
-		async (ctx: RouteContext) =>
+		(handle: (lab: Lab, ctx: RouteContext) => Promise<void>) => async (ctx: RouteContext) =>
 			handle(labs.authorize(ctx.params[0]!, labToken(ctx.req, ctx.params[0]!)), ctx);
 
 	const runChecks = (lab: Lab) => {
@@ -95,7 +94,8 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			path('/checks/([a-z-]{1,32})/complete'),
 			withLab(async (lab, { res, params }) => {
 				const check = params[1]!;
-				if (!isCheckId(check)) throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
+				if (!isCheckId(check))
+					throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
 				const commands = await completeStep(deps.docker, lab, check);
 				sendJson(res, 200, { commands, checks: await runChecks(lab) });
 			}),

@@ -51,7 +51,10 @@ export function createRequestHandler(deps: {
 		} finally {
 			if (api && !url.pathname.endsWith('/events')) {
 				const ms = Math.round(performance.now() - started);
-				log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms }, 'request');
+				log.debug(
+					{ method: req.method, path: url.pathname, status: res.statusCode, ms },
+					'request',
+				);
 			}
 		}
 	};

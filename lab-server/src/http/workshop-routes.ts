@@ -58,20 +58,24 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			const body = parseBody(createWorkshopBody, await readJson(req));
 			sendJson(res, 201, workshops.create(body));
 		}),
-		route('POST', /^\/api\/workshops\/([A-Za-z0-9 -]{1,16})\/join$/, async ({ req, res, params }) => {
-			const { name } = parseBody(joinBody, await readJson(req));
-			const sessionHash = browserSession(req, res, secure);
-			let joined;
-			try {
-				joined = workshops.join(decodeURIComponent(params[0]!), name, sessionHash);
-			} catch (error) {
-				if (error instanceof HttpError && error.code === 'pool-refilling') {
-					res.setHeader('Retry-After', String(POOL_RETRY_AFTER_S));
+		route(
+			'POST',
+			/^\/api\/workshops\/([A-Za-z0-9 -]{1,16})\/join$/,
+			async ({ req, res, params }) => {
+				const { name } = parseBody(joinBody, await readJson(req));
+				const sessionHash = browserSession(req, res, secure);
+				let joined;
+				try {
+					joined = workshops.join(decodeURIComponent(params[0]!), name, sessionHash);
+				} catch (error) {
+					if (error instanceof HttpError && error.code === 'pool-refilling') {
+						res.setHeader('Retry-After', String(POOL_RETRY_AFTER_S));
+					}
+					throw error;
 				}
-				throw error;
-			}
-			sendCreatedLab(res, joined.again ? 200 : 201, joined.lab, joined.token, secure);
-		}),
+				sendCreatedLab(res, joined.again ? 200 : 201, joined.lab, joined.token, secure);
+			},
+		),
 		route(
 			'POST',
 			path('/instructor-session'),
@@ -79,7 +83,11 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				parseBody(emptyBody, await readJson(req));
 				const token = bearer(req);
 				if (!token) {
-					throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя в заголовке Authorization.');
+					throw new HttpError(
+						401,
+						'unauthorized',
+						'Нужен ключ преподавателя в заголовке Authorization.',
+					);
 				}
 				const maxAgeS = config.labMaxLifetimeMs / 1000 + 24 * 3600;
 				setInstructorCookie(res, workshop.id, token, maxAgeS, secure);

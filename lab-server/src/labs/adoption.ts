@@ -11,7 +11,8 @@ import { identityFromLabels } from './labels';
 import type { SavedLabs } from './store';
 import { labAddresses } from './subnets';
 
-export type Adoption = { kind: 'foreign' } | { kind: 'remove'; whole: boolean } | { kind: 'adopt'; fields: LabFields };
+export type Adoption =
+	{ kind: 'foreign' } | { kind: 'remove'; whole: boolean } | { kind: 'adopt'; fields: LabFields };
 
 export function adoption(
 	found: LabResources,
@@ -20,7 +21,8 @@ export function adoption(
 ): Adoption {
 	const { serverId, now, config } = context;
 	const labels = found.containers[0]?.labels ?? found.labels;
-	if ((labels[LABELS.server] ?? found.labels[LABELS.server]) !== serverId) return { kind: 'foreign' };
+	if ((labels[LABELS.server] ?? found.labels[LABELS.server]) !== serverId)
+		return { kind: 'foreign' };
 	const identity = identityFromLabels(labels);
 	const containers = Object.fromEntries(found.containers.map((c) => [c.role, c]));
 	const whole =
@@ -29,7 +31,10 @@ export function adoption(
 		// A node frozen by the freeze-node drill is paused, not gone: `restore` thaws it.
 		LAB_NODES.every((node) => ['running', 'paused'].includes(containers[node]?.state ?? ''));
 	if (!whole) return { kind: 'remove', whole };
-	const state = saved[found.labId] ?? { expiresAt: identity.createdAt + config.labTtlMs, idleSince: now };
+	const state = saved[found.labId] ?? {
+		expiresAt: identity.createdAt + config.labTtlMs,
+		idleSince: now,
+	};
 	if (state.expiresAt <= now) return { kind: 'remove', whole };
 	return {
 		kind: 'adopt',

@@ -31,7 +31,11 @@ export function identityFromLabels(labels: Record<string, string>): LabIdentity 
 	const index = Number(labels[LABELS.index]);
 	const createdAt = Date.parse(labels[LABELS.createdAt] ?? '');
 	const tokenHash = labels[LABELS.tokenHash] ?? '';
-	if (!Number.isInteger(index) || !Number.isFinite(createdAt) || !/^[0-9a-f]{64}$/.test(tokenHash)) {
+	if (
+		!Number.isInteger(index) ||
+		!Number.isFinite(createdAt) ||
+		!/^[0-9a-f]{64}$/.test(tokenHash)
+	) {
 		return null;
 	}
 	return {

@@ -49,10 +49,7 @@ export interface LabWatch {
 	stop(): void;
 }
 
-export function watchLab(
-	lab: Lab,
-	deps: { docker: Docker; clock: Clock; log: Logger },
-): LabWatch {
+export function watchLab(lab: Lab, deps: { docker: Docker; clock: Clock; log: Logger }): LabWatch {
 	const observers = new Map<LabNode, NodeObserver>();
 	const unwatch = (node: LabNode) => {
 		observers.get(node)?.stop();

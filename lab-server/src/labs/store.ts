@@ -14,14 +14,21 @@ const savedLabs = z.record(
 export type SavedLabs = z.infer<typeof savedLabs>;
 
 export function labStore(stateDir: string, log: Logger) {
-	const file = stateFile<SavedLabs>({ dir: stateDir, name: 'labs.json', schema: savedLabs, empty: () => ({}), log });
+	const file = stateFile<SavedLabs>({
+		dir: stateDir,
+		name: 'labs.json',
+		schema: savedLabs,
+		empty: () => ({}),
+		log,
+	});
 	return {
 		read: () => file.read(),
 		/** Saves every lab's mutable fields as they are when the write's turn comes. */
 		save: (labs: () => Iterable<Lab>) =>
 			file.write(() => {
 				const state: SavedLabs = {};
-				for (const lab of labs()) state[lab.id] = { expiresAt: lab.expiresAt, idleSince: lab.idleSince };
+				for (const lab of labs())
+					state[lab.id] = { expiresAt: lab.expiresAt, idleSince: lab.idleSince };
 				return state;
 			}),
 	};

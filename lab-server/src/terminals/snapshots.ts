@@ -18,7 +18,11 @@ function snapshotPath(stateDir: string, key: SessionKey): string {
 	return path.join(stateDir, 'terminals', key.labId, `${key.node}-${key.term}.ring`);
 }
 
-export async function saveSnapshot(stateDir: string, key: SessionKey, ring: OutputRing): Promise<void> {
+export async function saveSnapshot(
+	stateDir: string,
+	key: SessionKey,
+	ring: OutputRing,
+): Promise<void> {
 	const file = snapshotPath(stateDir, key);
 	await ensurePrivateDir(path.dirname(file));
 	const { start, data } = ring.snapshot();

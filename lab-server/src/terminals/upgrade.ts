@@ -55,7 +55,11 @@ export function authorizeUpgrade(req: IncomingMessage, deps: UpgradeDeps): Termi
 		);
 	}
 	if (!originAllowed(req, deps.allowedOrigins)) {
-		throw new HttpError(403, 'origin-not-allowed', 'Терминал можно открыть только со страницы курса.');
+		throw new HttpError(
+			403,
+			'origin-not-allowed',
+			'Терминал можно открыть только со страницы курса.',
+		);
 	}
 	const labId = match[1]!;
 	if (url.searchParams.get('view') === '1') {

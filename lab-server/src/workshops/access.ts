@@ -12,7 +12,8 @@ import { sameDigest, sha256 } from '../lib/hash';
 import type { Workshop } from './workshop';
 
 export function workshopAccess(secret: string | undefined) {
-	const isSecret = (token: string) => secret !== undefined && sameDigest(sha256(token), sha256(secret));
+	const isSecret = (token: string) =>
+		secret !== undefined && sameDigest(sha256(token), sha256(secret));
 	const enabled = () => {
 		if (secret === undefined) {
 			throw new HttpError(
@@ -28,17 +29,27 @@ export function workshopAccess(secret: string | undefined) {
 			enabled();
 			const token = bearer(req);
 			if (!token) throw new HttpError(401, 'unauthorized', 'Нужен секрет преподавателя.');
-			if (!isSecret(token)) throw new HttpError(403, 'forbidden', 'Секрет преподавателя не подходит.');
+			if (!isSecret(token))
+				throw new HttpError(403, 'forbidden', 'Секрет преподавателя не подходит.');
 		},
 
 		/** The workshop, if the request carries its instructor token or the secret: 404, 401, 403. */
-		authorizeInstructor(workshop: Workshop | undefined, workshopId: string, req: IncomingMessage): Workshop {
+		authorizeInstructor(
+			workshop: Workshop | undefined,
+			workshopId: string,
+			req: IncomingMessage,
+		): Workshop {
 			enabled();
 			if (!workshop) {
-				throw new HttpError(404, 'workshop-not-found', 'Воркшоп не найден: возможно, он уже завершён.');
+				throw new HttpError(
+					404,
+					'workshop-not-found',
+					'Воркшоп не найден: возможно, он уже завершён.',
+				);
 			}
 			const token = instructorToken(req, workshopId);
-			if (!token) throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя этого воркшопа.');
+			if (!token)
+				throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя этого воркшопа.');
 			if (!sameDigest(sha256(token), workshop.instructorTokenHash) && !isSecret(token)) {
 				throw new HttpError(403, 'forbidden', 'Этот ключ не открывает этот воркшоп.');
 			}
