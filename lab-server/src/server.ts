@@ -11,7 +11,10 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from './lib/clock';
 import type { Config } from './config/config';
 import { connectDocker } from './docker/engine';
+import { requestGuard } from './http/guard';
 import { health } from './http/health';
+import { browserSessions, loadSessionKey } from './http/sessions';
+import { Admission } from './labs/admission';
 import { labRoutes } from './http/lab-routes';
 import { createRequestHandler, route } from './http/router';
 import { workshopRoutes } from './http/workshop-routes';
@@ -89,16 +92,32 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		log,
 		checks: (labId) => checks.get(labId),
 	});
+	const sessions = browserSessions(loadSessionKey(stateDir));
+	const admission = new Admission({
+		clock,
+		hasRoom: () => labs.load < config.maxLabs,
+		createPerMinute: config.labCreatePerMinute,
+	});
+	const guard = requestGuard(config);
 	const routes = [
-		route('GET', /^\/api\/health$/, async ({ res }) => health(res, docker, config.dockerSocket)),
-		...labRoutes({ labs, docker, config, checks: (labId) => checks.get(labId), drills }),
-		...workshopRoutes({ labs, workshops, drills, config, log }),
+		route('GET', /^\/api\/health$/, async ({ res }) => health(res, docker)),
+		...labRoutes({
+			labs,
+			docker,
+			config,
+			checks: (labId) => checks.get(labId),
+			drills,
+			sessions,
+			admission,
+		}),
+		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
 	];
 	const http = createServer(
 		createRequestHandler({
 			routes,
+			guard,
 			log,
-			site: options.siteDir ? staticSite(options.siteDir) : null,
+			site: options.siteDir ? staticSite(options.siteDir, config) : null,
 		}),
 	);
 	const sockets = attachTerminalServer(http, {
@@ -107,6 +126,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		config,
 		clock,
 		log,
+		guard,
 		authorizeViewer: (req, labId) => workshops.authorizeViewer(req, labId),
 	});
 

@@ -105,6 +105,7 @@ export async function provisionTestLab(docker: Docker, image: string): Promise<T
 				addresses: plan.addresses,
 				tokenHash: '',
 				ownerHash: '',
+				clientIp: null,
 				workshop: null,
 				createdAt: now,
 				expiresAt: now + 3_600_000,

@@ -25,6 +25,8 @@ export class ApiError extends Error {
 		readonly status: number,
 		readonly code: string,
 		readonly serverMessage: string | null,
+		/** `Retry-After` in seconds and, for `no-capacity`, the place in the waiting line. */
+		readonly retry: { afterS: number; position: number | null } | null = null,
 	) {
 		super(serverMessage ?? `lab API answered ${status} (${code})`);
 		this.name = 'ApiError';
@@ -139,10 +141,14 @@ export async function request(
 	}
 	if (!response.ok) {
 		const error = isObject(json) && isObject(json.error) ? json.error : null;
+		const afterS = Number(response.headers.get('retry-after'));
 		throw new ApiError(
 			response.status,
 			typeof error?.code === 'string' ? error.code : 'http',
 			typeof error?.message === 'string' ? error.message : null,
+			Number.isFinite(afterS) && afterS > 0
+				? { afterS, position: typeof error?.position === 'number' ? error.position : null }
+				: null,
 		);
 	}
 	return json;

@@ -146,14 +146,34 @@ class LabPanel extends HTMLElement {
 					throw error;
 				});
 			}
-			lab ??= await createLab();
-			if (attempt !== this.#attempt) return;
+			lab ??= await this.#createInLine(attempt);
+			if (lab === null || attempt !== this.#attempt) return;
 			// The start button is gone now: keyboard focus goes to the first terminal.
 			this.#focusOnAttach = true;
 			this.#run(lab);
 		} catch (error) {
 			if (attempt !== this.#attempt) return;
 			this.#setError(error);
+		}
+	}
+
+	/**
+	 * A new lab, waiting in the server's line while every lab is taken: the page says the place
+	 * and asks again when the server says to. Null when the learner started over meanwhile.
+	 */
+	async #createInLine(attempt: number): Promise<Lab | null> {
+		for (;;) {
+			try {
+				return await createLab();
+			} catch (error) {
+				if (!(error instanceof ApiError && error.code === 'no-capacity' && error.retry))
+					throw error;
+				const { afterS, position } = error.retry;
+				this.#slot('busy-text').textContent =
+					position === null ? this.#t('lab.queueFull') : this.#t('lab.queue', { n: position });
+				await new Promise((resolve) => setTimeout(resolve, afterS * 1000));
+				if (attempt !== this.#attempt) return null;
+			}
 		}
 	}
 

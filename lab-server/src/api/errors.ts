@@ -5,5 +5,7 @@ export interface ErrorBody {
 		code: string;
 		/** Russian, for the learner. */
 		message: string;
+		/** `no-capacity`: the browser's place in the waiting line, from 1. */
+		position?: number;
 	};
 }

@@ -239,9 +239,13 @@ describe('shouldReconnect', () => {
 	);
 
 	it('does not reconnect after any of our other close codes', () => {
-		const others = Object.values(CloseCode).filter(
-			(code) => code !== CloseCode.SERVER_RESTARTING && code !== CloseCode.NODE_RESET,
-		);
+		const resumable: number[] = [
+			CloseCode.SERVER_RESTARTING,
+			CloseCode.NODE_RESET,
+			CloseCode.CLIENT_TOO_SLOW,
+		];
+		expect(resumable.every(shouldReconnect)).toBe(true);
+		const others = Object.values(CloseCode).filter((code) => !resumable.includes(code));
 		expect(others).toHaveLength(10);
 		expect(others.filter(shouldReconnect)).toEqual([]);
 	});

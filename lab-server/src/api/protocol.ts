@@ -86,6 +86,11 @@ export const CloseCode = {
 	NOT_STARTED: 4015,
 	/** A read-only viewer fell more than 1 MiB behind and was dropped (the learner is never slowed). */
 	VIEWER_TOO_SLOW: 4016,
+	/**
+	 * The client stopped reading its output (the server's socket held it for 30 s): the shell is
+	 * kept, reconnect and resume.
+	 */
+	CLIENT_TOO_SLOW: 4017,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -105,6 +110,7 @@ const RECONNECT_CODES: ReadonlySet<number> = new Set([
 	1014,
 	CloseCode.SERVER_RESTARTING,
 	CloseCode.NODE_RESET,
+	CloseCode.CLIENT_TOO_SLOW,
 ]);
 
 export function shouldReconnect(code: number): boolean {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECKS } from './specs';
-import { LOG_COMMANDS, VERSION_COMMAND, historyHas } from './history';
+import { historyHas, isLogCommand, isVersionCommand } from './history';
 import { checkFailover, type LiveNode } from './judges';
 import { evaluateChecks, type LabFacts } from './run';
 import { readStepChecks } from '../course/steps';
@@ -65,8 +65,8 @@ describe('readStepChecks', () => {
 });
 
 describe('command history', () => {
-	const version = (line: string) => historyHas(line, [VERSION_COMMAND]);
-	const logs = (line: string) => historyHas(line, LOG_COMMANDS);
+	const version = (line: string) => historyHas(line, [isVersionCommand]);
+	const logs = (line: string) => historyHas(line, [isLogCommand]);
 
 	it('sees keepalived -v run, with or without sudo, and nothing that only mentions it', () => {
 		for (const line of [

@@ -248,13 +248,19 @@ function mergeFindings(findings: Finding[]): string[] {
  * keepalived -t parses the config once per process (parent, VRRP, checker) and prints the same
  * message with and without the file name: the first distinct ones, without the file name.
  */
+/** The patterns run on `keepalived -t`'s output (root in the node controls the binary). */
+export const CONF_TEST_PATTERNS = {
+	location: /^\((?:[^():]+: )?(Line \d+)\)/,
+	finalDot: /(?<!\.)\.$/,
+} as const;
+
 function firstMessages(output: string, limit = 3): string[] {
 	const seen = new Set<string>();
 	for (const raw of output.split('\n')) {
 		const line = raw
-			.replace(/^\((?:[^():]+: )?(Line \d+)\)/, '($1)')
+			.replace(CONF_TEST_PATTERNS.location, '($1)')
 			.trim()
-			.replace(/(?<!\.)\.$/, '')
+			.replace(CONF_TEST_PATTERNS.finalDot, '')
 			.slice(0, 200);
 		if (line) seen.add(line);
 		if (seen.size === limit) break;

@@ -22,7 +22,14 @@ export interface Verdict {
 /** What the lab server itself knows of a node (live-state.ts): no exec needed to judge it. */
 export type LiveNode = Pick<NodeStatus, 'state' | 'keepalived' | 'hasVip'>;
 
-export const INSTALLED = /^install ok installed$/;
+/** Patterns on what the probes print (text root in the node controls); learner-text.test.ts. */
+export const PROBE_OUTPUT_PATTERNS = {
+	installed: /^install ok installed$/,
+	unitFileState: /^UnitFileState=(.*)$/m,
+	activeState: /^ActiveState=(.*)$/m,
+	unbalancedBraces: /missing '\}'|Extra '\}'/,
+} as const;
+export const INSTALLED = PROBE_OUTPUT_PATTERNS.installed;
 
 const NODE_AWAY: Record<LiveNode['state'], string> = {
 	paused: 'заморожен (docker pause)',
@@ -119,7 +126,7 @@ export function judgeConfig(nodes: Record<LabNode, Probes>, { vip }: { vip: stri
 		tests[node] = test;
 		// With braces out of balance the blocks are not what the learner meant: keepalived's own
 		// message says where, and the intent checks would only add noise.
-		if (/missing '\}'|Extra '\}'/.test(test.output)) continue;
+		if (PROBE_OUTPUT_PATTERNS.unbalancedBraces.test(test.output)) continue;
 		confs[node] = {
 			summary: summarizeConf(parseKeepalivedConf(text)),
 			hasKeepalivedScriptUser: nodes[node].scriptUser?.code === 0,
@@ -275,8 +282,8 @@ function hasConfig(probes: Probes): boolean {
 function unitState(probes: Probes): { enabled: string; active: string } {
 	const output = probes.service?.output ?? '';
 	return {
-		enabled: /^UnitFileState=(.*)$/m.exec(output)?.[1]?.trim() ?? '',
-		active: /^ActiveState=(.*)$/m.exec(output)?.[1]?.trim() ?? '',
+		enabled: PROBE_OUTPUT_PATTERNS.unitFileState.exec(output)?.[1]?.trim() ?? '',
+		active: PROBE_OUTPUT_PATTERNS.activeState.exec(output)?.[1]?.trim() ?? '',
 	};
 }
 

@@ -10,6 +10,14 @@
  * block's `{` may stand on the next line.
  */
 
+/** The patterns this reader runs on the config (learner text); learner-text.test.ts. */
+export const CONF_PATTERNS = {
+	lines: /\r?\n/,
+	/** One token at a time from the current position (sticky): quoted, brace, comment or word. */
+	token: /\s*(?:"([^"]*)"?|([{}])|([!#])|([^\s{}"]+))/y,
+	number: /^\d+$/,
+} as const;
+
 /** One statement: a keyword with its arguments, and for a block the statements inside it. */
 export interface ConfStatement {
 	keyword: string;
@@ -27,7 +35,7 @@ export interface ConfStatement {
 export function parseKeepalivedConf(text: string): ConfStatement[] {
 	const root: ConfStatement[] = [];
 	const stack: ConfStatement[][] = [root];
-	text.split(/\r?\n/).forEach((source, index) => {
+	text.split(CONF_PATTERNS.lines).forEach((source, index) => {
 		const line = index + 1;
 		let pending: string[] = [];
 		const level = () => stack[stack.length - 1]!;
@@ -121,7 +129,7 @@ export function configValue(text: string, keyword: string): number | null {
 function firstNumber(statements: ConfStatement[], keyword: string): number | null {
 	for (const statement of statements) {
 		const arg = statement.args[0] ?? '';
-		if (statement.keyword === keyword && /^\d+$/.test(arg)) return Number(arg);
+		if (statement.keyword === keyword && CONF_PATTERNS.number.test(arg)) return Number(arg);
 		const inner = statement.block ? firstNumber(statement.block, keyword) : null;
 		if (inner !== null) return inner;
 	}
@@ -130,7 +138,7 @@ function firstNumber(statements: ConfStatement[], keyword: string): number | nul
 
 function tokenize(line: string): string[] {
 	const tokens: string[] = [];
-	const pattern = /\s*(?:"([^"]*)"?|([{}])|([!#])|([^\s{}"]+))/gy;
+	const pattern = new RegExp(CONF_PATTERNS.token.source, 'gy');
 	let match: RegExpExecArray | null;
 	while ((match = pattern.exec(line)) !== null && match[0] !== '') {
 		const [, quoted, brace, comment, word] = match;

@@ -9,7 +9,7 @@
 import { LAB_NODES, type CheckId, type LabNode } from '../api';
 import { stepsByCheck } from '../course/steps';
 import type { VipChange } from '../labs/lab';
-import { LOG_COMMANDS, VERSION_COMMAND, historyHas } from './history';
+import { historyHas, isLogCommand, isVersionCommand, type CommandTest } from './history';
 import {
 	INSTALLED,
 	checkFailover,
@@ -73,7 +73,7 @@ const SPECS: Omit<CheckSpec, 'step'>[] = [
 		id: 'version',
 		title: 'Версия keepalived проверена (keepalived -v)',
 		...inHistory({
-			match: [VERSION_COMMAND],
+			match: [isVersionCommand],
 			pass: (nodes) => `Команда keepalived -v выполнена на ${nodes.join(' и ')}.`,
 			pending:
 				'Выполните sudo keepalived -v: команда покажет установленную версию (в стенде 2.2.7, в руководстве 2.0.19).',
@@ -102,7 +102,7 @@ const SPECS: Omit<CheckSpec, 'step'>[] = [
 		id: 'logs',
 		title: 'Журнал keepalived просмотрен',
 		...inHistory({
-			match: LOG_COMMANDS,
+			match: [isLogCommand],
 			pass: (nodes) => `Журнал keepalived просмотрен на ${nodes.join(' и ')}.`,
 			pending:
 				'Посмотрите журнал keepalived: sudo journalctl -u keepalived или sudo grep -i keepalived /var/log/messages — в нём видно, когда узел входил в MASTER, BACKUP и FAULT и почему.',
@@ -163,7 +163,7 @@ function onBothNodes(rule: {
 
 /** A check that holds once a command matching one of `match` is in a node's shell history. */
 function inHistory(rule: {
-	match: RegExp[];
+	match: CommandTest[];
 	pass: (nodes: LabNode[]) => string;
 	pending: string;
 }): Pick<CheckSpec, 'probes' | 'judge'> {

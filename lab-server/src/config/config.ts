@@ -41,6 +41,17 @@ const variables = {
 	 */
 	maxLabsPerClient: variable('MAX_LABS_PER_CLIENT', integer(1, 100, 2)),
 	/**
+	 * Labs one IP address may hold at once, against a script that ignores cookies; `0` is off,
+	 * the default: a classroom behind one NAT address shares it. Env `MAX_LABS_PER_IP`.
+	 */
+	maxLabsPerIp: variable('MAX_LABS_PER_IP', integer(0, 10_000, 0)),
+	/**
+	 * New labs per minute over all learners (`POST /api/labs`), a token bucket that allows a
+	 * burst of a quarter of it: a flood of creates waits in line instead of taking every slot.
+	 * Env `LAB_CREATE_PER_MINUTE`, default `30`.
+	 */
+	labCreatePerMinute: variable('LAB_CREATE_PER_MINUTE', integer(1, 10_000, 30)),
+	/**
 	 * Private IPv4 range, /16 or larger, from which each lab takes a /24 (the first lab gets the
 	 * guide's own 10.129.0.0/24). Env `LAB_SUBNET_POOL`, default `10.129.0.0/16`.
 	 */
@@ -51,6 +62,17 @@ const variables = {
 	 * default none.
 	 */
 	allowedOrigins: variable('ALLOWED_ORIGINS', parsed<readonly string[]>([], parseOrigins)),
+	/**
+	 * The origin learners open, when it is not localhost or an IP address (a classroom server's
+	 * name, or the TLS proxy's), e.g. `https://lab.example.org`: its host joins the allowed Host
+	 * headers (DNS rebinding is refused: any other name gets 403). Env `PUBLIC_ORIGIN`.
+	 */
+	publicOrigin: variable('PUBLIC_ORIGIN', parsed<string | undefined>(undefined, parseOrigin)),
+	/**
+	 * Who may frame the course (CSP `frame-ancestors`): `'self'` by default; an LMS that embeds it
+	 * is added here, e.g. `'self' https://lms.example.org`. Env `FRAME_ANCESTORS`.
+	 */
+	frameAncestors: variable('FRAME_ANCESTORS', parsed("'self'", parseFrameAncestors)),
 	/** Memory limit of each lab node container, MiB. Env `NODE_MEMORY_MB`, default `256`. */
 	nodeMemoryMb: variable('NODE_MEMORY_MB', integer(64, 65_536, 256)),
 	/**
@@ -274,6 +296,30 @@ function parseOrigins(raw: string): readonly string[] {
 		}
 	}
 	return origins;
+}
+
+function parseOrigin(raw: string): string {
+	const origin = raw.trim();
+	const canonical = originOf(origin);
+	if (canonical !== origin) {
+		const hint = canonical === undefined ? '' : ` (did you mean "${canonical}"?)`;
+		throw new Error(`expected an origin such as "https://lab.example.org"${hint}`);
+	}
+	return origin;
+}
+
+/** CSP source expressions: `'self'`, `'none'`, origins or `https:`; nothing that ends the header. */
+function parseFrameAncestors(raw: string): string {
+	const sources = raw.trim().split(/\s+/);
+	const valid = (s: string) =>
+		s === "'self'" || s === "'none'" || /^https?:$/.test(s) || originOf(s) === s;
+	const bad = sources.find((s) => !valid(s));
+	if (bad !== undefined) {
+		throw new Error(
+			`expected CSP sources such as "'self' https://lms.example.org": "${bad}" is not one`,
+		);
+	}
+	return sources.join(' ');
 }
 
 /** The origin a browser would send for `url` (lower-case host, no default port, no path). */

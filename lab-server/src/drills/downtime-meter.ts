@@ -29,6 +29,7 @@ import { systemClock, type Clock } from '../lib/clock';
 import { containerName, LABELS, networkName } from '../docker/labels';
 import { isNotFound } from '../docker/engine';
 import type { Lab } from '../labs/lab';
+import { lineReader } from '../lib/line-reader';
 import { OutageDetector, parseProbeLine, type Probe } from './outages';
 
 export interface DowntimeMeter {
@@ -56,7 +57,8 @@ while :; do
 	sent=\${EPOCHREALTIME/./}
 	sent=\${sent:0:-3}
 	{
-		if body=$(curl -sf -m 1 "http://$vip/" 2>/dev/null); then
+		# The answer is the node's name; the learner's server may send anything: 64 bytes of it.
+		if body=$(set -o pipefail; curl -sf -m 1 "http://$vip/" 2>/dev/null | head -c 64); then
 			code=ok
 		else
 			code="fail $?"
@@ -133,15 +135,9 @@ async function runMeter(ctx: MeterContext, lab: MeterLab): Promise<DowntimeMeter
 			stream = attached;
 			const stdout = new PassThrough();
 			docker.modem.demuxStream(attached, stdout, new PassThrough());
-			let buffered = '';
-			stdout.on('data', (chunk: Buffer) => {
-				buffered += chunk.toString('utf8');
-				let newline: number;
-				while ((newline = buffered.indexOf('\n')) >= 0) {
-					onLine(buffered.slice(0, newline));
-					buffered = buffered.slice(newline + 1);
-				}
-			});
+			// A probe line is under 100 bytes; the body in it is cut to 64 bytes by the script.
+			const lines = lineReader({ maxLine: 1024, onLine });
+			stdout.on('data', (chunk: Buffer) => lines.push(chunk));
 			attached.on('close', restart);
 			attached.on('error', restart);
 		} catch (error) {

@@ -38,6 +38,7 @@ function fakeLab(nodes: Record<LabNode, FakeNode>) {
 		addresses,
 		tokenHash: '',
 		ownerHash: '',
+		clientIp: null,
 		workshop: null,
 		createdAt: 0,
 		expiresAt: 0,

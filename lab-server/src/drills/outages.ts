@@ -15,14 +15,16 @@ export interface Probe {
 	node: string | null;
 }
 
+/** One probe's line from the meter (the answering node's body is learner text); learner-text.test.ts. */
+export const PROBE_LINE =
+	/^(\d+) (\d{10,16}) (\d{10,16}) (?:ok ?([A-Za-z0-9_.-]*)|fail \d+(?: .*)?)$/;
+
 /**
  * `12 1795623263473 1795623263479 ok hap1` or `13 1795623263579 1795623264581 fail 28`; null for
  * anything else.
  */
 export function parseProbeLine(line: string): Probe | null {
-	const match = /^(\d+) (\d{10,16}) (\d{10,16}) (?:ok ?([A-Za-z0-9_.-]*)|fail \d+(?: .*)?)$/.exec(
-		line.trim(),
-	);
+	const match = PROBE_LINE.exec(line.trim());
 	if (!match) return null;
 	const ok = match[4] !== undefined && match[4] !== '';
 	return {

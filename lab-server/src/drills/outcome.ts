@@ -8,6 +8,9 @@ import type { DrillContext, DrillRecord, FailureDrill, Outcome } from './model';
 import { poll, report, run, snapshotAll, summary, type Snapshots } from './node-ops';
 import { GREP_GUIDE_ERROR } from './scripts';
 
+/** The syslog prefix before keepalived's own words in a node's journal line (learner text). */
+export const LOG_PREFIX = /^.*?Keepalived_vrrp/;
+
 /** How long each drill's outcome is awaited before reporting that it did not come. */
 const OUTCOME_TIMEOUT_MS: Record<FailureDrill, number> = {
 	'stop-haproxy': 20_000,
@@ -112,7 +115,7 @@ const OUTCOME: Record<FailureDrill, Watch> = {
 			node: found.node,
 			line: found.line,
 			...summary(states),
-			detail: `В журнале ${found.node} появилась ошибка из руководства: «${found.line.replace(/^.*?Keepalived_vrrp/, 'Keepalived_vrrp')}». Чужие объявления отбрасываются, но кластер они всё равно сбивают: резервный узел время от времени сам становится MASTER, и VIP перескакивает между узлами. Лечится уникальным virtual_router_id.`,
+			detail: `В журнале ${found.node} появилась ошибка из руководства: «${found.line.replace(LOG_PREFIX, 'Keepalived_vrrp')}». Чужие объявления отбрасываются, но кластер они всё равно сбивают: резервный узел время от времени сам становится MASTER, и VIP перескакивает между узлами. Лечится уникальным virtual_router_id.`,
 		};
 	},
 };

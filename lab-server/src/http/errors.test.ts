@@ -30,8 +30,21 @@ describe('errorResponse', () => {
 			{
 				status: 429,
 				body: errorBody('too-many-labs', 'Слишком много лабораторий'),
+				headers: {},
 			},
 		);
+	});
+
+	it('carries headers and details for programs (the waiting line)', () => {
+		const error = new HttpError(503, 'no-capacity', 'Все стенды заняты', {
+			headers: { 'Retry-After': '5' },
+			details: { position: 3 },
+		});
+		expect(errorResponse(error)).toEqual({
+			status: 503,
+			body: { error: { code: 'no-capacity', message: 'Все стенды заняты', position: 3 } },
+			headers: { 'Retry-After': '5' },
+		});
 	});
 
 	it('answers anything else with a 500 that hides the details', () => {

@@ -1,14 +1,15 @@
 import type { ZodType, ZodTypeDef } from 'zod';
+import type { ErrorBody } from '../api';
 import { describeIssue } from '../config/error-map';
 
-/** The JSON body of every error answer. */
-export interface ErrorBody {
-	error: {
-		/** Stable kebab-case English id for programs, e.g. `lab-not-found`. */
-		code: string;
-		/** Russian, for the learner. */
-		message: string;
-	};
+export type { ErrorBody };
+
+export interface HttpErrorOptions {
+	cause?: unknown;
+	/** Headers of the answer, e.g. `Retry-After`. */
+	headers?: Record<string, string>;
+	/** More fields of `error` for programs (e.g. `position` in the waiting line). */
+	details?: Record<string, string | number>;
 }
 
 /**
@@ -20,9 +21,11 @@ export class HttpError extends Error {
 	override readonly name = 'HttpError';
 	readonly status: number;
 	readonly code: string;
+	readonly headers: Record<string, string>;
+	readonly details: Record<string, string | number>;
 
-	constructor(status: number, code: string, message: string, options?: { cause?: unknown }) {
-		super(message, options);
+	constructor(status: number, code: string, message: string, options: HttpErrorOptions = {}) {
+		super(message, options.cause === undefined ? undefined : { cause: options.cause });
 		if (!Number.isInteger(status) || status < 400 || status > 599) {
 			throw new TypeError(
 				`HttpError: "status" must be an HTTP error status 400..599, got ${status}`,
@@ -33,10 +36,12 @@ export class HttpError extends Error {
 		}
 		this.status = status;
 		this.code = code;
+		this.headers = options.headers ?? {};
+		this.details = options.details ?? {};
 	}
 
 	get body(): ErrorBody {
-		return errorBody(this.code, this.message);
+		return { error: { ...this.details, code: this.code, message: this.message } };
 	}
 }
 
@@ -51,10 +56,14 @@ const INTERNAL_ERROR_MESSAGE =
  * The status and body to answer for anything a handler threw. Only an `HttpError`'s message
  * reaches the client; the caller logs the rest.
  */
-export function errorResponse(error: unknown): { status: number; body: ErrorBody } {
+export function errorResponse(error: unknown): {
+	status: number;
+	body: ErrorBody;
+	headers: Record<string, string>;
+} {
 	return error instanceof HttpError
-		? { status: error.status, body: error.body }
-		: { status: 500, body: errorBody('internal-error', INTERNAL_ERROR_MESSAGE) };
+		? { status: error.status, body: error.body, headers: error.headers }
+		: { status: 500, body: errorBody('internal-error', INTERNAL_ERROR_MESSAGE), headers: {} };
 }
 
 /**

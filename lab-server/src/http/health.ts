@@ -4,7 +4,8 @@ import type Docker from 'dockerode';
 import { nodeImageStatus } from '../docker/images';
 import { sendJson } from './body';
 
-export async function health(res: ServerResponse, docker: Docker, dockerSocket: string) {
+/** Says what is missing and what to run, never a host path. */
+export async function health(res: ServerResponse, docker: Docker) {
 	let engine = false;
 	try {
 		await docker.ping();
@@ -15,7 +16,7 @@ export async function health(res: ServerResponse, docker: Docker, dockerSocket: 
 	const images = engine ? await nodeImageStatus(docker) : null;
 	const ok = engine && images !== null && images.present;
 	const missing = !engine
-		? `Docker engine not reachable at "${dockerSocket}": start it`
+		? 'Docker engine not reachable: start it (see README, «Требования»)'
 		: !images?.present
 			? `node image "${images?.tag}" is missing${images?.stale.length ? ` (stale: ${images.stale.join(', ')})` : ''}: run "npm run images"`
 			: undefined;

@@ -9,7 +9,10 @@ import type { DrillService } from '../drills/service';
 import { labView, type Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
-import { browserSession, clearLabCookie, labToken, setLabCookie } from './auth';
+import type { Admission } from '../labs/admission';
+import { clearLabCookie, labToken, setLabCookie } from './auth';
+import { clientAddress, isSecure } from './cookies';
+import type { BrowserSessions } from './sessions';
 import { readJson, sendJson, sendNoContent } from './body';
 import { HttpError, parseBody } from './errors';
 import { route, type Route, type RouteContext } from './router';
@@ -27,6 +30,8 @@ export interface LabRouteDeps {
 	/** The lab's check watcher (checks/watcher.ts). */
 	checks: (labId: string) => CheckWatcher | undefined;
 	drills: DrillService;
+	sessions: BrowserSessions;
+	admission: Admission;
 }
 
 const LAB = `^/api/labs/(${ID_PATTERN})`;
@@ -34,7 +39,6 @@ const path = (rest: string) => new RegExp(`${LAB}${rest}$`);
 
 export function labRoutes(deps: LabRouteDeps): Route[] {
 	const { labs, config } = deps;
-	const secure = config.trustProxy;
 
 	/** A handler for a lab the request's token opens. */
 	const withLab =
@@ -50,8 +54,13 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 	return [
 		route('POST', /^\/api\/labs$/, async ({ req, res }) => {
 			parseBody(emptyBody, await readJson(req));
-			const sessionHash = browserSession(req, res, secure);
-			const { lab, token } = await labs.create({ sessionHash });
+			const secure = isSecure(req, config.trustProxy);
+			const sessionHash = deps.sessions.hashOf(req, res, secure);
+			const ip = clientAddress(req, config.trustProxy);
+			// Over the session's or the address's share: refused before taking a place in line.
+			labs.checkOwnerCaps(sessionHash, ip);
+			deps.admission.admit(sessionHash);
+			const { lab, token } = await labs.create({ sessionHash, ip });
 			sendCreatedLab(res, 201, lab, token, secure);
 		}),
 		route(
@@ -64,7 +73,7 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			path('/extend'),
 			withLab(async (lab, { req, res }) => {
 				parseBody(emptyBody, await readJson(req));
-				sendJson(res, 200, labView(await labs.extend(lab)));
+				sendJson(res, 200, labView(await labs.exclusive(lab, 'продление', () => labs.extend(lab))));
 			}),
 		),
 		route(
@@ -78,9 +87,9 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 		route(
 			'DELETE',
 			path(''),
-			withLab(async (lab, { res }) => {
-				await labs.end(lab, 'deleted');
-				clearLabCookie(res, lab.id, secure);
+			withLab(async (lab, { req, res }) => {
+				await labs.exclusive(lab, 'завершение', () => labs.end(lab, 'deleted'));
+				clearLabCookie(res, lab.id, isSecure(req, config.trustProxy));
 				sendNoContent(res);
 			}),
 		),
@@ -109,7 +118,11 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			'POST',
 			path('/drills/([a-z-]{1,32})'),
 			withLab(async (lab, { res, params }) =>
-				sendJson(res, 202, await deps.drills.start(lab, params[1]!)),
+				sendJson(
+					res,
+					202,
+					await labs.exclusive(lab, 'учения', () => deps.drills.start(lab, params[1]!)),
+				),
 			),
 		),
 		route(
@@ -129,8 +142,10 @@ export async function resetLab(
 	lab: Lab,
 	node: (typeof LAB_NODES)[number] | undefined,
 ): Promise<Lab> {
-	if (deps.drills.active(lab)) await deps.drills.start(lab, 'restore').catch(() => undefined);
-	return deps.labs.reset(lab, node);
+	return deps.labs.exclusive(lab, 'сброс', async () => {
+		if (deps.drills.active(lab)) await deps.drills.start(lab, 'restore').catch(() => undefined);
+		return deps.labs.reset(lab, node);
+	});
 }
 
 /** A lab handed to a browser: its view with the token, and the token's cookie. */

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { sendJson } from './body';
 import { HttpError, errorResponse } from './errors';
+import type { RequestGuard } from './guard';
 import type { StaticSite } from './static-site';
 
 export interface RouteContext {
@@ -31,23 +32,30 @@ export function route(method: Route['method'], pattern: RegExp, handle: Route['h
 export function createRequestHandler(deps: {
 	routes: readonly Route[];
 	site: StaticSite | null;
+	guard: RequestGuard;
 	log: Logger;
 }) {
-	const { routes, site, log } = deps;
+	const { routes, site, guard, log } = deps;
 	return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
 		const started = performance.now();
 		const url = new URL(req.url ?? '/', 'http://localhost');
 		const api = url.pathname.startsWith('/api/');
+		res.setHeader('X-Content-Type-Options', 'nosniff');
+		res.setHeader('Referrer-Policy', 'same-origin');
 		try {
+			guard.checkHost(req);
+			if (api) guard.checkWrite(req);
 			if (api) await dispatch(routes, req, res, url.pathname);
 			else if (site && (req.method === 'GET' || req.method === 'HEAD')) {
 				await site.serve(req, res, url.pathname);
 			} else throw new HttpError(404, 'not-found', 'Страница не найдена.');
 		} catch (error) {
-			const { status, body } = errorResponse(error);
+			const { status, body, headers } = errorResponse(error);
 			if (status >= 500) log.error({ err: error, path: url.pathname }, 'request failed');
-			if (!res.headersSent) sendJson(res, status, body);
-			else res.end();
+			if (!res.headersSent) {
+				for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+				sendJson(res, status, body);
+			} else res.end();
 		} finally {
 			if (api && !url.pathname.endsWith('/events')) {
 				const ms = Math.round(performance.now() - started);

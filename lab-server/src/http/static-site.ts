@@ -2,8 +2,15 @@
  * Serves the built Astro site (`dist/`): `/steps/x/` → `dist/steps/x/index.html`, hashed assets
  * under `/_astro/` cached for a year, everything else revalidated. Text is gzipped once and kept
  * in memory (the site is a few hundred kilobytes).
+ *
+ * Pages carry a Content-Security-Policy: scripts only from the site itself plus the inline ones
+ * Astro wrote into the build (allowed by their SHA-256, collected over every page at start-up:
+ * the client-side router runs one page's inline scripts under another page's policy), requests
+ * only to the same origin, and framing only by `FRAME_ANCESTORS`.
  */
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -27,8 +34,9 @@ export interface StaticSite {
 	serve(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>;
 }
 
-export function staticSite(root: string): StaticSite {
+export function staticSite(root: string, options: { frameAncestors: string }): StaticSite {
 	const base = path.resolve(root);
+	const csp = contentSecurityPolicy(base, options.frameAncestors);
 	const cache = new Map<string, { body: Buffer; gzip: Buffer | null; type: string }>();
 
 	const load = async (file: string) => {
@@ -85,11 +93,35 @@ export function staticSite(root: string): StaticSite {
 				'Cache-Control': pathname.startsWith('/_astro/')
 					? 'public, max-age=31536000, immutable'
 					: 'no-cache',
-				'X-Content-Type-Options': 'nosniff',
-				'Referrer-Policy': 'same-origin',
+				...(entry.type.startsWith('text/html') ? { 'Content-Security-Policy': csp } : {}),
 				...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
 			});
 			res.end(req.method === 'HEAD' ? undefined : body);
 		},
 	};
+}
+
+/** The site's policy: see the module comment. */
+function contentSecurityPolicy(base: string, frameAncestors: string): string {
+	const hashes = new Set<string>();
+	const inline = /<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g;
+	for (const file of readdirSync(base, { recursive: true, encoding: 'utf8' })) {
+		if (!file.endsWith('.html')) continue;
+		for (const [, script] of readFileSync(path.join(base, file), 'utf8').matchAll(inline)) {
+			hashes.add(`'sha256-${createHash('sha256').update(script!).digest('base64')}'`);
+		}
+	}
+	return [
+		"default-src 'self'",
+		`script-src 'self' ${[...hashes].sort().join(' ')}`.trim(),
+		// Astro's scoped styles and style attributes are inline.
+		"style-src 'self' 'unsafe-inline'",
+		"img-src 'self' data:",
+		"font-src 'self' data:",
+		"connect-src 'self'",
+		"object-src 'none'",
+		"base-uri 'self'",
+		"form-action 'self'",
+		`frame-ancestors ${frameAncestors}`,
+	].join('; ');
 }

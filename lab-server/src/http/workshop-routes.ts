@@ -7,7 +7,9 @@ import { labView } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
 import type { Workshop, WorkshopManager } from '../workshops/manager';
-import { bearer, browserSession, setInstructorCookie } from './auth';
+import { bearer, setInstructorCookie } from './auth';
+import { isSecure } from './cookies';
+import type { BrowserSessions } from './sessions';
 import { readJson, sendJson, sendNoContent } from './body';
 import { HttpError, parseBody } from './errors';
 import { emptyBody, resetBody, resetLab, sendCreatedLab } from './lab-routes';
@@ -28,15 +30,13 @@ const createWorkshopBody = z
 /** `POST /api/workshops/:code/join`: the name the instructor sees on the dashboard. */
 const joinBody = z.object({ name: z.string().trim().min(1).max(40) }).strict();
 
-/** How long a learner is asked to wait while the pool refills. */
-const POOL_RETRY_AFTER_S = 15;
-
 export interface WorkshopRouteDeps {
 	labs: LabManager;
 	workshops: WorkshopManager;
 	drills: DrillService;
 	config: Config;
 	log: Logger;
+	sessions: BrowserSessions;
 }
 
 const WORKSHOP = `^/api/workshops/(${ID_PATTERN})`;
@@ -44,7 +44,6 @@ const path = (rest: string) => new RegExp(`${WORKSHOP}${rest}$`);
 
 export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 	const { workshops, config } = deps;
-	const secure = config.trustProxy;
 
 	/** A handler for a workshop the request's instructor credentials open. */
 	const asInstructor =
@@ -63,16 +62,9 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			/^\/api\/workshops\/([A-Za-z0-9 -]{1,16})\/join$/,
 			async ({ req, res, params }) => {
 				const { name } = parseBody(joinBody, await readJson(req));
-				const sessionHash = browserSession(req, res, secure);
-				let joined;
-				try {
-					joined = workshops.join(decodeURIComponent(params[0]!), name, sessionHash);
-				} catch (error) {
-					if (error instanceof HttpError && error.code === 'pool-refilling') {
-						res.setHeader('Retry-After', String(POOL_RETRY_AFTER_S));
-					}
-					throw error;
-				}
+				const secure = isSecure(req, config.trustProxy);
+				const sessionHash = deps.sessions.hashOf(req, res, secure);
+				const joined = workshops.join(decodeURIComponent(params[0]!), name, sessionHash);
 				sendCreatedLab(res, joined.again ? 200 : 201, joined.lab, joined.token, secure);
 			},
 		),
@@ -82,15 +74,17 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			asInstructor(async (workshop, { req, res }) => {
 				parseBody(emptyBody, await readJson(req));
 				const token = bearer(req);
-				if (!token) {
+				// The cookie holds the workshop's own key, never the server's secret (which opens
+				// every workshop and would then sit in a browser's cookie jar).
+				if (!token || !workshops.isInstructorToken(workshop, token)) {
 					throw new HttpError(
-						401,
-						'unauthorized',
-						'Нужен ключ преподавателя в заголовке Authorization.',
+						403,
+						'forbidden',
+						'Для входа на панель нужен ключ этого занятия из ссылки преподавателя, а не общий секрет сервера.',
 					);
 				}
 				const maxAgeS = config.labMaxLifetimeMs / 1000 + 24 * 3600;
-				setInstructorCookie(res, workshop.id, token, maxAgeS, secure);
+				setInstructorCookie(res, workshop.id, token, maxAgeS, isSecure(req, config.trustProxy));
 				sendNoContent(res);
 			}),
 		),
@@ -114,6 +108,14 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				parseBody(emptyBody, await readJson(req));
 				await workshops.extend(workshop);
 				sendJson(res, 200, workshops.view(workshop));
+			}),
+		),
+		route(
+			'DELETE',
+			path(`/labs/(${ID_PATTERN})`),
+			asInstructor(async (workshop, { res, params }) => {
+				await workshops.removeLearner(workshop, params[1]!);
+				sendNoContent(res);
 			}),
 		),
 		route(

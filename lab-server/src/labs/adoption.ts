@@ -43,6 +43,7 @@ export function adoption(
 			addresses: labAddresses(config.labSubnetPool, identity.index),
 			tokenHash: identity.tokenHash,
 			ownerHash: identity.ownerHash,
+			clientIp: null,
 			workshop: identity.workshop,
 			createdAt: identity.createdAt,
 			expiresAt: state.expiresAt,

@@ -35,6 +35,8 @@ export interface Lab {
 	addresses: LabAddresses;
 	tokenHash: string;
 	ownerHash: string;
+	/** The address it was created from (in memory only: for `MAX_LABS_PER_IP`). */
+	clientIp: string | null;
 	workshop: string | null;
 	createdAt: number;
 	expiresAt: number;

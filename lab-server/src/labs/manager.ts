@@ -53,7 +53,10 @@ const REAP_EVERY_MS = 15_000;
 export class LabManager {
 	#labs = new Map<string, Lab>();
 	#reserved = new Set<number>();
-	#starting = 0;
+	/** Labs starting now, by owning session: they count against the per-session cap. */
+	#starting = new Map<string, { ip: string | null }[]>();
+	/** Labs with a lifecycle operation under way (reset, extend, end, drill): what it is. */
+	#busy = new Map<string, string>();
 	#watches = new Map<string, LabWatch>();
 	#unregister = new Map<string, () => void>();
 	#reapTimer: unknown = null;
@@ -105,9 +108,15 @@ export class LabManager {
 		return { adopted, removed };
 	}
 
-	/** Creates a lab for a browser session; resolves once both nodes have booted. */
+	/**
+	 * Creates a lab for a browser session; resolves once both nodes have booted. Labs still
+	 * starting count against the session's cap and `MAX_LABS` as running ones do, so parallel
+	 * requests cannot slip past either.
+	 */
 	async create(owner: {
 		sessionHash: string;
+		/** The client's address, for `MAX_LABS_PER_IP`; null when unknown. */
+		ip?: string | null;
 		workshop?: string;
 	}): Promise<{ lab: Lab; token: string }> {
 		const { config, clock, docker, log } = this.#deps;
@@ -118,15 +127,13 @@ export class LabManager {
 				'Свободных стендов сейчас нет: все места заняты. Попробуйте через несколько минут.',
 			);
 		}
-		const mine = this.list().filter((lab) => lab.ownerHash === owner.sessionHash).length;
-		if (!owner.workshop && mine >= config.maxLabsPerClient) {
-			throw new HttpError(
-				429,
-				'too-many-labs',
-				`У вас уже запущено стендов: ${mine}. Завершите один из них, прежде чем запускать новый.`,
-			);
-		}
-		this.#starting++;
+		const ip = owner.ip ?? null;
+		if (!owner.workshop) this.checkOwnerCaps(owner.sessionHash, ip);
+		const starting = { ip };
+		this.#starting.set(owner.sessionHash, [
+			...(this.#starting.get(owner.sessionHash) ?? []),
+			starting,
+		]);
 		let index: number | null = null;
 		try {
 			index = await this.#freeIndex();
@@ -155,6 +162,7 @@ export class LabManager {
 				addresses: plan.addresses,
 				tokenHash: identity.tokenHash,
 				ownerHash: identity.ownerHash,
+				clientIp: ip,
 				workshop: identity.workshop,
 				createdAt: identity.createdAt,
 				expiresAt: identity.createdAt + config.labTtlMs,
@@ -165,9 +173,65 @@ export class LabManager {
 			log.info({ labId: id, subnet: plan.addresses.subnet, ms: provisioned.bootMs }, 'lab ready');
 			return { lab, token };
 		} finally {
-			this.#starting--;
+			const left = (this.#starting.get(owner.sessionHash) ?? []).filter((s) => s !== starting);
+			if (left.length) this.#starting.set(owner.sessionHash, left);
+			else this.#starting.delete(owner.sessionHash);
 			if (index !== null) this.#reserved.delete(index);
 		}
+	}
+
+	/** 429 when the session, or (with `MAX_LABS_PER_IP`) the address, holds its share already. */
+	checkOwnerCaps(sessionHash: string, ip: string | null): void {
+		const { config } = this.#deps;
+		const starting = [...this.#starting.values()].flat();
+		const mine =
+			this.list().filter((lab) => lab.ownerHash === sessionHash).length +
+			(this.#starting.get(sessionHash)?.length ?? 0);
+		if (mine >= config.maxLabsPerClient) {
+			throw new HttpError(
+				429,
+				'too-many-labs',
+				`У вас уже есть стендов: ${mine}. Завершите один из них, прежде чем запускать новый.`,
+			);
+		}
+		if (config.maxLabsPerIp > 0 && ip !== null) {
+			const fromIp =
+				this.list().filter((lab) => lab.clientIp === ip).length +
+				starting.filter((s) => s.ip === ip).length;
+			if (fromIp >= config.maxLabsPerIp) {
+				throw new HttpError(
+					429,
+					'too-many-labs-per-address',
+					`С вашего адреса уже запущено стендов: ${fromIp}, больше нельзя. Завершите один из них.`,
+				);
+			}
+		}
+	}
+
+	/**
+	 * Runs a lifecycle operation on a lab, one at a time per lab: while one is under way, another
+	 * is refused with 409 `lab-busy` (two resets at once would race on the containers' names).
+	 */
+	async exclusive<T>(lab: Lab, what: string, operation: () => Promise<T>): Promise<T> {
+		const current = this.#busy.get(lab.id);
+		if (current !== undefined) {
+			throw new HttpError(
+				409,
+				'lab-busy',
+				`Со стендом уже выполняется действие «${current}»: дождитесь его окончания и повторите.`,
+			);
+		}
+		this.#busy.set(lab.id, what);
+		try {
+			return await operation();
+		} finally {
+			this.#busy.delete(lab.id);
+		}
+	}
+
+	/** Whether a lifecycle operation is under way on the lab. */
+	isBusy(labId: string): boolean {
+		return this.#busy.has(labId);
 	}
 
 	/** The lab, if `token` opens it: 404 for an unknown lab, 401 without a token, 403 for another's. */
@@ -272,7 +336,9 @@ export class LabManager {
 
 	/** Labs running or starting, against `MAX_LABS`. */
 	get load(): number {
-		return this.#labs.size + this.#starting;
+		let starting = 0;
+		for (const list of this.#starting.values()) starting += list.length;
+		return this.#labs.size + starting;
 	}
 
 	/** Ends what is expired or idle. Exposed for tests; normally run by the reaper timer. */
@@ -281,6 +347,8 @@ export class LabManager {
 		const now = clock.now();
 		const ended: string[] = [];
 		for (const lab of this.list()) {
+			// An operation under way (a reset, say) is left to finish; the next round ends it.
+			if (this.#busy.has(lab.id)) continue;
 			const attached = this.#deps.isAttached(lab.id);
 			const pooled = this.#deps.isPooled?.(lab.id) ?? false;
 			if (lab.expiresAt <= now) {

@@ -1,11 +1,14 @@
 /**
  * The learner's terminal socket: HELLO starts (or re-attaches to) the session, then INPUT under
- * the lab's input rate, RESIZE and ACK, strictly in order. A clean close (1000) ends the shell;
- * any other close keeps it for a resume.
+ * the lab's input rate, RESIZE and ACK, strictly in order. Frames wait in a bounded queue while
+ * an earlier one is asynchronous (HELLO, RESIZE): RESIZEs in a row are folded into the last one,
+ * and the socket stops being read while the queue is deep, so no client can make the server
+ * hold more than a few frames of it. A clean close (1000) ends the shell; any other close keeps
+ * it for a resume.
  */
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { CloseCode } from '../api/protocol';
+import { CloseCode, type ClientFrame } from '../api/protocol';
 import type { LabManager } from '../labs/manager';
 import type { Clock } from '../lib/clock';
 import type { TokenBucket } from '../lib/rate-limit';
@@ -13,6 +16,11 @@ import type { TerminalRegistry } from './registry';
 import type { TerminalSession, TerminalSink } from './session';
 import { socketBasics } from './socket-basics';
 import type { TerminalTarget } from './upgrade';
+
+/** Frames waiting behind an asynchronous one: reading the socket stops at this depth… */
+const QUEUE_PAUSE_AT = 64;
+/** …and goes on below this one. */
+const QUEUE_RESUME_AT = 16;
 
 export interface LearnerSocketDeps {
 	labs: LabManager;
@@ -33,7 +41,9 @@ export function serveTerminal(
 	let session: TerminalSession | null = null;
 	let opening = false;
 	const sink: TerminalSink = {
-		output: (data) => send({ op: 'output', data }),
+		ready: (offset, resumed) => send({ op: 'ready', offset, resumed }),
+		output: (data, written) => send({ op: 'output', data }, written),
+		tooSlow: () => close(CloseCode.CLIENT_TOO_SLOW, 'client not reading its output'),
 		exit: (code) => {
 			send({ op: 'exit', code });
 			close(CloseCode.TERMINAL_EXITED, 'shell exited');
@@ -43,19 +53,36 @@ export function serveTerminal(
 
 	// Frames are handled strictly in order (a RESIZE must take effect before the INPUT after it),
 	// though some steps are asynchronous: each waits for the one before.
-	let queue = Promise.resolve();
+	const queue: ClientFrame[] = [];
+	let pumping = false;
 	ws.on('message', (data: Buffer, isBinary: boolean) => {
-		queue = queue
-			.then(() => handle(data, isBinary))
-			.catch((error: unknown) => {
-				log.error({ err: error }, 'terminal frame failed');
-				close(1011, 'internal error');
-			});
-	});
-
-	const handle = async (data: Buffer, isBinary: boolean): Promise<void> => {
 		const frame = decode(data, isBinary);
 		if (!frame) return log.info('terminal frame refused');
+		const last = queue.at(-1);
+		if (frame.op === 'resize' && last?.op === 'resize') queue[queue.length - 1] = frame;
+		else queue.push(frame);
+		if (queue.length >= QUEUE_PAUSE_AT && !ws.isPaused) ws.pause();
+		void pump();
+	});
+
+	const pump = async (): Promise<void> => {
+		if (pumping) return;
+		pumping = true;
+		try {
+			for (let frame = queue.shift(); frame; frame = queue.shift()) {
+				if (queue.length < QUEUE_RESUME_AT && ws.isPaused) ws.resume();
+				await handle(frame);
+			}
+		} catch (error) {
+			log.error({ err: error }, 'terminal frame failed');
+			close(1011, 'internal error');
+		} finally {
+			pumping = false;
+			if (ws.isPaused) ws.resume();
+		}
+	};
+
+	const handle = async (frame: ClientFrame): Promise<void> => {
 		if (frame.op === 'hello') {
 			if (session || opening) return close(CloseCode.PROTOCOL_ERROR, 'HELLO twice');
 			helloReceived();
@@ -85,12 +112,10 @@ export function serveTerminal(
 			}
 			if (ws.readyState !== ws.OPEN) return;
 			const { offset, resumed, backlog } = session.attach(sink, frame.resumeOffset);
-			send({ op: 'ready', offset, resumed });
-			if (backlog.byteLength > 0) send({ op: 'output', data: backlog });
 			if (session.size.cols !== frame.cols || session.size.rows !== frame.rows) {
 				await session.resize(frame.cols, frame.rows);
 			}
-			log.info({ resumed, offset, backlog: backlog.byteLength }, 'terminal attached');
+			log.info({ resumed, offset, backlog }, 'terminal attached');
 			return;
 		}
 		if (!session) return close(CloseCode.HELLO_REQUIRED, 'the first frame must be HELLO');

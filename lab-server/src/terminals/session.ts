@@ -28,10 +28,18 @@ export type { SessionKey } from './snapshots';
 
 /** The attached client, as the session sees it. */
 export interface TerminalSink {
-	output(data: Uint8Array): void;
+	/** Where the client's stream of OUTPUT starts (sent before any output). */
+	ready(offset: number, resumed: boolean): void;
+	/**
+	 * Sends OUTPUT. `written` is called once the bytes have left the server (the socket's write
+	 * callback): until then they sit in the server's memory, and they count in flow control.
+	 */
+	output(data: Uint8Array, written: () => void): void;
 	exit(code: number): void;
 	/** Another client attached to the same terminal and took it over. */
 	replaced(): void;
+	/** The client has not taken its output for `slowClientMs`: close it (the shell stays). */
+	tooSlow(): void;
 }
 
 /**
@@ -62,6 +70,11 @@ export interface TerminalOptions {
 	batchMs: number;
 	/** A detached shell is kept this long for a resume. Default 5 min. */
 	graceMs: number;
+	/**
+	 * A client whose socket holds more than `highWatermark` unwritten bytes for this long is
+	 * dropped (it stopped reading); the shell stays for a resume. Default 30 s.
+	 */
+	slowClientMs: number;
 }
 
 export const TERMINAL_DEFAULTS: TerminalOptions = {
@@ -70,7 +83,11 @@ export const TERMINAL_DEFAULTS: TerminalOptions = {
 	lowWatermark: 64 * 1024,
 	batchMs: 5,
 	graceMs: 5 * 60_000,
+	slowClientMs: 30_000,
 };
+
+/** At most one Docker resize call per this interval (`resize`). */
+const RESIZE_EVERY_MS = 100;
 
 /** Where a node keeps its terminal sockets (created by tmpfiles.d in the image). */
 const SOCKET_DIR = '/run/lab-terminals';
@@ -93,7 +110,15 @@ export class TerminalSession {
 	readonly key: SessionKey;
 	readonly ring: OutputRing;
 	#ctx: SessionContext;
-	#flow: FlowControl;
+	/** OUTPUT the client has not rendered yet (it ACKs what xterm.js wrote). */
+	#acks: FlowControl;
+	/** OUTPUT the server's socket has not written out yet: what a client that stops reading costs. */
+	#socket: FlowControl;
+	#slowTimer: unknown = null;
+	#resizing: Promise<void> | null = null;
+	#lastResizeAt = -Infinity;
+	/** Docker resize calls made (the benchmarks and the hostile tests read it). */
+	resizeCalls = 0;
 	#exec: Docker.Exec | null = null;
 	#stream: Duplex | null = null;
 	#sink: TerminalSink | null = null;
@@ -110,12 +135,16 @@ export class TerminalSession {
 		this.#ctx = ctx;
 		this.ring = ring ?? new OutputRing(ctx.options.ringBytes);
 		this.#stripClear = ring !== undefined;
-		this.#flow = new FlowControl({
+		// The shell is paused while either is over the high watermark: a client cannot cheat the
+		// first by ACKing what it never read, nor the second by reading without rendering.
+		const gate = () => ({
 			high: ctx.options.highWatermark,
 			low: ctx.options.lowWatermark,
-			onPause: () => this.#stream?.pause(),
-			onResume: () => this.#stream?.resume(),
+			onPause: () => this.#applyFlow(),
+			onResume: () => this.#applyFlow(),
 		});
+		this.#acks = new FlowControl(gate());
+		this.#socket = new FlowControl(gate());
 	}
 
 	get attached(): boolean {
@@ -152,31 +181,34 @@ export class TerminalSession {
 			this.#ctx.log.warn({ ...this.key, err: error }, 'terminal stream error'),
 		);
 		stream.on('close', () => void this.#onClosed());
-		if (this.#flow.paused) stream.pause();
+		this.#applyFlow();
 		await this.resize(cols, rows);
 	}
 
 	/**
-	 * Attaches a client. It gets everything the ring holds from `resumeOffset` (or a fresh view
-	 * from the ring's start when it has none); the previous client, if any, is told it was
+	 * Attaches a client: READY, then everything the ring holds from `resumeOffset` (or a fresh
+	 * view from the ring's start when it has none); the previous client, if any, is told it was
 	 * replaced.
 	 */
 	attach(
 		sink: TerminalSink,
 		resumeOffset: number | undefined,
-	): { offset: number; resumed: boolean; backlog: Uint8Array } {
+	): { offset: number; resumed: boolean; backlog: number } {
 		const previous = this.#sink;
-		this.#sink = sink;
+		this.#sink = null;
 		previous?.replaced();
 		this.#clearGrace();
 		this.#flush();
 		const wanted = resumeOffset ?? this.ring.start;
 		const { offset, data } = this.ring.since(Math.min(wanted, this.ring.end));
-		// What the new client has not rendered yet is all that is outstanding now.
-		this.#flow.reset();
-		this.#flow.sent(data.byteLength);
+		// What the new client has not rendered (or been sent) yet is all that is outstanding now.
+		this.#acks.reset();
+		this.#socket.reset();
+		this.#sink = sink;
 		const resumed = resumeOffset !== undefined && resumeOffset <= this.ring.end;
-		return { offset, resumed, backlog: data };
+		sink.ready(offset, resumed);
+		if (data.byteLength > 0) this.#send(sink, data);
+		return { offset, resumed, backlog: data.byteLength };
 	}
 
 	/** Adds a read-only viewer; it gets the ring from `fromOffset` (default: all it holds). */
@@ -211,12 +243,30 @@ export class TerminalSession {
 		this.#stream?.write(data);
 	}
 
-	async resize(cols: number, rows: number): Promise<void> {
+	/**
+	 * Sets the terminal's size. At most one Docker call per RESIZE_EVERY_MS: sizes asked for in
+	 * between are folded into the latest, which is applied when the interval is over (a window
+	 * being dragged, or a client sending nothing but RESIZE, costs Docker ten calls a second).
+	 */
+	resize(cols: number, rows: number): Promise<void> {
 		this.#size = { cols, rows };
-		await this.#exec?.resize({ w: cols, h: rows }).catch((error: unknown) => {
-			// The exec may have just ended; the next start sets the size again.
-			this.#ctx.log.debug({ ...this.key, err: error }, 'terminal resize failed');
-		});
+		this.#resizing ??= this.#applySize().finally(() => (this.#resizing = null));
+		return this.#resizing;
+	}
+
+	async #applySize(): Promise<void> {
+		for (;;) {
+			const wait = this.#lastResizeAt + RESIZE_EVERY_MS - performance.now();
+			if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+			const { cols, rows } = this.#size;
+			this.#lastResizeAt = performance.now();
+			await this.#exec?.resize({ w: cols, h: rows }).catch((error: unknown) => {
+				// The exec may have just ended; the next start sets the size again.
+				this.#ctx.log.debug({ ...this.key, err: error }, 'terminal resize failed');
+			});
+			this.resizeCalls++;
+			if (this.#size.cols === cols && this.#size.rows === rows) return;
+		}
 	}
 
 	get size() {
@@ -224,7 +274,7 @@ export class TerminalSession {
 	}
 
 	ack(bytes: number): void {
-		this.#flow.acked(bytes);
+		this.#acks.acked(bytes);
 	}
 
 	/** Ends the shell inside the node, and the session with it. */
@@ -297,13 +347,51 @@ export class TerminalSession {
 		const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
 		this.#pending = [];
 		this.ring.append(data);
-		this.#flow.sent(data.byteLength);
-		this.#sink?.output(data);
+		if (this.#sink) this.#send(this.#sink, data);
 		for (const viewer of this.#viewers) {
 			if (viewer.buffered > VIEWER_MAX_BUFFERED) {
 				this.#viewers.delete(viewer);
 				viewer.dropped();
 			} else viewer.output(data);
+		}
+	}
+
+	/** Sends to the client, counting the bytes in both gates until they are rendered and written. */
+	#send(sink: TerminalSink, data: Uint8Array): void {
+		const socket = this.#socket;
+		this.#acks.sent(data.byteLength);
+		socket.sent(data.byteLength);
+		let written = false;
+		sink.output(data, () => {
+			// A gate reset by a new client must not be credited with the old client's bytes.
+			if (written || this.#sink !== sink) return;
+			written = true;
+			socket.acked(Math.min(data.byteLength, socket.unacked));
+		});
+	}
+
+	/** Pauses the shell while either gate is closed; a client that stays behind is dropped. */
+	#applyFlow(): void {
+		// Called from the gates' constructors' callbacks too: they may not exist yet.
+		const paused = Boolean(this.#acks?.paused || this.#socket?.paused);
+		if (paused) this.#stream?.pause();
+		else this.#stream?.resume();
+		const stalled = Boolean(this.#socket?.paused);
+		if (stalled && this.#slowTimer === null) {
+			this.#slowTimer = this.#ctx.clock.setTimeout(() => {
+				this.#slowTimer = null;
+				const sink = this.#sink;
+				if (!sink || !this.#socket.paused) return;
+				this.#ctx.log.info(
+					{ ...this.key, unwritten: this.#socket.unacked },
+					'slow terminal client dropped',
+				);
+				this.detach(sink);
+				sink.tooSlow();
+			}, this.#ctx.options.slowClientMs);
+		} else if (!stalled && this.#slowTimer !== null) {
+			this.#ctx.clock.clearTimeout(this.#slowTimer);
+			this.#slowTimer = null;
 		}
 	}
 
@@ -335,5 +423,7 @@ export class TerminalSession {
 	#clearGrace(): void {
 		if (this.#graceTimer !== null) this.#ctx.clock.clearTimeout(this.#graceTimer);
 		this.#graceTimer = null;
+		if (this.#slowTimer !== null) this.#ctx.clock.clearTimeout(this.#slowTimer);
+		this.#slowTimer = null;
 	}
 }

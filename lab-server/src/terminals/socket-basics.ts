@@ -19,7 +19,8 @@ import type { Clock } from '../lib/clock';
 const HELLO_TIMEOUT_MS = 10_000;
 
 export interface SocketBasics {
-	send(frame: ServerFrame): void;
+	/** Sends a frame; `written` is called once it has left the server (or the socket is gone). */
+	send(frame: ServerFrame, written?: () => void): void;
 	close(code: number, reason: string): void;
 	/** The frame, or null after closing the socket for a text or malformed frame. */
 	decode(data: Buffer, isBinary: boolean): ClientFrame | null;
@@ -29,8 +30,9 @@ export interface SocketBasics {
 }
 
 export function socketBasics(ws: WebSocket, lab: Lab, node: LabNode, clock: Clock): SocketBasics {
-	const send = (frame: ServerFrame) => {
-		if (ws.readyState === ws.OPEN) ws.send(encodeServerFrame(frame));
+	const send = (frame: ServerFrame, written?: () => void) => {
+		if (ws.readyState === ws.OPEN) ws.send(encodeServerFrame(frame), written && (() => written()));
+		else written?.();
 	};
 	const close = (code: number, reason: string) => {
 		if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {

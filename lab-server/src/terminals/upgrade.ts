@@ -73,11 +73,14 @@ export function authorizeUpgrade(req: IncomingMessage, deps: UpgradeDeps): Termi
 
 /** Answers a refused upgrade as plain HTTP with the error's JSON body, and closes the socket. */
 export function refuseUpgrade(socket: Duplex, error: unknown): void {
-	const { status, body } = errorResponse(error);
+	const { status, body, headers } = errorResponse(error);
 	const json = JSON.stringify(body);
 	socket.end(
 		`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
 			'Content-Type: application/json; charset=utf-8\r\n' +
+			Object.entries(headers)
+				.map(([name, value]) => `${name}: ${value}\r\n`)
+				.join('') +
 			`Content-Length: ${Buffer.byteLength(json)}\r\n` +
 			'Connection: close\r\n\r\n' +
 			json,

@@ -21,8 +21,9 @@ import { HttpError } from '../http/errors';
 import type { Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import type { Clock } from '../lib/clock';
-import { sha256 } from '../lib/hash';
+import { sameDigest, sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
+import { TokenBucket } from '../lib/rate-limit';
 import { workshopAccess } from './access';
 import { Dashboard } from './dashboard';
 import { WorkshopPools } from './pool';
@@ -30,6 +31,17 @@ import { workshopStore } from './store';
 import { DEFAULT_TITLE, newCode, normalizeCode, type Workshop } from './workshop';
 
 export type { Workshop } from './workshop';
+
+/** How long a learner is asked to wait while the pool refills. */
+const POOL_RETRY_AFTER_S = 15;
+/** Joins per workshop: a whole class at once, then two a second (a script cannot take every seat in a blink). */
+const JOINS_PER_WORKSHOP = { ratePerSecond: 2, burst: 40 };
+/** Joins per browser session: a reload or two, not a loop. */
+const JOINS_PER_SESSION = { ratePerSecond: 0.1, burst: 5 };
+/** Sessions whose join budget is remembered (the oldest is forgotten beyond). */
+const SESSIONS_REMEMBERED = 10_000;
+/** How often ended and expired workshops are looked for. */
+const COLLECT_EVERY_MS = 10 * 60_000;
 
 export interface WorkshopManagerDeps {
 	labs: LabManager;
@@ -47,6 +59,8 @@ export class WorkshopManager {
 	#access: ReturnType<typeof workshopAccess>;
 	#dashboard: Dashboard;
 	#pools: WorkshopPools;
+	#joinBudgets = new Map<string, TokenBucket>();
+	#collectTimer: unknown = null;
 
 	constructor(deps: WorkshopManagerDeps) {
 		this.#deps = deps;
@@ -123,6 +137,8 @@ export class WorkshopManager {
 				`Воркшопа с кодом «${code}» нет. Проверьте код у преподавателя.`,
 			);
 		}
+		this.#takeJoinBudget(`workshop:${workshop.id}`, JOINS_PER_WORKSHOP);
+		this.#takeJoinBudget(`session:${sessionHash}`, JOINS_PER_SESSION);
 		const known = workshop.learners.find((l) => l.sessionHash === sessionHash);
 		const current = known && labs.get(known.labId);
 		if (known && current) {
@@ -144,6 +160,7 @@ export class WorkshopManager {
 				503,
 				'pool-refilling',
 				'Стенды для воркшопа ещё запускаются. Попробуйте ещё раз через 15–30 секунд.',
+				{ headers: { 'Retry-After': String(POOL_RETRY_AFTER_S) } },
 			);
 		}
 		const { lab, token } = taken;
@@ -181,16 +198,28 @@ export class WorkshopManager {
 	/** `POST /api/workshops/:id/extend`: every lab of the workshop, as far as its cap allows. */
 	async extend(workshop: Workshop): Promise<{ extended: number }> {
 		let extended = 0;
+		const { labs } = this.#deps;
 		for (const lab of this.#labsOf(workshop)) {
 			try {
-				await this.#deps.labs.extend(lab);
+				await labs.exclusive(lab, 'продление', () => labs.extend(lab));
 				extended++;
 			} catch (error) {
-				// At its lifetime cap already: the others still get extended.
-				if (!(error instanceof HttpError && error.code === 'extend-limit')) throw error;
+				// At its lifetime cap already, or busy with a reset: the others still get extended.
+				const skipped = ['extend-limit', 'lab-busy'];
+				if (!(error instanceof HttpError && skipped.includes(error.code))) throw error;
 			}
 		}
 		return { extended };
+	}
+
+	/**
+	 * `DELETE /api/workshops/:id/labs/:labId`: the instructor takes a learner off the workshop —
+	 * their lab ends and their seat is free again (a script that took seats, a learner who left).
+	 */
+	async removeLearner(workshop: Workshop, labId: string): Promise<void> {
+		const lab = this.learnerLab(workshop, labId);
+		await this.#deps.labs.exclusive(lab, 'завершение', () => this.#deps.labs.end(lab, 'deleted'));
+		this.#forgetLearner(workshop, labId);
 	}
 
 	/** `DELETE /api/workshops/:id`: every lab removed, the pool stops, the workshop is forgotten. */
@@ -215,6 +244,11 @@ export class WorkshopManager {
 	 */
 	authorizeInstructor(workshopId: string, req: IncomingMessage): Workshop {
 		return this.#access.authorizeInstructor(this.#workshops.get(workshopId), workshopId, req);
+	}
+
+	/** Whether `token` is the workshop's own instructor key. */
+	isInstructorToken(workshop: Workshop, token: string): boolean {
+		return sameDigest(sha256(token), workshop.instructorTokenHash);
 	}
 
 	/** For read-only terminals: the lab, if the request is from its workshop's instructor. */
@@ -265,9 +299,11 @@ export class WorkshopManager {
 				.then((results) => this.#dashboard.record(lab.id, results))
 				.catch(() => undefined);
 		}
+		this.#collect();
 		await this.#save();
 		log.info({ workshops: this.#workshops.size }, 'workshops restored');
 		this.#pools.refill();
+		this.#scheduleCollect();
 	}
 
 	get(workshopId: string): Workshop | undefined {
@@ -279,6 +315,8 @@ export class WorkshopManager {
 	 * is saved, and the labs stay for the next server to hand out.
 	 */
 	async close(): Promise<void> {
+		if (this.#collectTimer !== null) this.#deps.clock.clearTimeout(this.#collectTimer);
+		this.#collectTimer = null;
 		await this.#pools.close();
 		await this.#save();
 	}
@@ -287,16 +325,77 @@ export class WorkshopManager {
 		return this.#deps.labs.list().filter((lab) => lab.workshop === workshop.id);
 	}
 
-	/** Follows a workshop lab: its check results, and its end (a pool lab is then replaced). */
+	/**
+	 * Follows a workshop lab: its check results, and its end — a pool lab is then replaced, and a
+	 * learner who ended their own lab leaves the workshop (their seat is free).
+	 */
 	#track(lab: Lab): void {
 		this.#dashboard.track(lab);
-		lab.events.once('ended', () => {
+		lab.events.once('ended', ({ reason }) => {
 			const workshop = lab.workshop ? this.#workshops.get(lab.workshop) : undefined;
-			if (workshop?.ready.delete(lab.id)) {
+			if (!workshop) return;
+			if (workshop.ready.delete(lab.id)) {
 				void this.#save();
 				this.#pools.refill();
 			}
+			if (reason === 'deleted') this.#forgetLearner(workshop, lab.id);
 		});
+	}
+
+	#forgetLearner(workshop: Workshop, labId: string): void {
+		const before = workshop.learners.length;
+		workshop.learners = workshop.learners.filter((l) => l.labId !== labId);
+		if (workshop.learners.length === before) return;
+		this.#deps.log.info({ workshopId: workshop.id, labId }, 'learner left the workshop');
+		void this.#save();
+		this.#pools.refill();
+	}
+
+	/** 429 when `key` has joined more often than `rate` allows. */
+	#takeJoinBudget(key: string, rate: { ratePerSecond: number; burst: number }): void {
+		let budget = this.#joinBudgets.get(key);
+		if (!budget) {
+			budget = new TokenBucket({ ...rate, clock: this.#deps.clock });
+			if (this.#joinBudgets.size >= SESSIONS_REMEMBERED) {
+				this.#joinBudgets.delete(this.#joinBudgets.keys().next().value!);
+			}
+			this.#joinBudgets.set(key, budget);
+		}
+		if (!budget.take(1)) {
+			throw new HttpError(
+				429,
+				'too-many-joins',
+				'Слишком много попыток войти: подождите несколько секунд и попробуйте снова.',
+				{ headers: { 'Retry-After': '10' } },
+			);
+		}
+	}
+
+	/**
+	 * Forgets workshops that are over: past their labs' lifetime cap from the start, with no lab
+	 * left running. Their saved state goes too (it holds lab tokens).
+	 */
+	#collect(): void {
+		const { clock, config } = this.#deps;
+		let collected = 0;
+		for (const workshop of [...this.#workshops.values()]) {
+			if (clock.now() < workshop.createdAt + config.labMaxLifetimeMs) continue;
+			if (this.#labsOf(workshop).length > 0) continue;
+			workshop.ended = true;
+			this.#workshops.delete(workshop.id);
+			collected++;
+		}
+		if (collected > 0) {
+			this.#deps.log.info({ collected }, 'expired workshops collected');
+			void this.#save();
+		}
+	}
+
+	#scheduleCollect(): void {
+		this.#collectTimer = this.#deps.clock.setTimeout(() => {
+			this.#collect();
+			this.#scheduleCollect();
+		}, COLLECT_EVERY_MS);
 	}
 
 	#save(): Promise<void> {

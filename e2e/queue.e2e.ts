@@ -1,0 +1,50 @@
+/**
+ * When every lab is taken, a learner waits in a visible line and gets a lab by themselves as soon
+ * as one is free — in Debian's Chromium, against the built site (with its Content-Security-Policy)
+ * and a real lab server whose only lab belongs to someone else.
+ */
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHOTS, startE2E, type E2E } from './harness';
+
+let e2e: E2E;
+
+beforeAll(async () => {
+	e2e = await startE2E('queue', { MAX_LABS: '1' });
+});
+afterAll(() => e2e?.close());
+
+describe('the waiting line', () => {
+	it('shows the place in line, then starts the lab when one is free; the page obeys its CSP', async () => {
+		const taken = await e2e.server.labs.create({ sessionHash: 'someone-else' });
+		const context = await e2e.browser.newContext({
+			viewport: { width: 1280, height: 900 },
+			locale: 'ru-RU',
+		});
+		const page: Page = await context.newPage();
+		const violations: string[] = [];
+		page.on('console', (message) => {
+			if (/Content Security Policy|Refused to/i.test(message.text()))
+				violations.push(message.text());
+		});
+		const response = await page.goto(`${e2e.base}/steps/03-install/`);
+		expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+		await page
+			.getByRole('button', { name: /^Запустить/ })
+			.first()
+			.click();
+		await expect
+			.poll(() => page.locator('lab-panel').innerText(), { timeout: 20_000 })
+			.toMatch(/Все стенды заняты, вы 1-й в очереди/);
+		await page.screenshot({ path: path.join(SHOTS, 'waiting-line.png') });
+		await e2e.server.labs.end(taken.lab, 'deleted');
+		await expect
+			.poll(() => page.locator('lab-terminal[node="hap1"] .xterm-rows').innerText(), {
+				timeout: 60_000,
+			})
+			.toContain('ubuntu@hap1:~$');
+		expect(violations).toEqual([]);
+		await context.close();
+	});
+});
