@@ -19,6 +19,8 @@ import { startDowntimeMeter, type DowntimeMeter } from '../src/drills/downtime-m
 import type { Outage } from '../src/api';
 import { guideConfig } from '../src/course/guide-config';
 import { LAB_NODES, type LabNode } from '../src/api';
+import { watchLab, type LabWatch } from '../src/labs/live-state';
+import { systemClock } from '../src/lib/clock';
 import type { TestLab } from '../testing/test-labs';
 import { provisionTestLab, sh, waitFor } from './helpers';
 
@@ -27,6 +29,7 @@ const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 describe('failure drills on a pair running the guide’s config', () => {
 	let testLab: TestLab | undefined;
+	let watch: LabWatch | undefined;
 	let lab: DrillLab;
 	let meter: DowntimeMeter | undefined;
 	const drillEvents: DrillEvent[] = [];
@@ -123,6 +126,8 @@ describe('failure drills on a pair running the guide’s config', () => {
 	beforeAll(async () => {
 		testLab = await provisionTestLab(docker);
 		lab = testLab.lab;
+		// The nodes' live state, as the server keeps it: drills read who holds the VIP there.
+		watch = watchLab(testLab.lab, { docker, clock: systemClock, log });
 		lab.events.on('drill', (event: DrillEvent) => drillEvents.push(event));
 		lab.events.on('outage', (outage: Outage) => outages.push(outage));
 		// The guide's steps up to «start the service»: keepalived installed and configured.
@@ -153,6 +158,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 
 	afterAll(async () => {
 		await meter?.stop();
+		watch?.stop();
 		await testLab?.remove();
 	});
 

@@ -1,7 +1,7 @@
 /**
- * Drills without Docker: a fake engine that answers the `status` script and records every call,
- * so that refusals can be shown to change nothing. The real effects are tested in
- * test/drills.docker.test.ts.
+ * Drills without Docker: the nodes' live state set by hand (as the observers would), and a fake
+ * engine that records every call, so that refusals can be shown to change nothing. The real
+ * effects are tested in test/drills.docker.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
@@ -19,12 +19,12 @@ import {
 	type DrillEvent,
 	type DrillLab,
 } from './index';
-import type { LabNode } from '../api';
+import { LAB_NODES, type KeepalivedState, type LabNode } from '../api';
 import { newLab } from '../labs/lab';
 import { labAddresses, parsePool } from '../labs/subnets';
 
 interface FakeNode {
-	keepalived: string;
+	keepalived: KeepalivedState;
 	hasVip: boolean;
 	paused?: boolean;
 }
@@ -45,6 +45,9 @@ function fakeLab(nodes: Record<LabNode, FakeNode>) {
 		idleSince: 0,
 		containers: { hap1: 'hap1', hap2: 'hap2' },
 	});
+	for (const node of LAB_NODES) {
+		lab.nodes[node] = { ...lab.nodes[node], ...nodes[node], state: 'running' };
+	}
 	const container = (node: LabNode) => ({
 		inspect: async () => ({
 			State: { Running: true, Paused: Boolean(nodes[node].paused) },
@@ -55,21 +58,11 @@ function fakeLab(nodes: Record<LabNode, FakeNode>) {
 		pause: async () => void calls.push(`${node}: pause`),
 		unpause: async () => void calls.push(`${node}: unpause`),
 		exec: async ({ Cmd }: { Cmd: string[] }) => {
-			const script = Cmd[2] ?? '';
-			const status = script.includes('keepalived-lab/status');
-			if (!status) calls.push(`${node}: ${script.trim().split('\n')[0]}`);
-			const { keepalived, hasVip } = nodes[node];
-			const out = status
-				? JSON.stringify({
-						keepalived,
-						haproxy: 'active',
-						addresses: [`${addresses[node]}/24`, ...(hasVip ? [`${addresses.vip}/24`] : [])],
-					})
-				: '';
+			calls.push(`${node}: ${(Cmd[2] ?? '').trim().split('\n')[0]}`);
 			return {
 				start: async () => {
 					const stream = new PassThrough();
-					setImmediate(() => stream.end(out));
+					setImmediate(() => stream.end(''));
 					return stream;
 				},
 				inspect: async () => ({ ExitCode: 0 }),

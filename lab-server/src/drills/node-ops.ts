@@ -1,17 +1,18 @@
 /**
  * What the other drills modules do to and learn from the nodes: running scripts in them,
  * snapshots of their keepalived state and VIP, polling, and emitting `drill` events.
+ *
+ * Who holds the VIP and in which state keepalived is are read from the lab's live state
+ * (labs/live-state.ts), the one source the API, the checks and the page's VRRP view read too:
+ * a drill never reports a move that the page's timeline has not seen yet.
  */
-import { z } from 'zod';
 import { systemClock, type Clock } from '../lib/clock';
 import { execInNode, isNotFound, type ExecResult } from '../docker/engine';
-import { KEEPALIVED_STATES, type KeepalivedState } from '../api';
-import { LAB_NODES, type LabNode } from '../api';
+import { LAB_NODES, type KeepalivedState, type LabNode } from '../api';
 import type { DrillContext, DrillEvent, DrillRecord, Outcome } from './model';
 
 /** Polling period while waiting for an outcome. */
 export const POLL_MS = 250;
-const STATUS = '/usr/local/lib/keepalived-lab/status';
 
 // ---------------------------------------------------------------------------------------------
 // Node state
@@ -24,13 +25,6 @@ export interface Snapshot {
 	hasVip: boolean;
 }
 export type Snapshots = Record<LabNode, Snapshot>;
-
-/** One line of the image's `status` script (as lab-state.ts reads it). */
-const statusLine = z.object({
-	keepalived: z.enum(KEEPALIVED_STATES),
-	haproxy: z.string(),
-	addresses: z.array(z.string()),
-});
 
 export async function snapshot(
 	ctx: DrillContext,
@@ -46,20 +40,8 @@ export async function snapshot(
 	if (!info.State.Running) {
 		return { node, running: false, paused: false, keepalived: 'unknown', hasVip: false };
 	}
-	const result = await run(ctx, node, STATUS);
-	const parsed = result ? safeJson(result.stdout.trim()) : null;
-	const status = parsed ? statusLine.safeParse(parsed) : null;
-	if (!status?.success) {
-		return { node, running: true, paused: false, keepalived: 'unknown', hasVip: false };
-	}
-	const vip = `${ctx.lab.addresses.vip}/`;
-	return {
-		node,
-		running: true,
-		paused: false,
-		keepalived: status.data.keepalived,
-		hasVip: status.data.addresses.some((a) => a.startsWith(vip)),
-	};
+	const { keepalived, hasVip } = ctx.lab.nodes[node];
+	return { node, running: true, paused: false, keepalived, hasVip };
 }
 
 export async function snapshotAll(ctx: DrillContext, record?: DrillRecord): Promise<Snapshots> {
@@ -167,12 +149,4 @@ export async function mustRun(
 
 export function shortError(error: unknown): string {
 	return (error instanceof Error ? error.message : String(error)).slice(0, 200);
-}
-
-function safeJson(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return null;
-	}
 }
