@@ -22,12 +22,15 @@ describe('npm run bench -- --quick', () => {
 		const figures = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
 		expect(Object.keys(figures).sort()).toEqual([
 			'ctrlcP95Ms',
+			'diskQuotaReactionMs',
 			'echoP50Ms',
 			'echoP99Ms',
 			'eventLoopP99Ms',
 			'labReadyP50Ms',
 			'labReadyP95Ms',
 			'memPerLabMB',
+			'noisyNeighbourBootMs',
+			'noisyNeighbourEchoP99Ratio',
 			'throughputMBps',
 		]);
 		for (const [name, value] of Object.entries(figures)) {

@@ -11,6 +11,8 @@
  * - `echo`: keystroke echo with 50 idle terminals open (echo.ts);
  * - `throughput`: a 67 MB base64 stream into an ACKing client (throughput.ts);
  * - `ctrlc`: Ctrl-C during `yes` → prompt (ctrlc.ts);
+ * - `noisy`: lab B's echo beside a lab running a fork bomb and `yes`, a new lab's boot beside
+ *   it, and how fast a node over its disk quota is stopped (noisy.ts);
  * - `capacity`: 40 labs running keepalived: event-loop delay and memory per lab (capacity.ts).
  *
  * `--quick` is a smoke run (4 labs, fewer samples, about a minute); the full run takes about a
@@ -25,10 +27,11 @@ import { measureEcho } from './echo';
 import type { HostSample } from './host-watch';
 import { Harness, progress, type ReadySample } from './harness';
 import { measureLabReady } from './lab-ready';
+import { measureNoisy, type NoisyResult } from './noisy';
 import { round, summarize } from './stats';
 import { measureThroughput, type ThroughputRun } from './throughput';
 
-const FIGURES = ['lab-ready', 'echo', 'throughput', 'ctrlc', 'capacity'] as const;
+const FIGURES = ['lab-ready', 'echo', 'throughput', 'ctrlc', 'noisy', 'capacity'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Plan {
@@ -42,6 +45,7 @@ interface Plan {
 	echoPauseMs: number;
 	throughputRuns: number;
 	ctrlcSamples: number;
+	noisySamples: number;
 	capacityLabs: number;
 	capacityWindowMs: number;
 	/** The whole run, cleanup excluded. */
@@ -82,6 +86,7 @@ function parseArgs(argv: readonly string[]): Plan {
 		echoPauseMs: 20,
 		throughputRuns: quick ? 1 : 3,
 		ctrlcSamples: quick ? 5 : 20,
+		noisySamples: quick ? 100 : 400,
 		capacityLabs: quick ? 4 : 40,
 		capacityWindowMs: quick ? 5_000 : 30_000,
 		budgetMs: (quick ? 15 : 45) * 60_000,
@@ -95,6 +100,7 @@ interface Results {
 	echoIdleTerminals?: number;
 	throughput?: ThroughputRun[];
 	ctrlc?: number[];
+	noisy?: NoisyResult;
 	capacity?: CapacityResult;
 	batchReady?: ReadySample[];
 	errors: { figure: Figure; message: string }[];
@@ -174,6 +180,10 @@ async function main(): Promise<number> {
 		await run('ctrlc', async () => {
 			await harness.fill(1, deadline);
 			results.ctrlc = await measureCtrlC(harness, harness.labs[0]!, plan.ctrlcSamples, deadline);
+		});
+		await run('noisy', async () => {
+			await harness.fill(1, deadline);
+			results.noisy = await measureNoisy(harness, harness.labs[0]!, plan.noisySamples, deadline);
 		});
 		await run('capacity', async () => {
 			results.capacity = await measureCapacity(
@@ -268,6 +278,35 @@ function report(plan: Plan, results: Results): void {
 		});
 	} else missing('ctrlc', 'Ctrl-C → prompt', ctrlcTarget);
 
+	const noisyTarget = 'echo p99 ≤ 2× quiet';
+	if (results.noisy) {
+		const quiet = summarize(results.noisy.quiet);
+		const noisy = summarize(results.noisy.noisy);
+		const ratio = noisy.p99 / quiet.p99;
+		rows.push({
+			figure: `lab B's echo beside a fork bomb + yes (n=${noisy.n})`,
+			p50: `p50 ${ms(noisy.p50)} (quiet ${ms(quiet.p50)})`,
+			tail: `p99 ${ms(noisy.p99)} (quiet ${ms(quiet.p99)}): ×${round(ratio)}`,
+			target: noisyTarget,
+			met: verdict(ratio <= 2),
+		});
+		rows.push({
+			figure: 'a new lab beside the noisy one, POST → both prompts',
+			p50: ms(results.noisy.bootMs),
+			tail: '–',
+			target: readyTarget,
+			met: verdict(results.noisy.bootMs <= 3000),
+		});
+		const reaction = results.noisy.diskQuotaReactionMs;
+		rows.push({
+			figure: 'disk quota: write over NODE_DISK_MB → node stopped',
+			p50: reaction === null ? "refused by Docker's quota" : ms(reaction),
+			tail: '–',
+			target: '≤ one watch interval (5 s)',
+			met: verdict(reaction === null || reaction <= 5_500),
+		});
+	} else missing('noisy', 'noisy neighbour', noisyTarget);
+
 	const memTarget = '≤ 120 MB per lab';
 	const loopTarget = 'p99 ≤ 50 ms at 40 labs';
 	if (capacity) {
@@ -349,6 +388,11 @@ function report(plan: Plan, results: Results): void {
 			ctrlcP95Ms: value(ctrlc?.p95),
 			memPerLabMB: value(capacity?.memory.perLabMb),
 			eventLoopP99Ms: value(capacity?.idle.loop.p99),
+			noisyNeighbourEchoP99Ratio: results.noisy
+				? value(summarize(results.noisy.noisy).p99 / summarize(results.noisy.quiet).p99)
+				: null,
+			noisyNeighbourBootMs: value(results.noisy?.bootMs),
+			diskQuotaReactionMs: value(results.noisy?.diskQuotaReactionMs ?? undefined),
 		};
 		process.stdout.write(`${JSON.stringify(json)}\n`);
 	}

@@ -13,6 +13,9 @@ import type { Config } from './config/config';
 import { connectDocker } from './docker/engine';
 import { requestGuard } from './http/guard';
 import { health } from './http/health';
+import { hostHealth } from './docker/host-health';
+import { supportsStorageQuota } from './docker/storage-quota';
+import { watchNodeLimits } from './labs/node-limits';
 import { browserSessions, loadSessionKey } from './http/sessions';
 import { Admission } from './labs/admission';
 import { labRoutes } from './http/lab-routes';
@@ -43,6 +46,8 @@ export interface LabServerOptions {
 export interface LabServer {
 	http: Server;
 	labs: LabManager;
+	/** The node limits watcher, once started (tests and benchmarks measure now with it). */
+	readonly limits: ReturnType<typeof watchNodeLimits> | null;
 	terminals: TerminalRegistry;
 	workshops: WorkshopManager;
 	/** Adopts existing labs, then listens on the configured port (0 picks one). */
@@ -63,6 +68,12 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		options: { graceMs: config.terminalGraceMs, ...options.terminal },
 	});
 	const checks = new Map<string, CheckWatcher>();
+	/** Learned in `start()`: whether Docker limits a node's writable layer itself. */
+	let storageQuota = false;
+	const host = hostHealth(docker, {
+		minFreeDiskMb: config.hostMinFreeDiskMb,
+		minFreeInotify: 2 * config.nodeInotifyInstances,
+	});
 	const drills = drillService(docker, log);
 	// Bound below: the lab manager and the workshops need each other.
 	let workshops: WorkshopManager | null = null;
@@ -72,6 +83,8 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		clock,
 		log,
 		image: options.image,
+		storageQuota: () => storageQuota,
+		hostProblems: async () => (await host.current()).problems,
 		isAttached: (labId) => terminals.anyAttached(labId),
 		onTeardown: (labId, node) => terminals.drop(labId, node),
 		isPooled: (labId) => workshops?.isPooled(labId) ?? false,
@@ -100,7 +113,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 	});
 	const guard = requestGuard(config);
 	const routes = [
-		route('GET', /^\/api\/health$/, async ({ res }) => health(res, docker)),
+		route('GET', /^\/api\/health$/, async ({ res }) => health(res, docker, host)),
 		...labRoutes({
 			labs,
 			docker,
@@ -130,13 +143,33 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		authorizeViewer: (req, labId) => workshops.authorizeViewer(req, labId),
 	});
 
+	let limits: ReturnType<typeof watchNodeLimits> | null = null;
+
 	return {
 		http,
 		labs,
+		get limits() {
+			return limits;
+		},
 		terminals,
 		workshops,
 		async start() {
+			storageQuota =
+				config.nodeDiskQuota === 'auto' && (await supportsStorageQuota(docker, options.image));
+			log.info(
+				{ storageQuota },
+				storageQuota ? 'node disk quota: Docker storage-opt' : 'node disk quota: watched',
+			);
 			await labs.adopt();
+			limits = watchNodeLimits({
+				docker,
+				log,
+				storageQuota: () => storageQuota,
+				diskMb: config.nodeDiskMb,
+				inotifyInstances: config.nodeInotifyInstances,
+				labs: () => labs.list(),
+				halt: (lab, node, event) => labs.halt(lab, node, event),
+			});
 			await workshops.restore();
 			await new Promise<void>((resolve, reject) => {
 				http.once('error', reject);
@@ -150,6 +183,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return { port };
 		},
 		async stop() {
+			limits?.stop();
 			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
 			sockets.closeAll(CloseCode.SERVER_RESTARTING, 'server restarting');
 			await terminals.suspendAll();

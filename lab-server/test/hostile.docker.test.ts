@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { encodeClientFrame, decodeServerFrame, type CreatedLab } from '../src/api';
 import { connectDocker } from '../src/docker/engine';
@@ -376,6 +376,10 @@ describe('hostile input: addresses, the waiting line, workshops', () => {
 	});
 	afterAll(async () => {
 		await t?.stop();
+	});
+	// Each case starts from an empty host, whatever the one before left (a failure midway).
+	afterEach(async () => {
+		for (const lab of t.server.labs.list()) await t.server.labs.end(lab, 'deleted');
 	});
 
 	it('six cookie-less POSTs from one address: at most MAX_LABS_PER_IP succeed', async () => {

@@ -10,6 +10,21 @@ import { guideConfig } from '../src/course/guide-config';
 import { deprovisionLab, provisionLab, type LabPlan } from '../src/docker/provision';
 import { LAB_NODES } from '../src/api';
 import { sh, stripAnsi, waitFor, planTestLab } from './helpers';
+import { NODE_CAPABILITIES } from '../src/docker/nodes';
+
+/** Capability numbers (linux/capability.h) of the ones a node keeps. */
+const CAP_BITS: Record<(typeof NODE_CAPABILITIES)[number], number> = {
+	CHOWN: 0,
+	DAC_OVERRIDE: 1,
+	FOWNER: 3,
+	KILL: 5,
+	SETGID: 6,
+	SETUID: 7,
+	SETPCAP: 8,
+	NET_ADMIN: 12,
+	NET_RAW: 13,
+	AUDIT_WRITE: 29,
+};
 
 const docker = connectDocker(inject('dockerSocket'));
 
@@ -163,14 +178,26 @@ describe('a lab of two nodes', () => {
 		expect(logs.stdout).toMatch(/Keepalived_vrrp\[\d+\]: .*(FAULT|BACKUP|MASTER)/);
 	});
 
-	it('is isolated: no privilege, two added capabilities, no way to the host', async () => {
+	it('is isolated: no privilege, exactly the documented capabilities, limits, no way to the host', async () => {
+		// The effective set of the node's processes, as /proc shows it, bit for bit.
+		const expected = NODE_CAPABILITIES.reduce(
+			(mask, cap) => mask | (1n << BigInt(CAP_BITS[cap])),
+			0n,
+		);
 		for (const node of LAB_NODES) {
 			const info = await docker.getContainer(containers[node]!).inspect();
 			expect(info.HostConfig.Privileged).toBe(false);
-			expect([...(info.HostConfig.CapAdd ?? [])].sort()).toEqual(['NET_ADMIN', 'NET_RAW']);
-			expect(info.HostConfig.CapDrop ?? []).toEqual([]);
+			expect(info.HostConfig.CapDrop).toEqual(['ALL']);
 			expect(info.HostConfig.PidsLimit).toBe(512);
 			expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
+			expect(info.HostConfig.CpuQuota! / info.HostConfig.CpuPeriod!).toBe(0.5);
+			expect(info.HostConfig.Ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 1024 }]);
+			for (const pid of ['1', '$$']) {
+				const status = await sh(docker, containers[node]!, `grep CapEff /proc/${pid}/status`);
+				expect(BigInt(`0x${status.stdout.split(/\s+/)[1]}`), `${node} pid ${pid}`).toBe(expected);
+			}
+			const learner = await sh(docker, containers[node]!, 'ulimit -n; nproc', { user: 'ubuntu' });
+			expect(learner.stdout.split('\n')[0]).toBe('1024');
 		}
 		const network = await docker.getNetwork(`klab-${plan.labId}`).inspect();
 		expect(network.Internal).toBe(true);

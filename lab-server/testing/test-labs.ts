@@ -32,7 +32,14 @@ export async function planTestLab(
 		labId: `t${randomBytes(4).toString('hex')}`,
 		addresses: labAddresses(POOL, index),
 		image,
-		limits: { memoryMb: 256, pidsLimit: 512, cpuShares: 256 },
+		limits: {
+			memoryMb: 256,
+			pidsLimit: 512,
+			cpuShares: 256,
+			cpus: 0.5,
+			openFiles: 1024,
+			diskMb: null,
+		},
 		labels: { [LABELS.createdAt]: new Date().toISOString(), [LABELS.index]: String(index) },
 	};
 }
@@ -106,6 +113,7 @@ export async function provisionTestLab(docker: Docker, image: string): Promise<T
 				tokenHash: '',
 				ownerHash: '',
 				clientIp: null,
+				halted: {},
 				workshop: null,
 				createdAt: now,
 				expiresAt: now + 3_600_000,

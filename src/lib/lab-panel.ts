@@ -264,6 +264,18 @@ class LabPanel extends HTMLElement {
 			this.focus({ preventScroll: true });
 	}
 
+	/** A node stopped over a limit: why, and the button that brings it back. */
+	#renderHalted(lab: Lab): void {
+		const halted = lab.nodes.find((n) => n.halted);
+		const box = this.#slot('halted');
+		box.hidden = !halted?.halted;
+		if (!halted?.halted) return;
+		this.#slot('halted-text').textContent = halted.halted.message;
+		const button = box.querySelector<HTMLButtonElement>('[data-action="reset-node"]')!;
+		button.dataset.node = halted.name;
+		button.textContent = this.#t('lab.resetNode', { node: halted.name });
+	}
+
 	#renderLab(): void {
 		const lab = this.#lab;
 		if (!lab) return;
@@ -281,6 +293,7 @@ class LabPanel extends HTMLElement {
 			state.dataset.ka = ka ?? 'unknown';
 			row.querySelector<HTMLElement>('[data-slot="vip-badge"]')!.hidden = lab.vipHolder !== node;
 		}
+		this.#renderHalted(lab);
 		this.#slot('vip-holder').textContent = lab.vipHolder
 			? this.#t('lab.vipOn', { node: lab.vipHolder })
 			: this.#t('lab.vipNone');
@@ -402,6 +415,15 @@ class LabPanel extends HTMLElement {
 			this.#renderLab();
 			this.#announce(holder ? this.#t('lab.vipMoved', { node: holder }) : this.#t('lab.vipLost'));
 		});
+		events.addEventListener('limit', (e) => {
+			const data = parseData(e);
+			const node = this.#lab?.nodes.find((n) => n.name === data?.node);
+			if (!node || typeof data?.message !== 'string') return;
+			node.state = 'stopped';
+			node.halted = { kind: data.kind === 'disk' ? 'disk' : 'inotify', message: data.message };
+			this.#renderLab();
+			this.#announce(data.message);
+		});
 		events.addEventListener('lab', (e) => {
 			const data = parseData(e);
 			if (this.#lab && typeof data?.expiresAt === 'string') {
@@ -447,6 +469,11 @@ class LabPanel extends HTMLElement {
 			case 'reset':
 				this.#confirmReset();
 				break;
+			case 'reset-node': {
+				const node = button.dataset.node as LabNode;
+				void this.#action(button, 'lab.resetNodeDone', (id) => resetLab(id, node), 'lab.resetting');
+				break;
+			}
 			case 'split':
 				this.#applyLayout(this.dataset.layout === 'split' ? 'tabs' : 'split', true);
 				break;

@@ -24,6 +24,19 @@ export interface VipEvent {
 
 export type EndReason = 'deleted' | 'expired' | 'idle' | 'workshop-ended';
 
+/** A node went over a limit the host cannot enforce by itself and was stopped. */
+export interface NodeLimitEvent {
+	node: LabNode;
+	/** `disk`: its writable layer; `inotify`: inotify instances (or far too many open files). */
+	kind: 'disk' | 'inotify';
+	/** MiB for `disk`, instances for `inotify`. */
+	used: number;
+	limit: number;
+	/** What happened and what to do, in Russian. */
+	message: string;
+	at: string;
+}
+
 /** Event name → its data. Each is one argument, so every listener takes `(data)`. */
 export interface LabEvents {
 	node: [NodeEvent];
@@ -36,6 +49,8 @@ export interface LabEvents {
 	check: [CheckResult];
 	drill: [DrillEvent];
 	outage: [Outage];
+	/** A node was stopped over a limit; «Сбросить узел» brings it back. */
+	limit: [NodeLimitEvent];
 }
 export type LabEventName = keyof LabEvents;
 
@@ -48,6 +63,7 @@ const NAMES = {
 	check: true,
 	drill: true,
 	outage: true,
+	limit: true,
 } as const satisfies Record<LabEventName, true>;
 
 /** Every lab event name, in the order a new SSE stream subscribes to them. */

@@ -28,6 +28,8 @@ export interface NodeView {
 	ip: string;
 	state: NodeState;
 	keepalived: KeepalivedState;
+	/** Why the node was stopped over a limit (then `state` is `stopped`); null otherwise. */
+	halted: { kind: 'disk' | 'inotify'; message: string } | null;
 }
 
 export interface LabView {

@@ -14,6 +14,7 @@ import pino from 'pino';
 import { loadConfig } from '../config/config';
 import { connectDocker, pingDocker } from '../docker/engine';
 import { ensureHostFirewall } from '../docker/host-firewall';
+import { hostHealth } from '../docker/host-health';
 import { ensureInotifyLimit } from '../docker/host-limits';
 import { ensureNodeImage } from '../docker/images';
 import { createLabServer } from '../server';
@@ -30,6 +31,15 @@ runCli(async () => {
 	await ensureHostFirewall();
 	await ensureInotifyLimit(config.maxLabs);
 	const image = await ensureNodeImage(docker, printProgress(), config);
+	const host = await hostHealth(docker, {
+		minFreeDiskMb: config.hostMinFreeDiskMb,
+		minFreeInotify: 2 * config.nodeInotifyInstances,
+	}).current();
+	console.log(
+		`[host] free disk in Docker's data root: ${host.diskFreeMb ?? '?'} MB; free inotify instances: ${host.inotifyFree ?? '?'}`,
+	);
+	for (const problem of host.problems)
+		console.log(`[host] ${problem.code}: new labs are refused until it is fixed`);
 	const serveSite = config.site === 'dist';
 	if (serveSite) await ensureSiteBuilt();
 

@@ -85,6 +85,35 @@ const variables = {
 	 * accepts 2..262144). Env `NODE_CPU_SHARES`, default `256`.
 	 */
 	nodeCpuShares: variable('NODE_CPU_SHARES', integer(2, 262_144, 256)),
+	/**
+	 * Hard CPU ceiling of each lab node container, in cores (Docker's `--cpus`): a fork bomb or a
+	 * `yes` loop in one lab takes at most this much from everyone else. Env `NODE_CPUS`, default
+	 * `0.5` (a lab at most one core of two; a node alone installs keepalived in about 10 s).
+	 */
+	nodeCpus: variable('NODE_CPUS', decimal(0.05, 64, 0.5)),
+	/**
+	 * Writable layer of each lab node, MiB (what the learner writes, packages included): a hard
+	 * limit where Docker's storage supports one (overlay2 on XFS with pquota), else a watcher
+	 * that stops a node over it. Env `NODE_DISK_MB`, default `512`.
+	 */
+	nodeDiskMb: variable('NODE_DISK_MB', integer(64, 1_048_576, 512)),
+	/**
+	 * How `NODE_DISK_MB` is held: `auto` uses Docker's own quota where its storage supports one
+	 * and the watcher elsewhere; `watch` always the watcher. Env `NODE_DISK_QUOTA`, default `auto`.
+	 */
+	nodeDiskQuota: variable('NODE_DISK_QUOTA', oneOf(['auto', 'watch'] as const, 'auto')),
+	/** Open files per process in a lab node (`ulimit -n`). Env `NODE_OPEN_FILES`, default `1024`. */
+	nodeOpenFiles: variable('NODE_OPEN_FILES', integer(256, 65_536, 1024)),
+	/**
+	 * inotify instances one node may hold (systemd takes about 5, each `tail -f` one): a node over
+	 * it is stopped. Env `NODE_INOTIFY_INSTANCES`, default `256`.
+	 */
+	nodeInotifyInstances: variable('NODE_INOTIFY_INSTANCES', integer(16, 65_536, 256)),
+	/**
+	 * Free disk in Docker's data root below which no new lab starts (503, with the reason). Env
+	 * `HOST_MIN_FREE_DISK_MB`, default `2048`.
+	 */
+	hostMinFreeDiskMb: variable('HOST_MIN_FREE_DISK_MB', integer(0, 1_048_576, 2048)),
 	/** Terminals open at once per lab, over both nodes. Env `TERMINALS_PER_LAB`, default `8`. */
 	terminalsPerLab: variable('TERMINALS_PER_LAB', integer(1, 64, 8)),
 	/**
@@ -246,6 +275,14 @@ function integer(min: number, max: number, fallback: number) {
 		if (!(value >= min && value <= max)) {
 			throw new Error(`expected an integer from ${min} to ${max}`);
 		}
+		return value;
+	});
+}
+
+function decimal(min: number, max: number, fallback: number) {
+	return parsed(fallback, (raw) => {
+		const value = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
+		if (!(value >= min && value <= max)) throw new Error(`expected a number from ${min} to ${max}`);
 		return value;
 	});
 }

@@ -2,9 +2,10 @@
  * A lab's node containers: started unprivileged with their limits, booted to systemd's
  * `running`, removed.
  *
- * Isolation (learners are root inside their nodes): never privileged; Docker's default
- * capabilities plus NET_ADMIN (VIPs, routes) and NET_RAW (VRRP, ping, tcpdump), with memory,
- * pids and CPU limits; the lab network (lab-network.ts) is internal.
+ * Isolation (learners are root inside their nodes): never privileged; only the capabilities in
+ * NODE_CAPABILITIES; memory, pids, a CPU ceiling, open files and the writable layer limited
+ * (labs/node-limits.ts watches what Docker cannot limit here); the lab network (lab-network.ts)
+ * is internal.
  */
 import { existsSync } from 'node:fs';
 import type Docker from 'dockerode';
@@ -16,10 +17,45 @@ const UNIFIED_CGROUPS = existsSync('/sys/fs/cgroup/cgroup.controllers');
 
 export type NodeRole = 'hap1' | 'hap2' | 'client' | 'intruder';
 
+/**
+ * The capabilities a node keeps — all others, Docker's defaults included, are dropped. Found by
+ * booting nodes without each one and running the course and every drill (README «Требования»):
+ * - CHOWN, DAC_OVERRIDE, FOWNER: apt and dpkg setting up their files (without DAC_OVERRIDE
+ *   haproxy cannot start);
+ * - SETUID, SETGID: sudo, and services that run as their own users (haproxy, _apt);
+ * - SETPCAP: systemd dropping capabilities for its services (journald fails without it);
+ * - KILL: `systemctl stop` signalling services that run as other users (haproxy's workers);
+ * - AUDIT_WRITE: sudo's audit message (without it every sudo prints an error);
+ * - NET_ADMIN: the VIP, tc filters of the drills; NET_RAW: VRRP, ping, tcpdump.
+ * Dropped from Docker's defaults: FSETID, MKNOD, NET_BIND_SERVICE (Docker lets a container's
+ * root bind low ports anyway), SETFCAP, SYS_CHROOT.
+ */
+export const NODE_CAPABILITIES = [
+	'AUDIT_WRITE',
+	'CHOWN',
+	'DAC_OVERRIDE',
+	'FOWNER',
+	'KILL',
+	'NET_ADMIN',
+	'NET_RAW',
+	'SETGID',
+	'SETPCAP',
+	'SETUID',
+] as const;
+
+/** CFS period of a node's CPU ceiling, µs. */
+const CPU_PERIOD_US = 10_000;
+
 export interface NodeLimits {
 	memoryMb: number;
 	pidsLimit: number;
 	cpuShares: number;
+	/** Hard CPU ceiling, cores. */
+	cpus: number;
+	/** Open files per process. */
+	openFiles: number;
+	/** Size of the writable layer, MiB, when Docker can enforce it (`StorageOpt`); else null. */
+	diskMb: number | null;
 }
 
 export interface NodeSpec {
@@ -29,6 +65,20 @@ export interface NodeSpec {
 	image: string;
 	limits: NodeLimits;
 	labels: Record<string, string>;
+}
+
+/** The limits a node was started with, read back from its HostConfig (for a sibling). */
+export function limitsOf(host: Docker.HostConfig): NodeLimits {
+	const mb = (bytes: number | undefined) => Math.round((bytes ?? 0) / 1024 / 1024);
+	const size = /^(\d+)M$/.exec(host.StorageOpt?.size ?? '')?.[1];
+	return {
+		memoryMb: mb(host.Memory) || 256,
+		pidsLimit: host.PidsLimit || 512,
+		cpuShares: host.CpuShares || 256,
+		cpus: host.CpuQuota && host.CpuPeriod ? host.CpuQuota / host.CpuPeriod : 0.5,
+		openFiles: host.Ulimits?.find((u) => u.Name === 'nofile')?.Hard || 1024,
+		diskMb: size ? Number(size) : null,
+	};
 }
 
 export async function startNode(docker: Docker, spec: NodeSpec): Promise<string> {
@@ -42,10 +92,15 @@ export async function startNode(docker: Docker, spec: NodeSpec): Promise<string>
 		StopSignal: 'SIGRTMIN+3',
 		HostConfig: {
 			Privileged: false,
-			CapAdd: ['NET_ADMIN', 'NET_RAW'],
-			// systemd as PID 1 in an unprivileged container: its runtime dirs on tmpfs, and the
-			// cgroup tree read-only (v1) or a private cgroup namespace (v2; README «Требования»).
-			Tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec' },
+			CapDrop: ['ALL'],
+			CapAdd: [...NODE_CAPABILITIES],
+			// systemd as PID 1 in an unprivileged container: its runtime dirs on tmpfs (sized: a
+			// tmpfs is memory), and the cgroup tree read-only (v1) or a private cgroup namespace (v2;
+			// README «Требования»).
+			Tmpfs: {
+				'/run': 'rw,nosuid,nodev,mode=755,size=64m',
+				'/run/lock': 'rw,nosuid,nodev,noexec,size=1m',
+			},
 			...(UNIFIED_CGROUPS
 				? { CgroupnsMode: 'private' as const }
 				: { Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'] }),
@@ -53,6 +108,13 @@ export async function startNode(docker: Docker, spec: NodeSpec): Promise<string>
 			MemorySwap: spec.limits.memoryMb * 1024 * 1024,
 			PidsLimit: spec.limits.pidsLimit,
 			CpuShares: spec.limits.cpuShares,
+			// The ceiling over a short period: a node that uses up its quota waits at most 10 ms
+			// for the next one, not 100 ms (the default), so its neighbours' wake-ups stay prompt.
+			CpuPeriod: CPU_PERIOD_US,
+			CpuQuota: Math.round(spec.limits.cpus * CPU_PERIOD_US),
+			Ulimits: [{ Name: 'nofile', Soft: spec.limits.openFiles, Hard: spec.limits.openFiles }],
+			ShmSize: 16 * 1024 * 1024,
+			...(spec.limits.diskMb !== null ? { StorageOpt: { size: `${spec.limits.diskMb}M` } } : {}),
 			// External names must not resolve from a node: Docker's embedded DNS forwards to these
 			// servers, and a loopback address inside the node's namespace answers nothing.
 			Dns: ['127.0.0.1'],

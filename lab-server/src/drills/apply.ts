@@ -5,7 +5,7 @@
 import { systemClock } from '../lib/clock';
 import { execInNode } from '../docker/engine';
 import { LABELS, networkName } from '../docker/labels';
-import { removeNode, startNode, waitForBoot } from '../docker/nodes';
+import { limitsOf, removeNode, startNode, waitForBoot } from '../docker/nodes';
 import { configValue } from '../checks/keepalived-conf';
 import { DrillError, type DrillContext, type DrillRecord, type FailureDrill } from './model';
 import { container, fail, mustRun, report, sleep } from './node-ops';
@@ -98,11 +98,7 @@ export const APPLY: Record<FailureDrill, Apply> = {
 			role: 'intruder',
 			ip: ctx.lab.addresses.intruder,
 			image: info.Config.Image,
-			limits: {
-				memoryMb: Math.round((info.HostConfig.Memory || 256 * 1024 * 1024) / 1024 / 1024),
-				pidsLimit: info.HostConfig.PidsLimit || 512,
-				cpuShares: info.HostConfig.CpuShares || 256,
-			},
+			limits: limitsOf(info.HostConfig),
 			labels,
 		});
 		void setUpIntruder(ctx, record, id, vrid, advertInt).catch((error: unknown) => {

@@ -213,6 +213,7 @@ async function createClient(docker: Docker, lab: MeterLab): Promise<string> {
 			MemorySwap: 64 * 1024 * 1024,
 			PidsLimit: 128,
 			CpuShares: 128,
+			NanoCpus: 1e8,
 			Dns: ['127.0.0.1'],
 			NetworkMode: networkName(lab.id),
 			RestartPolicy: { Name: 'no' },

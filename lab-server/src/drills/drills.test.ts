@@ -39,6 +39,7 @@ function fakeLab(nodes: Record<LabNode, FakeNode>) {
 		tokenHash: '',
 		ownerHash: '',
 		clientIp: null,
+		halted: {},
 		workshop: null,
 		createdAt: 0,
 		expiresAt: 0,

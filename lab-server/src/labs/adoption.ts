@@ -25,16 +25,24 @@ export function adoption(
 		return { kind: 'foreign' };
 	const identity = identityFromLabels(labels);
 	const containers = Object.fromEntries(found.containers.map((c) => [c.role, c]));
+	const state = saved[found.labId] ?? {
+		expiresAt: (identity?.createdAt ?? 0) + config.labTtlMs,
+		idleSince: now,
+		halted: {},
+	};
 	const whole =
 		identity !== null &&
 		found.networkId !== null &&
-		// A node frozen by the freeze-node drill is paused, not gone: `restore` thaws it.
-		LAB_NODES.every((node) => ['running', 'paused'].includes(containers[node]?.state ?? ''));
+		LAB_NODES.every((node) => {
+			const container = containers[node]?.state ?? '';
+			// A node frozen by the freeze-node drill is paused, not gone: `restore` thaws it; one
+			// stopped over a limit waits for the learner's «Сбросить узел».
+			return (
+				['running', 'paused'].includes(container) ||
+				(container === 'exited' && state.halted[node] !== undefined)
+			);
+		});
 	if (!whole) return { kind: 'remove', whole };
-	const state = saved[found.labId] ?? {
-		expiresAt: identity.createdAt + config.labTtlMs,
-		idleSince: now,
-	};
 	if (state.expiresAt <= now) return { kind: 'remove', whole };
 	return {
 		kind: 'adopt',
@@ -49,6 +57,7 @@ export function adoption(
 			expiresAt: state.expiresAt,
 			// A restart is not the learner's idleness: their terminals reconnect in seconds.
 			idleSince: Math.max(state.idleSince, now),
+			halted: state.halted,
 			containers: { hap1: containers.hap1!.id, hap2: containers.hap2!.id },
 		},
 	};

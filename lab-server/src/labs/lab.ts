@@ -10,6 +10,7 @@ import {
 	type LabEvents,
 	type LabNode,
 	type LabView,
+	type NodeLimitEvent,
 	type NodeState,
 } from '../api';
 import type { LabAddresses } from './subnets';
@@ -42,6 +43,8 @@ export interface Lab {
 	expiresAt: number;
 	/** When the last terminal detached (or the lab was created): the idle timeout counts from it. */
 	idleSince: number;
+	/** Nodes stopped over a limit (node-limits.ts), until they are reset. */
+	halted: Partial<Record<LabNode, NodeLimitEvent>>;
 	containers: Record<LabNode, string>;
 	nodes: Record<LabNode, NodeStatus>;
 	/** Every change of the VIP holder seen since the lab started (or was adopted), oldest first. */
@@ -88,7 +91,14 @@ export function labView(lab: Lab): LabView {
 		subnet: lab.addresses.subnet,
 		nodes: LAB_NODES.map((name) => {
 			const { ip, state, keepalived } = lab.nodes[name];
-			return { name, ip, state, keepalived };
+			const halted = lab.halted[name];
+			return {
+				name,
+				ip,
+				state,
+				keepalived,
+				halted: halted ? { kind: halted.kind, message: halted.message } : null,
+			};
 		}),
 		expiresAt: new Date(lab.expiresAt).toISOString(),
 		vipHolder: vipHolder(lab),

@@ -14,7 +14,7 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { LAB_NODES, type EndReason, type LabNode } from '../api';
+import { LAB_NODES, type EndReason, type LabNode, type NodeLimitEvent } from '../api';
 import type { Config } from '../config/config';
 import { listLabResources, usedSubnets } from '../docker/lab-network';
 import { deprovisionLab, provisionLab, resetLabNode, type LabPlan } from '../docker/provision';
@@ -35,6 +35,10 @@ export interface LabManagerDeps {
 	clock: Clock;
 	log: Logger;
 	image: string;
+	/** Whether Docker limits a node's writable layer itself (docker/storage-quota.ts). */
+	storageQuota: () => boolean;
+	/** What is low on the host now (docker/host-health.ts): no lab starts while anything is. */
+	hostProblems?: () => Promise<{ code: string; message: string }[]>;
 	/** Whether a terminal is attached to the lab right now (terminals/ knows). */
 	isAttached: (labId: string) => boolean;
 	/** Called before a lab's or a node's containers go away, to let its terminals go. */
@@ -129,6 +133,7 @@ export class LabManager {
 		}
 		const ip = owner.ip ?? null;
 		if (!owner.workshop) this.checkOwnerCaps(owner.sessionHash, ip);
+		// Counted as starting before the first await: parallel requests see each other.
 		const starting = { ip };
 		this.#starting.set(owner.sessionHash, [
 			...(this.#starting.get(owner.sessionHash) ?? []),
@@ -136,6 +141,8 @@ export class LabManager {
 		]);
 		let index: number | null = null;
 		try {
+			const [problem] = (await this.#deps.hostProblems?.()) ?? [];
+			if (problem) throw new HttpError(503, problem.code, problem.message);
 			index = await this.#freeIndex();
 			this.#reserved.add(index);
 			const token = newToken();
@@ -167,6 +174,7 @@ export class LabManager {
 				createdAt: identity.createdAt,
 				expiresAt: identity.createdAt + config.labTtlMs,
 				idleSince: identity.createdAt,
+				halted: {},
 				containers: provisioned.containers,
 			});
 			await this.#save();
@@ -290,6 +298,7 @@ export class LabManager {
 			lab.events.emit('reset', { node: name });
 			watch?.unwatch(name);
 			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
+			delete lab.halted[name];
 		}
 		await Promise.all(
 			nodes.map(async (name) => {
@@ -298,7 +307,38 @@ export class LabManager {
 			}),
 		);
 		log.info({ labId: lab.id, nodes, ms: Math.round(performance.now() - started) }, 'lab reset');
+		await this.#save();
 		return lab;
+	}
+
+	/**
+	 * Stops a node over a limit (node-limits.ts): its processes are killed, the learner is told
+	 * why (`limit` event), and it stays stopped — across restarts too — until it is reset.
+	 */
+	async halt(lab: Lab, node: LabNode, event: Omit<NodeLimitEvent, 'at'>): Promise<void> {
+		if (!this.#labs.has(lab.id) || this.#busy.has(lab.id)) return;
+		const { docker, clock, log } = this.#deps;
+		const at = new Date(clock.now()).toISOString();
+		lab.halted[node] = { ...event, at };
+		await docker
+			.getContainer(lab.containers[node])
+			.kill()
+			.catch((error: unknown) =>
+				log.warn({ labId: lab.id, node, err: error }, 'could not stop node'),
+			);
+		this.#watches.get(lab.id)?.unwatch(node);
+		lab.nodes[node] = {
+			...lab.nodes[node],
+			state: 'stopped',
+			keepalived: 'stopped',
+			hasVip: false,
+		};
+		lab.events.emit('limit', { ...event, at });
+		log.warn(
+			{ labId: lab.id, node, kind: event.kind, used: event.used, limit: event.limit },
+			'node stopped over a limit',
+		);
+		await this.#save();
 	}
 
 	/** Ends a lab: terminals closed, containers and network removed, state forgotten. */
@@ -403,6 +443,9 @@ export class LabManager {
 				memoryMb: config.nodeMemoryMb,
 				pidsLimit: config.nodePidsLimit,
 				cpuShares: config.nodeCpuShares,
+				cpus: config.nodeCpus,
+				openFiles: config.nodeOpenFiles,
+				diskMb: this.#deps.storageQuota() ? config.nodeDiskMb : null,
 			},
 			labels: labLabels(identity, this.#serverId),
 		};

@@ -159,14 +159,15 @@ export class TerminalSession {
 		const exec = await docker.getContainer(containerId).exec({
 			// Stale dtach clients (left by a lab server that stopped) would keep receiving output
 			// into a TTY nobody reads; `-P 0` matches only processes started by `docker exec`.
+			// No WorkingDir: the runtime would resolve a path the learner controls before the
+			// process starts (the shape of CVE-2024-21626); the shell goes home by itself.
 			Cmd: [
 				'sh',
 				'-c',
-				'pkill -P 0 -f "^dtach -A $0 " ; exec dtach -A "$0" -E -z -r winch bash -l',
+				'cd ~ 2>/dev/null || cd /; pkill -P 0 -f "^dtach -A $0 " ; exec dtach -A "$0" -E -z -r winch bash -l',
 				socket,
 			],
 			User: 'ubuntu',
-			WorkingDir: '/home/ubuntu',
 			Env: ['TERM=xterm-256color', 'LANG=C.UTF-8', 'COLORTERM=truecolor'],
 			Tty: true,
 			AttachStdin: true,

@@ -1,7 +1,8 @@
 /**
- * When every lab is taken, a learner waits in a visible line and gets a lab by themselves as soon
- * as one is free — in Debian's Chromium, against the built site (with its Content-Security-Policy)
- * and a real lab server whose only lab belongs to someone else.
+ * The lab panel when the server is under pressure, in Debian's Chromium against the built site
+ * (with its Content-Security-Policy) and a real lab server: when every lab is taken a learner
+ * waits in a visible line and gets a lab by themselves as soon as one is free; a node stopped
+ * over a limit says why, and «Сбросить узел» brings it back.
  */
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -9,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHOTS, startE2E, type E2E } from './harness';
 
 let e2e: E2E;
+/** The learner's page, with a lab running once the first test is through. */
+let page: Page;
 
 beforeAll(async () => {
 	e2e = await startE2E('queue', { MAX_LABS: '1' });
@@ -22,7 +25,7 @@ describe('the waiting line', () => {
 			viewport: { width: 1280, height: 900 },
 			locale: 'ru-RU',
 		});
-		const page: Page = await context.newPage();
+		page = await context.newPage();
 		const violations: string[] = [];
 		page.on('console', (message) => {
 			if (/Content Security Policy|Refused to/i.test(message.text()))
@@ -45,6 +48,25 @@ describe('the waiting line', () => {
 			})
 			.toContain('ubuntu@hap1:~$');
 		expect(violations).toEqual([]);
-		await context.close();
+	});
+
+	it('says why a node was stopped over a limit, and «Сбросить узел» brings it back', async () => {
+		const [lab] = e2e.server.labs.list();
+		await e2e.server.labs.halt(lab!, 'hap2', {
+			node: 'hap2',
+			kind: 'disk',
+			used: 2048,
+			limit: 512,
+			message: 'Узел hap2 остановлен: на его диске записано 2048 МБ при пределе 512 МБ.',
+		});
+		const alert = page.locator('lab-panel [data-slot="halted"]');
+		await expect
+			.poll(() => alert.innerText(), { timeout: 10_000 })
+			.toContain('Узел hap2 остановлен');
+		await page.screenshot({ path: path.join(SHOTS, 'node-halted.png') });
+		await alert.getByRole('button', { name: 'Сбросить узел hap2' }).click();
+		await expect.poll(() => alert.isHidden(), { timeout: 60_000 }).toBe(true);
+		expect(e2e.server.labs.get(lab!.id)!.halted.hap2).toBeUndefined();
+		await page.context().close();
 	});
 });
