@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDocker } from '../lab-server/src/docker/engine';
 import { listLabResources } from '../lab-server/src/docker/lab-network';
 import type { LabServer } from '../lab-server/src/server';
-import { ROOT, SHOTS, startE2E } from './harness';
+import { ROOT, SHOTS, startE2E, terminalText } from './harness';
 
 let server: LabServer;
 let browser: Browser;
@@ -37,11 +37,6 @@ async function newPage(): Promise<Page> {
 		locale: 'ru-RU',
 	});
 	return context.newPage();
-}
-
-/** Text currently rendered by a node's terminal (xterm's DOM renderer rows). */
-function terminalText(page: Page, node: string) {
-	return page.locator(`lab-terminal[node="${node}"] .xterm-rows`).innerText();
 }
 
 describe('the course site', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { loadConfig } from '../lab-server/src/config/config';
 import { connectDocker } from '../lab-server/src/docker/engine';
@@ -65,4 +65,9 @@ export async function startE2E(name: string, env: Record<string, string> = {}): 
 			await rm(stateDir, { recursive: true, force: true });
 		},
 	};
+}
+
+/** Text currently rendered by a node's terminal (xterm's DOM renderer rows). */
+export function terminalText(page: Page, node: string): Promise<string> {
+	return page.locator(`lab-terminal[node="${node}"] .xterm-rows`).innerText();
 }

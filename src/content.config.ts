@@ -9,12 +9,14 @@
  * - `summary`: one line for the course overview;
  * - `nodes`: the lab nodes the step works on (default both, `[]` for a step with no commands);
  * - `check`: optional id of the lab server's check that verifies the step
- *   (`install`, `version`, `config`, `service`, `vip`, `failover`, `logs`).
+ *   (`install`, `version`, `config`, `service`, `vip`, `failover`, `logs`);
+ * - `drills`: the failure drills the step offers in a drills panel under its text, in that order
+ *   (default none).
  */
 import { defineCollection, z } from 'astro:content';
 import { glob } from 'astro/loaders';
 
-import { CHECK_IDS, LAB_NODES } from '../lab-server/src/api';
+import { CHECK_IDS, FAILURE_DRILLS, LAB_NODES } from '../lab-server/src/api';
 
 export const nodeNameSchema = z.enum(LAB_NODES);
 
@@ -36,6 +38,14 @@ export const stepSchema = z.object({
 			errorMap: () => ({ message: `check: одна из проверок сервера: ${CHECK_IDS.join(', ')}` }),
 		})
 		.optional(),
+	drills: z
+		.array(
+			z.enum(FAILURE_DRILLS, {
+				errorMap: () => ({ message: `drills: учения сервера: ${FAILURE_DRILLS.join(', ')}` }),
+			}),
+		)
+		.refine((drills) => new Set(drills).size === drills.length, 'drills: учения указаны дважды')
+		.default([]),
 });
 
 /** A step's frontmatter after parsing (defaults applied). */

@@ -1,5 +1,5 @@
 /**
- * `<drills-panel>`: failure drills on the failover step (DrillsPanel.astro). A button per drill
+ * `<drills-panel>`: failure drills on a step (DrillsPanel.astro). A button per drill
  * (`POST /drills/:name`), «Восстановить», the active drill and its phase, the outcome, a live
  * VRRP view (keepalived per node, frozen nodes, who holds the VIP), a timeline of transitions
  * (newest first, at most TIMELINE_MAX), and the downtime meter's measured outage beside the
@@ -11,7 +11,8 @@
  *
  * Markup it expects: `button[data-drill]`, `[data-slot]` parts, `tr[data-node]` rows with
  * `ka`/`frozen`/`haproxy`/`vip` slots, `[data-running-only]` parts (shown while a lab runs),
- * and the `drills.*` + `lab.ka.*` strings in `data-i18n`.
+ * `data-theory` (the drill whose theory shows before any ran), and the `drills.*` + `lab.ka.*`
+ * strings in `data-i18n`.
  */
 import {
 	asDrillEvent,
@@ -23,6 +24,7 @@ import {
 } from './drills-api';
 import { ApiError, getLab } from './lab-api';
 import {
+	FAILURE_DRILLS,
 	LAB_NODES,
 	type ActiveDrill,
 	type DrillEvent,
@@ -42,7 +44,7 @@ import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 const TIMELINE_MAX = 40;
 /** The downtime meter probes every 100 ms: closer than this to the theory counts as «matches». */
 const METER_SLACK_MS = 150;
-/** The step's own exercise: the theory shown before any drill ran. */
+/** The theory shown before any drill ran when the markup names none (`data-theory`). */
 const DEFAULT_THEORY: FailureDrill = 'stop-haproxy';
 
 interface NodeView {
@@ -86,6 +88,8 @@ class DrillsPanel extends HTMLElement {
 
 	connectedCallback(): void {
 		this.#t = createT(dictFrom(this));
+		const theory = FAILURE_DRILLS.find((drill) => drill === this.dataset.theory);
+		this.#theoryDrill = theory ?? DEFAULT_THEORY;
 		this.addEventListener('click', this.#onClick);
 		document.addEventListener('lab:state', this.#onState);
 		document.addEventListener('lab:node', this.#onNode);

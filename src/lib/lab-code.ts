@@ -4,14 +4,24 @@
  * Markup it expects (rendered by the components):
  * - `[data-copy-source]`: the text «Копировать» copies (as displayed, i.e. with the lab's addresses);
  * - `[data-run-source]`: the text run buttons send (defaults to the copy source);
- * - `button[data-copy]`, `button[data-run="hap1|hap2|both"]`, `[data-status]` (a live region);
+ * - `button[data-copy]`, `button[data-run="hap1|hap2|both|vip|other"]`, `[data-status]` (a live
+ *   region); a `vip`/`other` button holds a `[data-resolved]` part that names its node now, and
+ *   `[data-no-vip]` says when it has none;
  * - `data-i18n`: the `code.*` strings it shows.
  *
- * Run buttons are enabled only while the lab runs (`lab:state`); a click dispatches a bubbling,
- * cancelable `lab:run` event that the lab panel takes (and cancels, to say it did).
+ * Run buttons are enabled only while the lab runs (`lab:state`), `vip`/`other` only while one node
+ * alone holds the VIP. A click resolves the target from the lab's state at that moment and
+ * dispatches a bubbling, cancelable `lab:run` event that the lab panel takes (and cancels, to say
+ * it did).
  */
 import { copyText } from './clipboard';
-import { currentLab, type LabRunDetail, type LabSnapshot, type RunTarget } from './lab-state';
+import {
+	currentLab,
+	resolveTarget,
+	type CmdTarget,
+	type LabRunDetail,
+	type LabSnapshot,
+} from './lab-state';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
 const STATUS_CLEAR_MS = 4000;
@@ -38,8 +48,13 @@ class LabCode extends HTMLElement {
 	#sync(state: LabSnapshot): void {
 		const running = state.status === 'running';
 		for (const button of this.querySelectorAll<HTMLButtonElement>('button[data-run]')) {
-			button.disabled = !running;
+			const node = resolveTarget(button.dataset.run as CmdTarget, state.vipHolder);
+			button.disabled = !running || node === null;
+			const resolved = button.querySelector<HTMLElement>('[data-resolved]');
+			if (resolved) resolved.textContent = running && node ? this.#t('code.nowOn', { node }) : '';
 		}
+		const noVip = this.querySelector<HTMLElement>('[data-no-vip]');
+		if (noVip) noVip.hidden = !running || state.vipHolder !== null;
 		this.toggleAttribute('data-lab-running', running);
 	}
 
@@ -50,7 +65,13 @@ class LabCode extends HTMLElement {
 			const ok = await copyText(this.#text('[data-copy-source]'));
 			this.#status(ok ? 'code.copied' : 'code.copyFailed');
 		} else if (button.dataset.run) {
-			const node = button.dataset.run as RunTarget;
+			const target = button.dataset.run as CmdTarget;
+			// The VIP may have moved since the label was drawn: the lab's state now decides.
+			const node = resolveTarget(target, currentLab().vipHolder);
+			if (node === null) {
+				this.#status('code.noVip');
+				return;
+			}
 			const detail: LabRunDetail = {
 				node,
 				command: this.#text('[data-run-source]') || this.#text('[data-copy-source]'),

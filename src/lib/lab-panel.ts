@@ -8,8 +8,9 @@
  * While running it keeps: the time left (ticking, from `expiresAt`), each node's keepalived state
  * and the VIP holder (GET for the first picture, then server-sent events), and two
  * `<lab-terminal>`s, whose module (and xterm.js behind it) is imported only now. It takes the
- * `lab:run` events of the command blocks, and publishes the lab (`lab-state.ts`) so addresses on
- * the page are rewritten and run buttons enabled.
+ * `lab:run` events of the command blocks, and publishes the lab and its VIP holder
+ * (`lab-state.ts`) so addresses on the page are rewritten, run buttons enabled and «на узле с VIP»
+ * resolved.
  *
  * The element is persisted across ClientRouter navigations (`transition:persist`): it is moved,
  * not recreated, so nothing here reconnects on a step change.
@@ -110,7 +111,7 @@ class LabPanel extends HTMLElement {
 			this.#closeEvents();
 			clearInterval(this.#tick);
 			clearInterval(this.#busyTick);
-			publishLab({ status: 'idle', lab: null });
+			publishLab({ status: 'idle', lab: null, vipHolder: null });
 		});
 	}
 
@@ -186,7 +187,7 @@ class LabPanel extends HTMLElement {
 		clearInterval(this.#busyTick);
 		this.#show('running');
 		this.#renderLab();
-		publishLab({ status: 'running', lab: addressesOf(lab) });
+		this.#publish();
 		clearInterval(this.#tick);
 		this.#tick = setInterval(() => this.#renderTime(), 1000);
 		if (changed || !this.#events) this.#openEvents(lab.id);
@@ -216,7 +217,7 @@ class LabPanel extends HTMLElement {
 		this.#status = 'idle';
 		clearInterval(this.#busyTick);
 		this.#show('idle');
-		publishLab({ status: 'idle', lab: null });
+		this.#publish();
 	}
 
 	#setBusy(status: 'restoring' | 'starting', key: UiKey): void {
@@ -232,7 +233,7 @@ class LabPanel extends HTMLElement {
 			});
 		}, 1000);
 		this.#show('busy');
-		publishLab({ status, lab: null });
+		this.#publish();
 	}
 
 	#setError(error: unknown): void {
@@ -247,7 +248,7 @@ class LabPanel extends HTMLElement {
 				: '';
 		detail.hidden = !detail.textContent;
 		this.#show('error');
-		publishLab({ status: 'error', lab: null });
+		this.#publish();
 		this.querySelector<HTMLElement>('[data-view="error"] [data-action="start"]')?.focus();
 	}
 
@@ -371,6 +372,7 @@ class LabPanel extends HTMLElement {
 			if (this.#lab?.id !== fresh.id) return;
 			this.#lab = fresh;
 			this.#renderLab();
+			this.#publish();
 		} catch (error) {
 			if (error instanceof ApiError && error.labGone && this.#lab?.id === lab.id) {
 				this.#ended(Date.parse(lab.expiresAt) <= Date.now() ? 'expired' : undefined);
@@ -413,6 +415,7 @@ class LabPanel extends HTMLElement {
 			if (holder === (lab.vipHolder ?? null)) return;
 			lab.vipHolder = holder;
 			this.#renderLab();
+			this.#publish();
 			this.#announce(holder ? this.#t('lab.vipMoved', { node: holder }) : this.#t('lab.vipLost'));
 		});
 		events.addEventListener('limit', (e) => {
@@ -523,6 +526,7 @@ class LabPanel extends HTMLElement {
 			};
 			this.#lowTimeAnnounced = false;
 			this.#renderLab();
+			this.#publish();
 			message.textContent = this.#t(doneKey);
 		} catch (error) {
 			if (error instanceof ApiError && error.labGone) return this.#ended(undefined);
@@ -600,12 +604,20 @@ class LabPanel extends HTMLElement {
 	// ── helpers ────────────────────────────────────────────────────────────────
 
 	/** After a navigation the new page's addresses and run buttons need the lab too. */
-	#onSwap = (): void => {
+	#onSwap = (): void => this.#publish();
+
+	/**
+	 * Tells the page what the panel knows now (`lab-state.ts`): the status, the running lab's
+	 * addresses and who holds its VIP. Called on every change of any of them.
+	 */
+	#publish(): void {
+		const lab = this.#status === 'running' ? this.#lab : null;
 		publishLab({
 			status: this.#status,
-			lab: this.#lab && this.#status === 'running' ? addressesOf(this.#lab) : null,
+			lab: lab && addressesOf(lab),
+			vipHolder: lab?.vipHolder ?? null,
 		});
-	};
+	}
 
 	#announce(text: string): void {
 		const region = this.#slot('announce');

@@ -2,18 +2,29 @@
  * What the page knows about the learner's lab, shared by the lab panel (which owns it) and the
  * command blocks (which read it).
  *
- * Shape: `{ status, lab }` where `lab` is null until a lab is known. Lifecycle: the panel calls
- * `publishLab` on every change; that rewrites the addresses on the page and dispatches `lab:state`
- * on `document`. A block that appears later (a client-side navigation to another step) reads
+ * Shape: `{ status, lab, vipHolder }` where `lab` is null until a lab is known and `vipHolder` is
+ * the node that alone holds the VIP now (live, from the lab's `vip` events; null without a running
+ * lab, and while nobody or both hold it). Lifecycle: the panel calls `publishLab` on every change,
+ * the VIP moving included; that rewrites the addresses on the page and dispatches `lab:state` on
+ * `document`. A block that appears later (a client-side navigation to another step) reads
  * `currentLab()` when it connects, and the panel republishes after every `astro:page-load`.
  *
  * The module is a singleton per page load: bundled scripts run once, and ClientRouter keeps them.
  */
 
-import type { LabNode } from '../../lab-server/src/api';
+import { otherNode, type LabNode } from '../../lab-server/src/api';
 
 export type { LabNode };
+/** Where a `lab:run` command goes: one terminal or both. */
 export type RunTarget = LabNode | 'both';
+/**
+ * Targets a command block resolves when it is clicked, from who holds the VIP then: `vip` is the
+ * holder, `other` the node without it (step 10 follows the VIP, wherever it went).
+ */
+export const LIVE_TARGETS = ['vip', 'other'] as const;
+export type LiveTarget = (typeof LIVE_TARGETS)[number];
+/** Where a command block offers to run its command. */
+export type CmdTarget = RunTarget | LiveTarget;
 export type LabStatus = 'idle' | 'restoring' | 'starting' | 'running' | 'error';
 
 /** The part of a lab that the page's text depends on. */
@@ -29,6 +40,7 @@ export interface LabAddresses {
 export interface LabSnapshot {
 	status: LabStatus;
 	lab: LabAddresses | null;
+	vipHolder: LabNode | null;
 }
 
 /** `detail` of the bubbling, cancelable `lab:run` event; the panel cancels it when it takes it. */
@@ -64,7 +76,7 @@ export const LAB_ID_KEY = 'keepalived-lab:lab-id';
 /** The guide's (and the first lab's) network: every `10.129.0.X` in the text belongs to it. */
 export const GUIDE_PREFIX = '10.129.0.';
 
-let snapshot: LabSnapshot = { status: 'idle', lab: null };
+let snapshot: LabSnapshot = { status: 'idle', lab: null, vipHolder: null };
 
 export function currentLab(): LabSnapshot {
 	return snapshot;
@@ -74,6 +86,17 @@ export function publishLab(next: LabSnapshot): void {
 	snapshot = next;
 	rewriteAddresses(document, next.status === 'running' ? next.lab : null);
 	document.dispatchEvent(new CustomEvent('lab:state', { detail: next }));
+}
+
+export function isLiveTarget(target: string): target is LiveTarget {
+	return (LIVE_TARGETS as readonly string[]).includes(target);
+}
+
+/** The terminal(s) a target means now; null for a live target while no single node holds the VIP. */
+export function resolveTarget(target: CmdTarget, vipHolder: LabNode | null): RunTarget | null {
+	if (!isLiveTarget(target)) return target;
+	if (vipHolder === null) return null;
+	return target === 'vip' ? vipHolder : otherNode(vipHolder);
 }
 
 /** `10.129.3.0/24` → `10.129.3.` (the lab networks are /24s; a wider subnet keeps three octets too). */

@@ -8,11 +8,9 @@ import { LABELS, networkName } from '../docker/labels';
 import { limitsOf, removeNode, startNode, waitForBoot } from '../docker/nodes';
 import { configValue } from '../checks/keepalived-conf';
 import { DrillError, type DrillContext, type DrillRecord, type FailureDrill } from './model';
+import { intruderConfig } from './intruder';
 import { container, fail, mustRun, report, sleep } from './node-ops';
 import { BLOCK_VRRP, DROP_LEFTOVER_LINK, TC_PREF } from './scripts';
-
-/** The intruder's own VIP: in the lab's /24, used by nothing else (see subnets.ts). */
-const INTRUDER_VIP_HOST = 31;
 
 // Applying: each returns the `applied` detail, or null when it reports `applied` itself later.
 
@@ -126,21 +124,8 @@ async function setUpIntruder(
 		{ timeoutMs: 180_000 },
 	);
 	if (install.exitCode !== 0) throw new Error(`intruder: apt-get failed: ${install.stderr.trim()}`);
-	const vip = `${lab.addresses.prefix}${INTRUDER_VIP_HOST}`;
-	const config = [
-		'! The drill «vrid-conflict»: a neighbour using the learner’s virtual_router_id.',
-		'vrrp_instance intruder {',
-		'    state MASTER',
-		'    interface eth0',
-		`    virtual_router_id ${vrid}`,
-		'    priority 150',
-		`    advert_int ${advertInt}`,
-		'    virtual_ipaddress {',
-		`        ${vip}/24 dev eth0`,
-		'    }',
-		'}',
-		'',
-	].join('\n');
+	const vip = lab.addresses.intruderVip;
+	const config = intruderConfig({ vrid, advertInt, vip });
 	await execInNode(docker, id, ['tee', '/etc/keepalived/keepalived.conf'], { stdin: config });
 	const start = await execInNode(docker, id, ['systemctl', 'restart', 'keepalived']);
 	if (start.exitCode !== 0) throw new Error(`intruder: keepalived did not start: ${start.stderr}`);

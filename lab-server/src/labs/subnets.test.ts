@@ -56,7 +56,8 @@ describe('labAddresses', () => {
 			hap2: '10.129.0.12',
 			vip: '10.129.0.10',
 			client: '10.129.0.20',
-			intruder: '10.129.0.30',
+			intruder: '10.129.0.50',
+			intruderVip: '10.129.0.99',
 		});
 	});
 

@@ -26,8 +26,10 @@ export interface LabAddresses {
 	vip: string;
 	/** A node for drills that talks to the VIP. */
 	client: string;
-	/** A node for drills that sends forged VRRP. */
+	/** The «vrid-conflict» drill's neighbour: step 11's example, a keepalived at `.50`… */
 	intruder: string;
+	/** …whose own VIP is `.99` (content/steps/11-errors.mdx). */
+	intruderVip: string;
 }
 
 /** Each lab takes a /24, and a pool must hold more than a handful of them. */
@@ -94,7 +96,8 @@ export function labAddresses(pool: SubnetPool, index: number): LabAddresses {
 		hap2: `${prefix}12`,
 		vip: `${prefix}10`,
 		client: `${prefix}20`,
-		intruder: `${prefix}30`,
+		intruder: `${prefix}50`,
+		intruderVip: `${prefix}99`,
 	};
 }
 
