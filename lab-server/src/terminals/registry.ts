@@ -75,7 +75,7 @@ export class TerminalRegistry {
 
 	async #start(key: SessionKey, containerId: string, cols: number, rows: number) {
 		const options = { ...TERMINAL_DEFAULTS, ...this.deps.options };
-		const ring = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
+		const saved = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
 		const session = new TerminalSession(
 			key,
 			{
@@ -89,7 +89,7 @@ export class TerminalRegistry {
 					if (this.#sessions.get(keyOf(s.key)) === s) this.#sessions.delete(keyOf(s.key));
 				},
 			},
-			ring,
+			saved,
 		);
 		await session.start(cols, rows);
 		this.#sessions.set(keyOf(key), session);

@@ -4,9 +4,10 @@
  * number of read-only viewers (an instructor watching), who never count in flow control.
  *
  * Lifecycle of a session (key: lab / node / term):
- * - created when a client first says HELLO for it: a Docker exec (with a TTY) runs the shell under
- *   `dtach` inside the node, so the shell outlives the exec and a restarted lab server can
- *   attach to it again;
+ * - created when a client first says HELLO for it: the terminal's holder in the node (holder.ts,
+ *   docker/node/labterm) runs the shell, so the shell outlives the exec and a restarted lab
+ *   server attaches to it again, asking for its output from where the saved ring ends: what
+ *   the shell printed while nobody was attached comes first, or a line saying how much was lost;
  * - output is batched, appended to the ring and sent to the attached client, if any; the exec's
  *   stream is paused while more than `high` bytes are unacknowledged (by the client's ACKs), and
  *   since `high` is below the ring's capacity nothing a client has not seen is ever overwritten;
@@ -15,12 +16,11 @@
  *   period ends the shell *inside the node* (killing the exec alone would leave it running);
  * - when the shell exits, the attached client gets EXIT and the session is gone.
  */
-import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock';
-import { execInNode } from '../docker/engine';
 import { FlowControl } from './flow-control';
+import { attachHolder, endHolder, type HolderLink } from './holder';
 import { OutputRing } from './output-ring';
 import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
 
@@ -86,15 +86,15 @@ export const TERMINAL_DEFAULTS: TerminalOptions = {
 	slowClientMs: 30_000,
 };
 
-/** At most one Docker resize call per this interval (`resize`). */
+/** At most one resize per this interval (`resize`). */
 const RESIZE_EVERY_MS = 100;
 
-/** Where a node keeps its terminal sockets (created by tmpfiles.d in the image). */
-const SOCKET_DIR = '/run/lab-terminals';
-
-// dtach clears the screen when it attaches. On a re-attach after a server restart the client's
-// screen still shows the session, so that one sequence is dropped; see dtach's attach.c.
-const DTACH_CLEAR = Buffer.from('\x1b[H\x1b[J');
+/** A line in the terminal where the holder says output was lost (more than its ring held). */
+const gapLine = (bytes: number) =>
+	`\r\n\x1b[33m[лаборатория: пока сервер был недоступен, оболочка вывела больше, чем хранится; пропущено ${bytes} байт]\x1b[0m\r\n`;
+/** …or that the shell there now is a new one (the old one ended while nobody was attached). */
+const NEW_SHELL_LINE =
+	'\r\n\x1b[33m[лаборатория: прежняя оболочка завершилась, это новая]\x1b[0m\r\n';
 
 export interface SessionContext {
 	docker: Docker;
@@ -117,24 +117,30 @@ export class TerminalSession {
 	#slowTimer: unknown = null;
 	#resizing: Promise<void> | null = null;
 	#lastResizeAt = -Infinity;
-	/** Docker resize calls made (the benchmarks and the hostile tests read it). */
+	/** Resizes applied (the hostile tests read it). */
 	resizeCalls = 0;
-	#exec: Docker.Exec | null = null;
-	#stream: Duplex | null = null;
+	#link: HolderLink | null = null;
+	/** The holder's number of the next byte of output: where a re-attach asks it to go on. */
+	#holderEnd: number;
+	/** The shell's exit status, once the holder has said it. */
+	#exitCode: number | null = null;
 	#sink: TerminalSink | null = null;
 	#viewers = new Set<TerminalViewer>();
 	#pending: Buffer[] = [];
 	#batchTimer: NodeJS.Timeout | null = null;
 	#graceTimer: unknown = null;
-	#stripClear: boolean;
 	#ending = false;
 	#size = { cols: 80, rows: 24 };
 
-	constructor(key: SessionKey, ctx: SessionContext, ring?: OutputRing) {
+	constructor(
+		key: SessionKey,
+		ctx: SessionContext,
+		saved?: { ring: OutputRing; holderEnd: number },
+	) {
 		this.key = key;
 		this.#ctx = ctx;
-		this.ring = ring ?? new OutputRing(ctx.options.ringBytes);
-		this.#stripClear = ring !== undefined;
+		this.ring = saved?.ring ?? new OutputRing(ctx.options.ringBytes);
+		this.#holderEnd = saved?.holderEnd ?? 0;
 		// The shell is paused while either is over the high watermark: a client cannot cheat the
 		// first by ACKing what it never read, nor the second by reading without rendering.
 		const gate = () => ({
@@ -153,35 +159,24 @@ export class TerminalSession {
 
 	/** Starts the shell (or re-attaches to one that survived a server restart). */
 	async start(cols: number, rows: number): Promise<void> {
-		const { docker, containerId } = this.#ctx;
-		const socket = `${SOCKET_DIR}/${this.key.term}`;
+		const { docker, containerId, log } = this.#ctx;
 		this.#size = { cols, rows };
-		const exec = await docker.getContainer(containerId).exec({
-			// Stale dtach clients (left by a lab server that stopped) would keep receiving output
-			// into a TTY nobody reads; `-P 0` matches only processes started by `docker exec`.
-			// No WorkingDir: the runtime would resolve a path the learner controls before the
-			// process starts (the shape of CVE-2024-21626); the shell goes home by itself.
-			Cmd: [
-				'sh',
-				'-c',
-				'cd ~ 2>/dev/null || cd /; pkill -P 0 -f "^dtach -A $0 " ; exec dtach -A "$0" -E -z -r winch bash -l',
-				socket,
-			],
-			User: 'ubuntu',
-			Env: ['TERM=xterm-256color', 'LANG=C.UTF-8', 'COLORTERM=truecolor'],
-			Tty: true,
-			AttachStdin: true,
-			AttachStdout: true,
-			AttachStderr: true,
+		const asked = this.#holderEnd;
+		this.#link = await attachHolder(docker, containerId, this.key.term, asked, {
+			attached: (from, dropped) => {
+				if (dropped > 0) this.#onOutput(Buffer.from(gapLine(dropped)));
+				else if (from < asked) this.#onOutput(Buffer.from(NEW_SHELL_LINE));
+				this.#holderEnd = from;
+				log.debug({ ...this.key, asked, from, dropped }, 'terminal holder attached');
+			},
+			output: (data) => {
+				this.#holderEnd += data.byteLength;
+				this.#onOutput(data);
+			},
+			exit: (code) => (this.#exitCode = code),
+			closed: () => void this.#onClosed(),
+			malformed: (error) => log.warn({ ...this.key, err: error }, 'terminal holder misbehaved'),
 		});
-		const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
-		this.#exec = exec;
-		this.#stream = stream;
-		stream.on('data', (chunk: Buffer) => this.#onOutput(chunk));
-		stream.on('error', (error) =>
-			this.#ctx.log.warn({ ...this.key, err: error }, 'terminal stream error'),
-		);
-		stream.on('close', () => void this.#onClosed());
 		this.#applyFlow();
 		await this.resize(cols, rows);
 	}
@@ -241,13 +236,13 @@ export class TerminalSession {
 	}
 
 	input(data: Uint8Array): void {
-		this.#stream?.write(data);
+		this.#link?.input(data);
 	}
 
 	/**
-	 * Sets the terminal's size. At most one Docker call per RESIZE_EVERY_MS: sizes asked for in
-	 * between are folded into the latest, which is applied when the interval is over (a window
-	 * being dragged, or a client sending nothing but RESIZE, costs Docker ten calls a second).
+	 * Sets the terminal's size. At most once per RESIZE_EVERY_MS: sizes asked for in between are
+	 * folded into the latest, which is applied when the interval is over (a window being dragged,
+	 * or a client sending nothing but RESIZE, signals the shell ten times a second at most).
 	 */
 	resize(cols: number, rows: number): Promise<void> {
 		this.#size = { cols, rows };
@@ -261,10 +256,7 @@ export class TerminalSession {
 			if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 			const { cols, rows } = this.#size;
 			this.#lastResizeAt = performance.now();
-			await this.#exec?.resize({ w: cols, h: rows }).catch((error: unknown) => {
-				// The exec may have just ended; the next start sets the size again.
-				this.#ctx.log.debug({ ...this.key, err: error }, 'terminal resize failed');
-			});
+			this.#link?.resize(cols, rows);
 			this.resizeCalls++;
 			if (this.#size.cols === cols && this.#size.rows === rows) return;
 		}
@@ -285,19 +277,15 @@ export class TerminalSession {
 		this.#clearGrace();
 		this.#sink = null;
 		this.#releaseViewers(-1);
-		const socket = `${SOCKET_DIR}/${this.key.term}`;
-		// Killing dtach's master closes the shell's TTY: the kernel hangs up the shell, which
-		// passes SIGHUP on to its jobs — what closing an SSH session does.
-		await execInNode(
-			this.#ctx.docker,
-			this.#ctx.containerId,
-			['sh', '-c', 'pkill -KILL -f "^dtach -A $0 " ; rm -f "$0"', socket],
-			{ timeoutMs: 5_000 },
-		).catch((error: unknown) => {
-			// The node may be gone already (lab removed, node reset): nothing left to end.
-			this.#ctx.log.debug({ ...this.key, err: error }, 'terminal end: node unreachable');
-		});
-		this.#stream?.destroy();
+		// The holder hangs the shell up, which passes SIGHUP on to its jobs — what closing an SSH
+		// session does.
+		await endHolder(this.#ctx.docker, this.#ctx.containerId, this.key.term).catch(
+			(error: unknown) => {
+				// The node may be gone already (lab removed, node reset): nothing left to end.
+				this.#ctx.log.debug({ ...this.key, err: error }, 'terminal end: node unreachable');
+			},
+		);
+		this.#link?.release();
 		await removeSnapshot(this.#ctx.stateDir, this.key);
 		this.#ctx.onGone(this);
 	}
@@ -310,17 +298,11 @@ export class TerminalSession {
 		this.#sink = null;
 		// Their sockets are closed by terminal-socket.ts (restart, reset or end of the lab).
 		this.#viewers.clear();
-		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring);
-		this.#stream?.destroy();
+		this.#link?.release();
+		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd);
 	}
 
 	#onOutput(chunk: Buffer): void {
-		if (this.#stripClear) {
-			this.#stripClear = false;
-			if (chunk.subarray(0, DTACH_CLEAR.length).equals(DTACH_CLEAR)) {
-				chunk = chunk.subarray(DTACH_CLEAR.length);
-			}
-		}
 		if (chunk.byteLength === 0) return;
 		this.#pending.push(chunk);
 		// Leading edge: the first output after a quiet spell goes out at once (keystroke echo);
@@ -375,8 +357,8 @@ export class TerminalSession {
 	#applyFlow(): void {
 		// Called from the gates' constructors' callbacks too: they may not exist yet.
 		const paused = Boolean(this.#acks?.paused || this.#socket?.paused);
-		if (paused) this.#stream?.pause();
-		else this.#stream?.resume();
+		if (paused) this.#link?.pause();
+		else this.#link?.resume();
 		const stalled = Boolean(this.#socket?.paused);
 		if (stalled && this.#slowTimer === null) {
 			this.#slowTimer = this.#ctx.clock.setTimeout(() => {
@@ -407,12 +389,8 @@ export class TerminalSession {
 		if (this.#ending) return;
 		this.#ending = true;
 		this.#clearGrace();
-		let code = -1;
-		try {
-			code = (await this.#exec?.inspect())?.ExitCode ?? -1;
-		} catch {
-			// The node is gone; -1 says "unknown".
-		}
+		// Without the holder's word (it was killed, or the node is gone) the status is unknown.
+		const code = this.#exitCode ?? -1;
 		this.#ctx.log.info({ ...this.key, code }, 'terminal exited');
 		this.#sink?.exit(code);
 		this.#sink = null;
