@@ -284,7 +284,7 @@ describe('evaluateChecks', () => {
 		).toMatchInlineSnapshot(`
 			"VIP 10.129.3.10 не поднят ни на одном узле (hap1 — BACKUP, hap2 — служба остановлена).
 			На hap2 keepalived не запущен: sudo systemctl start keepalived.
-			Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int (около 7 с при advert_int 2): если службу только что запустили, подождите и проверьте снова."
+			Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int плюс (256 − priority)/256 с (около 6,6 с при advert_int 2 и priority 100): если службу только что запустили, подождите и проверьте снова."
 		`);
 		expect(
 			judge('vip', none, none, {

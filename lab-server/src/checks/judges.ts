@@ -253,7 +253,7 @@ export function judgeVip(live: Record<LabNode, LiveNode>, vip: string): Verdict 
 	});
 	if (reports.some((r) => r.state === 'BACKUP') && !reports.some((r) => r.state === 'MASTER')) {
 		why.push(
-			'Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int (около 7 с при advert_int 2): если службу только что запустили, подождите и проверьте снова.',
+			'Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int плюс (256 − priority)/256 с (около 6,6 с при advert_int 2 и priority 100): если службу только что запустили, подождите и проверьте снова.',
 		);
 	}
 	return fail([`VIP ${vip} не поднят ни на одном узле (${states}).`, ...why].join('\n'));

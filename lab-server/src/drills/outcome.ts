@@ -115,7 +115,7 @@ const OUTCOME: Record<FailureDrill, Watch> = {
 			node: found.node,
 			line: found.line,
 			...summary(states),
-			detail: `В журнале ${found.node} появилась ошибка из руководства: «${found.line.replace(LOG_PREFIX, 'Keepalived_vrrp')}». Чужие объявления отбрасываются, но кластер они всё равно сбивают: резервный узел время от времени сам становится MASTER, и VIP перескакивает между узлами. Лечится уникальным virtual_router_id.`,
+			detail: `В журнале ${found.node} появилась ошибка из руководства: «${found.line.replace(LOG_PREFIX, 'Keepalived_vrrp')}». Узлы отбрасывают чужие объявления как ошибочные — отсюда сообщение — и таймер резервного узла они не сбрасывают, так что кластер пока работает. Но журнал засорён, и стоит соседу объявить тот же набор VIP, как два кластера смешаются. Лечится уникальным virtual_router_id.`,
 		};
 	},
 };
