@@ -1,7 +1,7 @@
 /**
  * Keystroke echo: one character typed into bash's readline on a fresh terminal, timed from the
  * INPUT frame leaving until the OUTPUT frame carrying it back arrives (WebSocket, lab server,
- * `docker exec` TTY, dtach, readline, and back), while the pool's other terminals sit open and
+ * `docker exec`, the terminal's holder, the pty, readline, and back), while the pool's other terminals sit open and
  * idle. A small pause between keystrokes, as a person types; the line is cleared now and then
  * (Ctrl-U, not timed) so it never wraps.
  */

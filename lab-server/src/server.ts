@@ -74,7 +74,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		minFreeDiskMb: config.hostMinFreeDiskMb,
 		minFreeInotify: 2 * config.nodeInotifyInstances,
 	});
-	const drills = drillService(docker, log);
+	const drills = drillService(docker, log, stateDir);
 	// Bound below: the lab manager and the workshops need each other.
 	let workshops: WorkshopManager | null = null;
 	const labs = new LabManager({
@@ -91,10 +91,12 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		onRegister: (lab) => {
 			const watcher = watchChecks(docker, lab, log);
 			checks.set(lab.id, watcher);
-			return () => {
+			drills.adopt(lab);
+			return (why) => {
 				watcher.stop();
 				checks.delete(lab.id);
-				drills.forget(lab);
+				if (why === 'ended') drills.forget(lab);
+				else drills.release(lab);
 			};
 		},
 	});
@@ -154,6 +156,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		terminals,
 		workshops,
 		async start() {
+			await drills.load();
 			storageQuota =
 				config.nodeDiskQuota === 'auto' && (await supportsStorageQuota(docker, options.image));
 			log.info(

@@ -119,14 +119,15 @@ describe('lab server', () => {
 			term: 'closing',
 		});
 		await client.waitFor('ubuntu@hap2:~$');
+		const container = lab.labs.get(first.id)!.containers.hap2;
+		// The terminal's holder (and the shell under it), by the socket it owns.
+		const holder = 'pgrep -af "^labterm open /run/lab-terminals/closing( |$)" || true';
+		expect((await sh(docker, container, holder)).stdout).toContain('labterm open');
 		client.ws.close(1000);
 		await client.closed;
-		const container = lab.labs.get(first.id)!.containers.hap2;
 		let left = '';
 		for (let i = 0; i < 20; i++) {
-			left = (
-				await sh(docker, container, 'pgrep -af "^dtach -A /run/lab-terminals/closing " || true')
-			).stdout.trim();
+			left = (await sh(docker, container, holder)).stdout.trim();
 			if (!left) break;
 			await new Promise((r) => setTimeout(r, 100));
 		}

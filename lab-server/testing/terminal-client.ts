@@ -35,6 +35,8 @@ export class TerminalClient {
 	errors: Extract<ServerFrame, { op: 'error' }>[] = [];
 	closed: Promise<{ code: number; reason: string }>;
 	#listeners = new Set<() => void>();
+	/** Output as text; a character split across frames is decoded whole. */
+	#decoder = new TextDecoder();
 
 	constructor(url: string, options: ClientOptions = {}) {
 		const headers: Record<string, string> = {};
@@ -63,7 +65,7 @@ export class TerminalClient {
 		this.ws.on('message', (data: Buffer) => {
 			const frame = decodeServerFrame(new Uint8Array(data));
 			if (frame.op === 'output') {
-				this.output += Buffer.from(frame.data).toString('utf8');
+				this.output += this.#decoder.decode(frame.data, { stream: true });
 				this.offset += frame.data.byteLength;
 				if (options.ack !== false) this.send({ op: 'ack', bytes: frame.data.byteLength });
 			} else if (frame.op === 'ready') {

@@ -1,6 +1,8 @@
 /**
- * A real lab server for tests and benchmarks: 127.0.0.1, port 0, a temporary STATE_DIR, the
- * given Docker engine and node image; `stop()` ends its labs, stops it and removes the state.
+ * A real lab server for tests and benchmarks: 127.0.0.1, port 0, a temporary STATE_DIR (or the
+ * given one, to play the next server after a restart), the given Docker engine and node image;
+ * `stop()` ends its labs, stops it and removes the state; `halt()` is a restart's first half:
+ * the server stops as on SIGTERM, its labs and state stay for the next one.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ export interface TestServer {
 	/** POST /api/labs; throws unless 201. */
 	createLab(init?: RequestInit): Promise<CreatedLab>;
 	stop(): Promise<void>;
+	halt(): Promise<void>;
 }
 
 export async function startTestServer(options: {
@@ -30,8 +33,9 @@ export async function startTestServer(options: {
 	clock?: Clock;
 	terminal?: Partial<TerminalOptions>;
 	log?: Logger;
+	stateDir?: string;
 }): Promise<TestServer> {
-	const stateDir = await mkdtemp(path.join(tmpdir(), 'klab-test-'));
+	const stateDir = options.stateDir ?? (await mkdtemp(path.join(tmpdir(), 'klab-test-')));
 	const server = createLabServer({
 		config: loadConfig({ PORT: '0', HOST: '127.0.0.1', STATE_DIR: stateDir, ...options.env }),
 		log: options.log ?? pino({ level: 'silent' }),
@@ -58,5 +62,6 @@ export async function startTestServer(options: {
 			await server.stop();
 			await rm(stateDir, { recursive: true, force: true });
 		},
+		halt: () => server.stop(),
 	};
 }

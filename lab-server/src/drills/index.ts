@@ -74,11 +74,33 @@ export function drillState(lab: DrillLab): DrillStateView {
 	};
 }
 
+/** The active drill's record, to be saved with the lab (drills/store.ts); null when none. */
+export function activeDrill(lab: DrillLab): DrillRecord | null {
+	return labDrills.get(lab)?.active ?? null;
+}
+
+/**
+ * Takes back a drill that was active when the previous server stopped (its saved record), so
+ * that «Восстановить» undoes exactly what it did. Its outcome is no longer awaited.
+ */
+export function adoptDrill(lab: DrillLab, record: DrillRecord): void {
+	stateOf(lab).active = { ...record, cancelled: false };
+}
+
 /**
  * Forgets a lab's drills without undoing them, and stops their background work: for a lab that
  * is ending (its containers go anyway). Before a node is reset, run `restore` instead, so that
  * nothing of a drill (the intruder, a filter on the other node) outlives it.
  */
+/**
+ * The server is stopping: the active drill's background work (its outcome watch) ends, its
+ * record stays, saved, for the next server to adopt.
+ */
+export function suspendDrills(lab: DrillLab): void {
+	const state = labDrills.get(lab);
+	if (state?.active) state.active.cancelled = true;
+}
+
 export function cancelDrills(lab: DrillLab): void {
 	const state = labDrills.get(lab);
 	if (state?.active) state.active.cancelled = true;

@@ -11,7 +11,10 @@ import { startDowntimeMeter, type DowntimeMeter } from './downtime-meter';
 import { expectedOutageMs } from './theory';
 import type { Outage } from '../api';
 import {
+	activeDrill,
+	adoptDrill,
 	cancelDrills,
+	suspendDrills,
 	configValue,
 	drillState,
 	startDrill,
@@ -20,6 +23,8 @@ import {
 	type FailureDrill,
 } from './index';
 import type { Lab } from '../labs/lab';
+import type { DrillRecord } from './model';
+import { drillStore } from './store';
 
 interface LabRecord {
 	meter: Promise<DowntimeMeter> | null;
@@ -28,14 +33,41 @@ interface LabRecord {
 	unsubscribe: () => void;
 }
 
-export function drillService(docker: Docker, log: Logger) {
+export function drillService(docker: Docker, log: Logger, stateDir: string) {
 	const records = new Map<string, LabRecord>();
+	/** Labs with a drill record, for saving them all (drills/store.ts). */
+	const labs = new Map<string, Lab>();
+	const store = drillStore(stateDir, log);
+	/** What the previous server saved, until each lab is adopted. */
+	let saved: Record<string, DrillRecord> = {};
+
+	const save = () =>
+		store.save(function* () {
+			for (const [id, lab] of labs) {
+				const active = activeDrill(lab);
+				if (active) yield [id, active] as [string, DrillRecord];
+			}
+		});
+
+	/** Stops what runs for a lab in the background: its event listeners and its meter. */
+	const stopWork = (lab: Lab) => {
+		const entry = records.get(lab.id);
+		if (!entry) return;
+		entry.unsubscribe();
+		void entry.meter?.then((m) => m.stop()).catch(() => undefined);
+		records.delete(lab.id);
+	};
 
 	const record = (lab: Lab): LabRecord => {
 		let entry = records.get(lab.id);
 		if (entry) return entry;
+		labs.set(lab.id, lab);
 		const onOutage = (outage: Outage) => (entry!.lastOutage = outage);
-		const onDrill = (event: DrillEvent) => (entry!.lastEvent = event);
+		// Every step of a drill is an event: its record is saved as it stands then.
+		const onDrill = (event: DrillEvent) => {
+			entry!.lastEvent = event;
+			void save();
+		};
 		lab.events.on('outage', onOutage);
 		lab.events.on('drill', onDrill);
 		entry = {
@@ -102,7 +134,27 @@ export function drillService(docker: Docker, log: Logger) {
 					),
 				);
 			}
-			return startDrill({ docker, lab, log }, name);
+			try {
+				return await startDrill({ docker, lab, log }, name);
+			} finally {
+				record(lab);
+				await save();
+			}
+		},
+
+		/** Reads what the previous server saved (before labs are adopted). */
+		async load(): Promise<void> {
+			saved = await store.read();
+		},
+
+		/** A lab taken back after a restart: its drill, if one was active, is active again. */
+		adopt(lab: Lab): void {
+			const drill = saved[lab.id];
+			if (!drill) return;
+			delete saved[lab.id];
+			adoptDrill(lab, drill);
+			record(lab);
+			log.info({ labId: lab.id, drill: drill.drill }, 'active drill taken back');
 		},
 
 		/** Whether a drill is applied to the lab right now. */
@@ -112,12 +164,16 @@ export function drillService(docker: Docker, log: Logger) {
 
 		/** The lab is ending: its meter's container goes with it; forget the rest. */
 		forget(lab: Lab): void {
-			const entry = records.get(lab.id);
 			cancelDrills(lab);
-			if (!entry) return;
-			entry.unsubscribe();
-			void entry.meter?.then((m) => m.stop()).catch(() => undefined);
-			records.delete(lab.id);
+			labs.delete(lab.id);
+			void save();
+			stopWork(lab);
+		},
+
+		/** The server is stopping: background work ends, the active drill stays saved. */
+		release(lab: Lab): void {
+			suspendDrills(lab);
+			stopWork(lab);
 		},
 	};
 }

@@ -29,6 +29,8 @@ export function adoption(
 		expiresAt: (identity?.createdAt ?? 0) + config.labTtlMs,
 		idleSince: now,
 		halted: {},
+		lastActivity: null,
+		creating: false,
 	};
 	const whole =
 		identity !== null &&
@@ -42,7 +44,8 @@ export function adoption(
 				(container === 'exited' && state.halted[node] !== undefined)
 			);
 		});
-	if (!whole) return { kind: 'remove', whole };
+	// Being created when the previous server went: never handed to the learner who asked.
+	if (!whole || state.creating) return { kind: 'remove', whole };
 	if (state.expiresAt <= now) return { kind: 'remove', whole };
 	return {
 		kind: 'adopt',

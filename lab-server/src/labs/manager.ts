@@ -16,7 +16,7 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { LAB_NODES, type EndReason, type LabNode, type NodeLimitEvent } from '../api';
 import type { Config } from '../config/config';
-import { listLabResources, usedSubnets } from '../docker/lab-network';
+import { listLabResources } from '../docker/lab-network';
 import { deprovisionLab, provisionLab, resetLabNode, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
 import type { Clock } from '../lib/clock';
@@ -26,8 +26,11 @@ import { initialStatus, newLab, type Lab, type LabFields } from './lab';
 import { adoption } from './adoption';
 import { labLabels, serverIdFor, type LabIdentity } from './labels';
 import { watchLab, type LabWatch } from './live-state';
+import { LabOperations } from './operations';
+import { LabOwnership } from './ownership';
+import { freeSubnetIndex, nodeLimits } from './placement';
 import { labStore } from './store';
-import { firstFreeIndex, labAddresses, occupiedIndexes } from './subnets';
+import { labAddresses } from './subnets';
 
 export interface LabManagerDeps {
 	docker: Docker;
@@ -43,8 +46,11 @@ export interface LabManagerDeps {
 	isAttached: (labId: string) => boolean;
 	/** Called before a lab's or a node's containers go away, to let its terminals go. */
 	onTeardown: (labId: string, node?: LabNode) => Promise<void>;
-	/** Called when a lab is registered (created or adopted); the returned function on its end. */
-	onRegister?: (lab: Lab) => () => void;
+	/**
+	 * Called when a lab is registered (created or adopted); the returned function when the lab
+	 * ends (`ended`) or the server stops with the lab left running (`closing`).
+	 */
+	onRegister?: (lab: Lab) => (why: 'ended' | 'closing') => void;
 	/**
 	 * Whether the lab waits in a workshop's pool for a learner (workshops/ knows): such a lab
 	 * has no terminal by design and must not be reaped as idle. Default: never.
@@ -53,16 +59,19 @@ export interface LabManagerDeps {
 }
 
 const REAP_EVERY_MS = 15_000;
+const ACTIVITY_SAVE_MS = 10_000;
 
 export class LabManager {
 	#labs = new Map<string, Lab>();
 	#reserved = new Set<number>();
-	/** Labs starting now, by owning session: they count against the per-session cap. */
-	#starting = new Map<string, { ip: string | null }[]>();
-	/** Labs with a lifecycle operation under way (reset, extend, end, drill): what it is. */
-	#busy = new Map<string, string>();
+	/** Labs being created: id → creation time (saved, so a killed server's half labs go). */
+	#creating = new Map<string, number>();
+	#owners: LabOwnership;
+	#operations = new LabOperations();
+	/** A save of the learners' activity is due (it is written at most every ACTIVITY_SAVE_MS). */
+	#activityTimer: unknown = null;
 	#watches = new Map<string, LabWatch>();
-	#unregister = new Map<string, () => void>();
+	#unregister = new Map<string, (why: 'ended' | 'closing') => void>();
 	#reapTimer: unknown = null;
 	#activity = new Map<string, number>();
 	#store: ReturnType<typeof labStore>;
@@ -75,6 +84,10 @@ export class LabManager {
 		this.#deps = deps;
 		this.#serverId = serverIdFor(deps.config.stateDir);
 		this.#store = labStore(deps.config.stateDir, deps.log);
+		this.#owners = new LabOwnership({
+			perClient: deps.config.maxLabsPerClient,
+			perIp: deps.config.maxLabsPerIp,
+		});
 	}
 
 	get size(): number {
@@ -104,6 +117,8 @@ export class LabManager {
 				continue;
 			}
 			this.#register(next.fields);
+			const activity = saved[labId]?.lastActivity;
+			if (activity) this.#activity.set(labId, activity);
 			adopted++;
 		}
 		await this.#save();
@@ -117,9 +132,17 @@ export class LabManager {
 	 * starting count against the session's cap and `MAX_LABS` as running ones do, so parallel
 	 * requests cannot slip past either.
 	 */
-	async create(owner: {
+	create(owner: {
 		sessionHash: string;
 		/** The client's address, for `MAX_LABS_PER_IP`; null when unknown. */
+		ip?: string | null;
+		workshop?: string;
+	}): Promise<{ lab: Lab; token: string }> {
+		return this.#operations.track(() => this.#create(owner));
+	}
+
+	async #create(owner: {
+		sessionHash: string;
 		ip?: string | null;
 		workshop?: string;
 	}): Promise<{ lab: Lab; token: string }> {
@@ -134,16 +157,15 @@ export class LabManager {
 		const ip = owner.ip ?? null;
 		if (!owner.workshop) this.checkOwnerCaps(owner.sessionHash, ip);
 		// Counted as starting before the first await: parallel requests see each other.
-		const starting = { ip };
-		this.#starting.set(owner.sessionHash, [
-			...(this.#starting.get(owner.sessionHash) ?? []),
-			starting,
-		]);
+		const started = this.#owners.starts(owner.sessionHash, ip);
 		let index: number | null = null;
+		let id: string | null = null;
 		try {
 			const [problem] = (await this.#deps.hostProblems?.()) ?? [];
 			if (problem) throw new HttpError(503, problem.code, problem.message);
-			index = await this.#freeIndex();
+			// Any Docker network's subnet, running labs' and labs starting now are taken.
+			const taken = [...this.#reserved, ...this.list().map((l) => l.addresses.index)];
+			index = await freeSubnetIndex(docker, config.labSubnetPool, taken);
 			this.#reserved.add(index);
 			const token = newToken();
 			const identity: LabIdentity = {
@@ -153,7 +175,9 @@ export class LabManager {
 				createdAt: clock.now(),
 				workshop: owner.workshop ?? null,
 			};
-			const id = newId();
+			id = newId();
+			this.#creating.set(id, identity.createdAt);
+			await this.#save();
 			const plan = this.#plan(id, identity);
 			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
 				log.error({ labId: id, err: error }, 'lab start failed');
@@ -164,6 +188,7 @@ export class LabManager {
 					{ cause: error },
 				);
 			});
+			this.#creating.delete(id);
 			const lab = this.#register({
 				id,
 				addresses: plan.addresses,
@@ -181,65 +206,28 @@ export class LabManager {
 			log.info({ labId: id, subnet: plan.addresses.subnet, ms: provisioned.bootMs }, 'lab ready');
 			return { lab, token };
 		} finally {
-			const left = (this.#starting.get(owner.sessionHash) ?? []).filter((s) => s !== starting);
-			if (left.length) this.#starting.set(owner.sessionHash, left);
-			else this.#starting.delete(owner.sessionHash);
+			started();
 			if (index !== null) this.#reserved.delete(index);
+			if (id !== null && this.#creating.delete(id)) await this.#save();
 		}
 	}
 
 	/** 429 when the session, or (with `MAX_LABS_PER_IP`) the address, holds its share already. */
 	checkOwnerCaps(sessionHash: string, ip: string | null): void {
-		const { config } = this.#deps;
-		const starting = [...this.#starting.values()].flat();
-		const mine =
-			this.list().filter((lab) => lab.ownerHash === sessionHash).length +
-			(this.#starting.get(sessionHash)?.length ?? 0);
-		if (mine >= config.maxLabsPerClient) {
-			throw new HttpError(
-				429,
-				'too-many-labs',
-				`У вас уже есть стендов: ${mine}. Завершите один из них, прежде чем запускать новый.`,
-			);
-		}
-		if (config.maxLabsPerIp > 0 && ip !== null) {
-			const fromIp =
-				this.list().filter((lab) => lab.clientIp === ip).length +
-				starting.filter((s) => s.ip === ip).length;
-			if (fromIp >= config.maxLabsPerIp) {
-				throw new HttpError(
-					429,
-					'too-many-labs-per-address',
-					`С вашего адреса уже запущено стендов: ${fromIp}, больше нельзя. Завершите один из них.`,
-				);
-			}
-		}
+		this.#owners.check(this.list(), sessionHash, ip);
 	}
 
 	/**
-	 * Runs a lifecycle operation on a lab, one at a time per lab: while one is under way, another
-	 * is refused with 409 `lab-busy` (two resets at once would race on the containers' names).
+	 * Runs a lifecycle operation on a lab, one at a time per lab (409 `lab-busy` otherwise), and
+	 * so that a stopping server waits for it (operations.ts).
 	 */
-	async exclusive<T>(lab: Lab, what: string, operation: () => Promise<T>): Promise<T> {
-		const current = this.#busy.get(lab.id);
-		if (current !== undefined) {
-			throw new HttpError(
-				409,
-				'lab-busy',
-				`Со стендом уже выполняется действие «${current}»: дождитесь его окончания и повторите.`,
-			);
-		}
-		this.#busy.set(lab.id, what);
-		try {
-			return await operation();
-		} finally {
-			this.#busy.delete(lab.id);
-		}
+	exclusive<T>(lab: Lab, what: string, operation: () => Promise<T>): Promise<T> {
+		return this.#operations.exclusive(lab.id, what, operation);
 	}
 
 	/** Whether a lifecycle operation is under way on the lab. */
 	isBusy(labId: string): boolean {
-		return this.#busy.has(labId);
+		return this.#operations.isBusy(labId);
 	}
 
 	/** The lab, if `token` opens it: 404 for an unknown lab, 401 without a token, 403 for another's. */
@@ -316,7 +304,7 @@ export class LabManager {
 	 * why (`limit` event), and it stays stopped — across restarts too — until it is reset.
 	 */
 	async halt(lab: Lab, node: LabNode, event: Omit<NodeLimitEvent, 'at'>): Promise<void> {
-		if (!this.#labs.has(lab.id) || this.#busy.has(lab.id)) return;
+		if (!this.#labs.has(lab.id) || this.isBusy(lab.id)) return;
 		const { docker, clock, log } = this.#deps;
 		const at = new Date(clock.now()).toISOString();
 		lab.halted[node] = { ...event, at };
@@ -348,7 +336,7 @@ export class LabManager {
 		this.#activity.delete(lab.id);
 		this.#watches.get(lab.id)?.stop();
 		this.#watches.delete(lab.id);
-		this.#unregister.get(lab.id)?.();
+		this.#unregister.get(lab.id)?.('ended');
 		this.#unregister.delete(lab.id);
 		lab.events.emit('ended', { reason });
 		await this.#deps.onTeardown(lab.id);
@@ -366,7 +354,12 @@ export class LabManager {
 
 	/** A learner typed into one of the lab's terminals (the workshop dashboard shows when). */
 	noteActivity(labId: string): void {
-		if (this.#labs.has(labId)) this.#activity.set(labId, this.#deps.clock.now());
+		if (!this.#labs.has(labId)) return;
+		this.#activity.set(labId, this.#deps.clock.now());
+		this.#activityTimer ??= this.#deps.clock.setTimeout(() => {
+			this.#activityTimer = null;
+			void this.#save();
+		}, ACTIVITY_SAVE_MS);
 	}
 
 	/** When a learner last typed into the lab, since this server started; null if never. */
@@ -376,9 +369,7 @@ export class LabManager {
 
 	/** Labs running or starting, against `MAX_LABS`. */
 	get load(): number {
-		let starting = 0;
-		for (const list of this.#starting.values()) starting += list.length;
-		return this.#labs.size + starting;
+		return this.#labs.size + this.#owners.starting;
 	}
 
 	/** Ends what is expired or idle. Exposed for tests; normally run by the reaper timer. */
@@ -388,7 +379,7 @@ export class LabManager {
 		const ended: string[] = [];
 		for (const lab of this.list()) {
 			// An operation under way (a reset, say) is left to finish; the next round ends it.
-			if (this.#busy.has(lab.id)) continue;
+			if (this.isBusy(lab.id)) continue;
 			const attached = this.#deps.isAttached(lab.id);
 			const pooled = this.#deps.isPooled?.(lab.id) ?? false;
 			if (lab.expiresAt <= now) {
@@ -402,35 +393,23 @@ export class LabManager {
 		return ended;
 	}
 
-	/** Server stopping: the reaper and observers stop; labs keep running for the next server. */
+	/**
+	 * Server stopping: no new operation starts, those under way finish (a lab being created is
+	 * whole, a reset or a drill done), the reaper and observers stop; labs keep running for the
+	 * next server.
+	 */
 	async close(): Promise<void> {
+		const waited = await this.#operations.close();
+		if (waited > 0) this.#deps.log.info({ operations: waited }, 'lab operations finished');
 		if (this.#reapTimer !== null) this.#deps.clock.clearTimeout(this.#reapTimer);
 		this.#reapTimer = null;
+		if (this.#activityTimer !== null) this.#deps.clock.clearTimeout(this.#activityTimer);
+		this.#activityTimer = null;
 		for (const watch of this.#watches.values()) watch.stop();
 		this.#watches.clear();
-		for (const unregister of this.#unregister.values()) unregister();
+		for (const unregister of this.#unregister.values()) unregister('closing');
 		this.#unregister.clear();
 		await this.#save();
-	}
-
-	/** The first /24 of the pool that no Docker network, running lab or starting lab uses. */
-	async #freeIndex(): Promise<number> {
-		const { config, docker } = this.#deps;
-		const foreign = occupiedIndexes(config.labSubnetPool, await usedSubnets(docker));
-		const used = new Set([
-			...foreign,
-			...this.#reserved,
-			...this.list().map((l) => l.addresses.index),
-		]);
-		const index = firstFreeIndex(config.labSubnetPool, used);
-		if (index === null) {
-			throw new HttpError(
-				503,
-				'no-capacity',
-				'Свободных адресов для нового стенда нет. Попробуйте позже.',
-			);
-		}
-		return index;
 	}
 
 	#plan(labId: string, identity: LabIdentity): LabPlan {
@@ -439,14 +418,7 @@ export class LabManager {
 			labId,
 			addresses: labAddresses(config.labSubnetPool, identity.index),
 			image,
-			limits: {
-				memoryMb: config.nodeMemoryMb,
-				pidsLimit: config.nodePidsLimit,
-				cpuShares: config.nodeCpuShares,
-				cpus: config.nodeCpus,
-				openFiles: config.nodeOpenFiles,
-				diskMb: this.#deps.storageQuota() ? config.nodeDiskMb : null,
-			},
+			limits: nodeLimits(config, this.#deps.storageQuota()),
 			labels: labLabels(identity, this.#serverId),
 		};
 	}
@@ -473,6 +445,10 @@ export class LabManager {
 	}
 
 	#save(): Promise<void> {
-		return this.#store.save(() => this.#labs.values());
+		return this.#store.save({
+			labs: () => this.#labs.values(),
+			lastActivity: (labId) => this.lastActivity(labId),
+			creating: () => this.#creating.entries(),
+		});
 	}
 }

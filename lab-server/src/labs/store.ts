@@ -1,6 +1,9 @@
 /**
  * `STATE_DIR/labs.json`: what of a lab changes after it starts and must survive a restart (its
- * expiry and when it went idle). Everything else of a lab is in its Docker labels.
+ * expiry, when it went idle, when its learner last typed, nodes stopped over a limit), and the
+ * labs being created right now (`creating`): a server killed before one was ready leaves its
+ * containers behind, and the next start removes them rather than adopting a lab nobody holds
+ * the token of. Everything else of a lab is in its Docker labels.
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -23,6 +26,10 @@ const savedLabs = z.record(
 		expiresAt: z.number().finite(),
 		idleSince: z.number().finite(),
 		halted: z.object({ hap1: limitEvent.optional(), hap2: limitEvent.optional() }).default({}),
+		/** When a learner last typed into the lab (the workshop dashboard shows it). */
+		lastActivity: z.number().nullable().default(null),
+		/** Being created when this was written: not handed to anyone yet. */
+		creating: z.boolean().default(false),
 	}),
 );
 export type SavedLabs = z.infer<typeof savedLabs>;
@@ -38,14 +45,30 @@ export function labStore(stateDir: string, log: Logger) {
 	return {
 		read: () => file.read(),
 		/** Saves every lab's mutable fields as they are when the write's turn comes. */
-		save: (labs: () => Iterable<Lab>) =>
+		save: (source: {
+			labs: () => Iterable<Lab>;
+			lastActivity: (labId: string) => number | null;
+			/** Labs being created: id and creation time. */
+			creating: () => Iterable<[string, number]>;
+		}) =>
 			file.write(() => {
 				const state: SavedLabs = {};
-				for (const lab of labs()) {
+				for (const [id, createdAt] of source.creating()) {
+					state[id] = {
+						expiresAt: createdAt,
+						idleSince: createdAt,
+						halted: {},
+						lastActivity: null,
+						creating: true,
+					};
+				}
+				for (const lab of source.labs()) {
 					state[lab.id] = {
 						expiresAt: lab.expiresAt,
 						idleSince: lab.idleSince,
 						halted: lab.halted,
+						lastActivity: source.lastActivity(lab.id),
+						creating: false,
 					};
 				}
 				return state;
