@@ -94,11 +94,12 @@ export class WorkshopPools {
 					return;
 				}
 				workshop.ready.set(lab.id, token);
-				await this.#deps.onReady(workshop, lab);
+				// Said as it happens: a dashboard that shows the lab ready has this line behind it.
 				log.info(
 					{ workshopId: workshop.id, labId: lab.id, ms: clock.now() - started },
 					'pool lab ready',
 				);
+				await this.#deps.onReady(workshop, lab);
 			})
 			.catch((error: unknown) => {
 				log.warn({ workshopId: workshop.id, err: error }, 'pool lab could not start');
