@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDocker } from '../lab-server/src/docker/engine';
 import { listLabResources } from '../lab-server/src/docker/lab-network';
 import type { LabServer } from '../lab-server/src/server';
-import { ROOT, SHOTS, startE2E, terminalText } from './harness';
+import { clickStartLab, ROOT, SHOTS, startE2E, terminalText } from './harness';
 
 let server: LabServer;
 let browser: Browser;
@@ -99,10 +99,7 @@ describe('the lab on the page', () => {
 		await page.goto(`${base}/steps/${install}/`);
 
 		const clicked = Date.now();
-		await page
-			.getByRole('button', { name: /^Запустить/ })
-			.first()
-			.click();
+		await clickStartLab(page);
 		const hap1 = page.getByRole('region', { name: /Терминал hap1/ });
 		await hap1.waitFor({ state: 'visible', timeout: 60_000 });
 		await expect

@@ -71,3 +71,44 @@ export async function startE2E(name: string, env: Record<string, string> = {}): 
 export function terminalText(page: Page, node: string): Promise<string> {
 	return page.locator(`lab-terminal[node="${node}"] .xterm-rows`).innerText();
 }
+
+/**
+ * Waits until `read()` gives text matching `expected`, and returns it; on timeout fails with the
+ * text it saw last, so a failure says what the page showed instead.
+ */
+export async function waitForText(
+	what: string,
+	read: () => Promise<string>,
+	expected: RegExp | string,
+	timeoutMs: number,
+): Promise<string> {
+	const deadline = Date.now() + timeoutMs;
+	let last = '';
+	for (;;) {
+		last = await read().catch((error: unknown) => `(unreadable: ${String(error)})`);
+		if (typeof expected === 'string' ? last.includes(expected) : expected.test(last)) return last;
+		if (Date.now() > deadline) {
+			throw new Error(
+				`${what}: no ${String(expected)} within ${timeoutMs} ms; last seen:\n${last.slice(-2000)}`,
+			);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 200));
+	}
+}
+
+/**
+ * Clicks «Запустить стенд» once the panel listens (`data-live`), and checks that the click took:
+ * the panel leaves its idle view within 10 s (a lost click fails here, saying so, rather than
+ * as a missing terminal a minute later).
+ */
+export async function clickStartLab(page: Page): Promise<void> {
+	const panel = page.locator('lab-panel[data-live]');
+	await panel.waitFor({ state: 'attached', timeout: 30_000 });
+	await panel.getByRole('button', { name: 'Запустить стенд' }).click();
+	await waitForText(
+		'the lab panel after «Запустить стенд»',
+		async () => `state=${await panel.getAttribute('data-state')}`,
+		/state=(?!idle)/,
+		10_000,
+	);
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_NODES, isLabNode, otherNode, type LabNode } from '../lab-server/src/api';
-import { SHOTS, startE2E, terminalText } from './harness';
+import { clickStartLab, SHOTS, startE2E, terminalText } from './harness';
 
 const FAILOVER_STEP = '10-failover';
 /** Step 10's first command «на узле с VIP»: harmless, and `hostname` prints the node it ran on. */
@@ -80,7 +80,7 @@ describe('commands that follow the VIP', () => {
 		});
 		const page = await context.newPage();
 		await page.goto(`${base}/steps/${FAILOVER_STEP}/`);
-		await page.getByRole('button', { name: 'Запустить стенд' }).click();
+		await clickStartLab(page);
 		await page.getByRole('region', { name: /Терминал hap1/ }).waitFor({ timeout: 90_000 });
 		// Both terminals on screen, so each one renders what it receives.
 		await page.getByRole('button', { name: 'Оба терминала' }).click();

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHOTS, startE2E, type E2E } from './harness';
+import { clickStartLab, SHOTS, startE2E, terminalText, waitForText, type E2E } from './harness';
 
 let e2e: E2E;
 /** The learner's page, with a lab running once the first test is through. */
@@ -33,20 +33,21 @@ describe('the waiting line', () => {
 		});
 		const response = await page.goto(`${e2e.base}/steps/03-install/`);
 		expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
-		await page
-			.getByRole('button', { name: /^Запустить/ })
-			.first()
-			.click();
-		await expect
-			.poll(() => page.locator('lab-panel').innerText(), { timeout: 20_000 })
-			.toMatch(/Все стенды заняты, вы 1-й в очереди/);
+		await clickStartLab(page);
+		await waitForText(
+			'the lab panel',
+			() => page.locator('lab-panel').innerText(),
+			/Все стенды заняты, вы 1-й в очереди/,
+			20_000,
+		);
 		await page.screenshot({ path: path.join(SHOTS, 'waiting-line.png') });
 		await e2e.server.labs.end(taken.lab, 'deleted');
-		await expect
-			.poll(() => page.locator('lab-terminal[node="hap1"] .xterm-rows').innerText(), {
-				timeout: 60_000,
-			})
-			.toContain('ubuntu@hap1:~$');
+		await waitForText(
+			'the hap1 terminal',
+			() => terminalText(page, 'hap1'),
+			'ubuntu@hap1:~$',
+			60_000,
+		);
 		expect(violations).toEqual([]);
 	});
 
@@ -60,9 +61,7 @@ describe('the waiting line', () => {
 			message: 'Узел hap2 остановлен: на его диске записано 2048 МБ при пределе 512 МБ.',
 		});
 		const alert = page.locator('lab-panel [data-slot="halted"]');
-		await expect
-			.poll(() => alert.innerText(), { timeout: 10_000 })
-			.toContain('Узел hap2 остановлен');
+		await waitForText('the halted box', () => alert.innerText(), 'Узел hap2 остановлен', 10_000);
 		await page.screenshot({ path: path.join(SHOTS, 'node-halted.png') });
 		await alert.getByRole('button', { name: 'Сбросить узел hap2' }).click();
 		await expect.poll(() => alert.isHidden(), { timeout: 60_000 }).toBe(true);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHOTS, startE2E } from './harness';
+import { clickStartLab, SHOTS, startE2E } from './harness';
 
 const SERVICE_STEP = '07-service';
 const FAILOVER_STEP = '10-failover';
@@ -78,7 +78,7 @@ describe('progress and drills on a real lab', () => {
 
 	it('«Выполнить шаг за меня» turns a pending check into a done step in the steps list', async () => {
 		await page.goto(`${base}/steps/${SERVICE_STEP}/`);
-		await page.getByRole('button', { name: 'Запустить стенд' }).click();
+		await clickStartLab(page);
 		await page.getByRole('region', { name: /Терминал hap1/ }).waitFor({ timeout: 90_000 });
 
 		const check = page.getByRole('region', { name: 'Проверка шага' });

@@ -88,6 +88,8 @@ class LabPanel extends HTMLElement {
 		this.addEventListener('click', this.#onClick);
 		this.addEventListener('keydown', this.#onTabKey);
 		this.addEventListener('lab:ended', this.#onTerminalLabEnded);
+		// Said on the element, for tests and tools: its buttons work from now on.
+		this.dataset.live = '';
 		this.addEventListener('lab:verify', this.#onVerify);
 		document.addEventListener('lab:run', this.#onRun);
 		document.addEventListener('astro:after-swap', this.#onSwap);
