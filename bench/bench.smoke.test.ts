@@ -31,6 +31,9 @@ describe('npm run bench -- --quick', () => {
 			'memPerLabMB',
 			'noisyNeighbourBootMs',
 			'noisyNeighbourEchoP99Ratio',
+			'resumeP50Ms',
+			'resumeP95Ms',
+			'stoppedLabDiskMiB',
 			'throughputMBps',
 		]);
 		for (const [name, value] of Object.entries(figures)) {

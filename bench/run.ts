@@ -13,7 +13,9 @@
  * - `ctrlc`: Ctrl-C during `yes` → prompt (ctrlc.ts);
  * - `noisy`: lab B's echo beside a lab running a fork bomb and `yes`, a new lab's boot beside
  *   it, and how fast a node over its disk quota is stopped (noisy.ts);
- * - `capacity`: 40 labs running keepalived: event-loop delay and memory per lab (capacity.ts).
+ * - `capacity`: 40 labs running keepalived: event-loop delay and memory per lab (capacity.ts);
+ * - `resume`: a configured lab stopped and resumed, «Продолжить» → both prompts, and the disk a
+ *   stopped lab takes (resume.ts).
  *
  * `--quick` is a smoke run (4 labs, fewer samples, about a minute); the full run takes about a
  * quarter of an hour, most of it installing keepalived in 80 nodes. The host must allow 40 labs:
@@ -27,11 +29,20 @@ import { measureEcho } from './echo';
 import type { HostSample } from './host-watch';
 import { Harness, progress, type ReadySample } from './harness';
 import { measureLabReady } from './lab-ready';
+import { measureResume, type ResumeResult } from './resume';
 import { measureNoisy, type NoisyResult } from './noisy';
 import { round, summarize } from './stats';
 import { measureThroughput, type ThroughputRun } from './throughput';
 
-const FIGURES = ['lab-ready', 'echo', 'throughput', 'ctrlc', 'noisy', 'capacity'] as const;
+const FIGURES = [
+	'lab-ready',
+	'echo',
+	'throughput',
+	'ctrlc',
+	'noisy',
+	'capacity',
+	'resume',
+] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Plan {
@@ -48,6 +59,7 @@ interface Plan {
 	noisySamples: number;
 	capacityLabs: number;
 	capacityWindowMs: number;
+	resumeSamples: number;
 	/** The whole run, cleanup excluded. */
 	budgetMs: number;
 }
@@ -89,6 +101,7 @@ function parseArgs(argv: readonly string[]): Plan {
 		noisySamples: quick ? 100 : 400,
 		capacityLabs: quick ? 4 : 40,
 		capacityWindowMs: quick ? 5_000 : 30_000,
+		resumeSamples: quick ? 3 : 10,
 		budgetMs: (quick ? 15 : 45) * 60_000,
 	};
 }
@@ -103,6 +116,7 @@ interface Results {
 	noisy?: NoisyResult;
 	capacity?: CapacityResult;
 	batchReady?: ReadySample[];
+	resume?: ResumeResult;
 	errors: { figure: Figure; message: string }[];
 }
 
@@ -118,7 +132,9 @@ async function main(): Promise<number> {
 			wants('echo') ? plan.echoLabs : 0,
 			wants('capacity') ? plan.capacityLabs : 0,
 			1,
-		) + 2;
+		) +
+		2 +
+		(wants('resume') ? 1 : 0);
 
 	progress(
 		`${plan.quick ? 'quick' : 'full'} run: ${[...plan.only].join(', ')} (at most ${maxLabs} labs)`,
@@ -193,6 +209,9 @@ async function main(): Promise<number> {
 				memAtStart,
 				deadline,
 			);
+		});
+		await run('resume', async () => {
+			results.resume = await measureResume(harness, plan.resumeSamples, deadline);
 		});
 		results.batchReady = harness.batchReady;
 	} finally {
@@ -335,6 +354,26 @@ function report(plan: Plan, results: Results): void {
 		missing('capacity', 'event-loop delay', loopTarget);
 	}
 
+	const resumeTarget = 'as a new lab: p50 ≤ 1500 ms, p95 ≤ 3000 ms';
+	if (results.resume) {
+		const resume = summarize(results.resume.times);
+		const disk = summarize(results.resume.diskMb);
+		rows.push({
+			figure: `«Продолжить» → both prompts, keepalived configured (n=${resume.n})`,
+			p50: `p50 ${ms(resume.p50)}`,
+			tail: `p95 ${ms(resume.p95)}`,
+			target: resumeTarget,
+			met: verdict(resume.p50 <= 1500 && resume.p95 <= 3000),
+		});
+		rows.push({
+			figure: 'disk per stopped lab (both nodes’ writable layers)',
+			p50: `${round(disk.p50)} MiB`,
+			tail: `max ${round(disk.max)} MiB`,
+			target: 'within LAB_KEEP_DISK_MB / labs kept',
+			met: '–',
+		});
+	} else missing('resume', '«Продолжить» → both prompts', resumeTarget);
+
 	const notes: string[] = [];
 	if (results.labReady) {
 		const post = summarize(results.labReady.map((s) => s.postMs));
@@ -393,6 +432,9 @@ function report(plan: Plan, results: Results): void {
 				: null,
 			noisyNeighbourBootMs: value(results.noisy?.bootMs),
 			diskQuotaReactionMs: value(results.noisy?.diskQuotaReactionMs ?? undefined),
+			resumeP50Ms: value(results.resume && summarize(results.resume.times).p50),
+			resumeP95Ms: value(results.resume && summarize(results.resume.times).p95),
+			stoppedLabDiskMiB: value(results.resume && summarize(results.resume.diskMb).p50),
 		};
 		process.stdout.write(`${JSON.stringify(json)}\n`);
 	}

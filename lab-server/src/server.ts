@@ -87,6 +87,11 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		hostProblems: async () => (await host.current()).problems,
 		isAttached: (labId) => terminals.anyAttached(labId),
 		onTeardown: (labId, node) => terminals.drop(labId, node),
+		onStop: async (lab) => {
+			// The nodes stop as they were before the drill: a restart must not bring back its harm.
+			if (drills.active(lab)) await drills.start(lab, 'restore').catch(() => undefined);
+			await terminals.suspendLab(lab.id);
+		},
 		isPooled: (labId) => workshops?.isPooled(labId) ?? false,
 		onRegister: (lab) => {
 			const watcher = watchChecks(docker, lab, log);
@@ -95,8 +100,8 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return (why) => {
 				watcher.stop();
 				checks.delete(lab.id);
-				if (why === 'ended') drills.forget(lab);
-				else drills.release(lab);
+				if (why === 'closing') drills.release(lab);
+				else drills.forget(lab);
 			};
 		},
 	});
@@ -170,7 +175,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 				storageQuota: () => storageQuota,
 				diskMb: config.nodeDiskMb,
 				inotifyInstances: config.nodeInotifyInstances,
-				labs: () => labs.list(),
+				labs: () => labs.list().filter((lab) => lab.status === 'running'),
 				halt: (lab, node, event) => labs.halt(lab, node, event),
 			});
 			await workshops.restore();

@@ -111,11 +111,19 @@ describe('failure drills on a pair running the guide’s config', () => {
 		return { started, outcome };
 	}
 
-	/** Outages that started after `since`, once the meter has been answered for a second. */
+	/**
+	 * Outages that started after `since`, once the meter has been answered for a second by probes
+	 * sent from now on: on a busy host the probes' lines can lag, and the last one read may still
+	 * be from before the failure.
+	 */
 	async function outagesSince(since: number): Promise<Outage[]> {
+		const now = Date.now();
 		await waitFor(
-			'the meter to be answered again',
-			async () => (meter?.lastProbe()?.ok ? true : undefined),
+			'the meter to be answered again by a probe sent from now on',
+			async () => {
+				const probe = meter?.lastProbe();
+				return probe?.ok && probe.sentAt >= now ? true : undefined;
+			},
 			30_000,
 			100,
 		);

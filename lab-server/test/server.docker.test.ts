@@ -293,10 +293,14 @@ describe('lab server', () => {
 });
 
 describe('lab lifetime on an injected clock', () => {
-	it('ends a lab idle past LAB_IDLE_MINUTES, and one past its TTL', async () => {
+	it('with LAB_KEEP_DAYS=0, ends a lab idle past LAB_IDLE_MINUTES, and one past its TTL', async () => {
 		const stateDir = await mkdtemp(path.join(tmpdir(), 'klab-state-'));
 		const clock = new ManualClock(Date.now());
-		const lab = server(stateDir, { LAB_IDLE_MINUTES: '5', LAB_TTL_MINUTES: '30' }, clock);
+		const lab = server(
+			stateDir,
+			{ LAB_IDLE_MINUTES: '5', LAB_TTL_MINUTES: '30', LAB_KEEP_DAYS: '0' },
+			clock,
+		);
 		const { port } = await lab.start();
 		try {
 			const idle = await createLab(`http://127.0.0.1:${port}`);

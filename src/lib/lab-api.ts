@@ -50,6 +50,15 @@ export async function extendLab(id: string): Promise<Lab> {
 	return asLab(await request('POST', `${labPath(id)}/extend`, {}));
 }
 
+/** «Продолжить»: starts a stopped lab's nodes again; resolves once they run. */
+export async function resumeLab(id: string): Promise<Lab> {
+	return asLab(await request('POST', `${labPath(id)}/resume`, {}));
+}
+
+export async function deleteLab(id: string): Promise<void> {
+	await request('DELETE', labPath(id));
+}
+
 export async function resetLab(id: string, node?: LabNode): Promise<Lab> {
 	return asLab(await request('POST', `${labPath(id)}/reset`, node ? { node } : {}));
 }
@@ -162,6 +171,7 @@ export function asLab(json: unknown): Lab {
 		typeof json.vip === 'string' &&
 		typeof json.subnet === 'string' &&
 		typeof json.expiresAt === 'string' &&
+		(json.status === 'running' || json.status === 'stopped' || json.status === 'starting') &&
 		Array.isArray(json.nodes) &&
 		json.nodes.every((n) => isObject(n) && isLabNode(n.name) && typeof n.ip === 'string')
 	) {

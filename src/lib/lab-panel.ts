@@ -2,8 +2,10 @@
  * `<lab-panel>`: the learner's lab beside the text (markup in LabPanel.astro).
  *
  * States (`data-state`): idle → (restoring | starting) → running, or error (with «Попробовать
- * снова»). The lab id is remembered in localStorage, so a reload or a later visit finds the lab
- * again (`GET /api/labs/:id`; 404/401/403 forget it).
+ * снова»), or stopped: a lab the server stopped with its files (idle, or its time ran out), with
+ * «Продолжить» (the same nodes again) and «Начать заново» (a new lab). The lab id is remembered
+ * in localStorage, so a reload or a later visit — the next day too — finds the lab again
+ * (`GET /api/labs/:id`; 404/401/403 forget it).
  *
  * While running it keeps: the time left (ticking, from `expiresAt`), each node's keepalived state
  * and the VIP holder (GET for the first picture, then server-sent events), and two
@@ -17,10 +19,12 @@
  */
 import {
 	createLab,
+	deleteLab,
 	extendLab,
 	getLab,
 	labEventsUrl,
 	resetLab,
+	resumeLab,
 	ApiError,
 	type Lab,
 } from './lab-api';
@@ -45,15 +49,18 @@ const TERM_OFFSET_PREFIX = 'keepalived-lab:term:';
 const LOW_TIME_MS = 5 * 60_000;
 const SSE_RETRY_MS = 3000;
 /** `ended` reasons with a message of their own (`lab.ended.<reason>`); others get a generic one. */
-const ENDED_REASONS = ['expired', 'idle', 'workshop-ended'];
+const ENDED_REASONS = ['expired', 'idle', 'evicted', 'workshop-ended'];
+/** `stopped` reasons with a message of their own (`lab.stopped.<reason>`). */
+const STOPPED_REASONS = ['expired', 'idle', 'host-restart'];
 
 /** The public face of `<lab-terminal>` that the panel uses (the module loads lazily). */
 interface TerminalElement extends HTMLElement {
 	run(command: string): void;
 	focus(): void;
+	reconnect(): void;
 }
 
-type View = 'idle' | 'busy' | 'error' | 'running';
+type View = 'idle' | 'busy' | 'error' | 'running' | 'stopped';
 
 class LabPanel extends HTMLElement {
 	#t: Translate = createT({});
@@ -124,7 +131,7 @@ class LabPanel extends HTMLElement {
 		if (!id) return this.#setIdle();
 		this.#setBusy('restoring', 'lab.restoring');
 		try {
-			this.#run(await getLab(id));
+			this.#follow(await getLab(id));
 		} catch (error) {
 			// A lab that is gone is forgotten; a server that does not answer now may later, so
 			// keep the id and let «Запустить стенд» try it first.
@@ -153,7 +160,7 @@ class LabPanel extends HTMLElement {
 			if (lab === null || attempt !== this.#attempt) return;
 			// The start button is gone now: keyboard focus goes to the first terminal.
 			this.#focusOnAttach = true;
-			this.#run(lab);
+			this.#follow(lab);
 		} catch (error) {
 			if (attempt !== this.#attempt) return;
 			this.#setError(error);
@@ -178,6 +185,85 @@ class LabPanel extends HTMLElement {
 				if (attempt !== this.#attempt) return null;
 			}
 		}
+	}
+
+	/** Shows a lab as the server says it is: running, stopped, or being started again. */
+	#follow(lab: Lab): void {
+		if (lab.status === 'running') this.#run(lab);
+		else if (lab.status === 'stopped') this.#setStopped(lab, null);
+		else void this.#resume(lab);
+	}
+
+	/**
+	 * «Продолжить»: the same nodes, with the learner's files, started again; a full server is
+	 * waited out as for a new lab.
+	 */
+	async #resume(lab: Lab): Promise<void> {
+		const attempt = ++this.#attempt;
+		this.#lab = lab;
+		this.#setBusy('starting', 'lab.resuming');
+		try {
+			for (;;) {
+				try {
+					const running = await resumeLab(lab.id);
+					if (attempt !== this.#attempt) return;
+					this.#focusOnAttach = true;
+					return this.#run(running);
+				} catch (error) {
+					if (!(error instanceof ApiError && error.code === 'no-capacity' && error.retry))
+						throw error;
+					this.#slot('busy-text').textContent = this.#t('lab.queueFull');
+					await new Promise((resolve) => setTimeout(resolve, error.retry!.afterS * 1000));
+					if (attempt !== this.#attempt) return;
+				}
+			}
+		} catch (error) {
+			if (attempt !== this.#attempt) return;
+			if (error instanceof ApiError && error.labGone) return this.#ended(undefined);
+			this.#setError(error);
+		}
+	}
+
+	/** «Начать заново», confirmed: the stopped lab is deleted and a new one started. */
+	async #startFresh(): Promise<void> {
+		const lab = this.#lab;
+		if (!lab) return void this.#start();
+		this.#setBusy('starting', 'lab.starting');
+		try {
+			await deleteLab(lab.id);
+		} catch (error) {
+			if (!(error instanceof ApiError && error.labGone)) return this.#setError(error);
+		}
+		forgetLab(lab.id);
+		this.#lab = null;
+		this.#status = 'idle';
+		await this.#start();
+	}
+
+	/** A lab stopped with its files: why (when known), until when it is kept, and the two ways on. */
+	#setStopped(lab: Lab, reason: string | null): void {
+		this.#lab = { ...lab, status: 'stopped' };
+		this.#status = 'stopped';
+		this.#closeEvents();
+		clearInterval(this.#tick);
+		clearInterval(this.#busyTick);
+		// The terminals keep their lab and their scrollback (closed by the server with 4018), to
+		// go on where they were after «Продолжить».
+		const text = this.#t(
+			STOPPED_REASONS.includes(reason ?? '')
+				? (`lab.stopped.${reason}` as UiKey)
+				: 'lab.stopped.other',
+		);
+		this.#slot('stopped-text').textContent = text;
+		const kept = lab.keptUntil ? new Date(lab.keptUntil) : null;
+		this.#slot('kept-text').textContent = kept
+			? this.#t('lab.stopped.kept', {
+					date: kept.toLocaleString('ru-RU', { dateStyle: 'long', timeStyle: 'short' }),
+				})
+			: '';
+		this.#show('stopped');
+		this.#publish();
+		if (reason) this.#announce(text);
 	}
 
 	#run(lab: Lab): void {
@@ -338,6 +424,8 @@ class LabPanel extends HTMLElement {
 		if (this.#lab?.id !== labId) return;
 		for (const el of this.#terminals()) {
 			if (el.getAttribute('lab-id') !== labId) el.setAttribute('lab-id', labId);
+			// Resumed after a stop: the terminals closed then (4018) connect again.
+			else (el as TerminalElement).reconnect();
 		}
 		if (this.#focusOnAttach) {
 			this.#focusOnAttach = false;
@@ -371,7 +459,8 @@ class LabPanel extends HTMLElement {
 		if (!lab) return;
 		try {
 			const fresh = await getLab(lab.id);
-			if (this.#lab?.id !== fresh.id) return;
+			if (this.#lab?.id !== fresh.id || this.#status !== 'running') return;
+			if (fresh.status !== 'running') return this.#follow(fresh);
 			this.#lab = fresh;
 			this.#renderLab();
 			this.#publish();
@@ -441,6 +530,16 @@ class LabPanel extends HTMLElement {
 			const data = parseData(e);
 			this.#ended(typeof data?.reason === 'string' ? data.reason : undefined);
 		});
+		events.addEventListener('stopped', (e) => {
+			const data = parseData(e);
+			const lab = this.#lab;
+			if (!lab) return;
+			const keptUntil = typeof data?.keptUntil === 'string' ? data.keptUntil : null;
+			this.#setStopped(
+				{ ...lab, keptUntil },
+				typeof data?.reason === 'string' ? data.reason : null,
+			);
+		});
 		// Other islands (the step's check, the drills panel) follow the lab too: every event but
 		// `lab` and `ended` (the panel's own business) goes on as a `lab:<type>` document event.
 		const forwarded: LabEventType[] = ['node', 'vip', 'reset', 'check', 'drill', 'outage'];
@@ -468,11 +567,21 @@ class LabPanel extends HTMLElement {
 			case 'start':
 				void this.#start();
 				break;
+			case 'resume':
+				if (this.#lab) void this.#resume(this.#lab);
+				break;
+			case 'fresh':
+				this.#confirm('fresh-dialog', () => void this.#startFresh());
+				break;
 			case 'extend':
 				void this.#action(button, 'lab.extended', (id) => extendLab(id));
 				break;
 			case 'reset':
-				this.#confirmReset();
+				this.#confirm('reset-dialog', () => {
+					const button = this.querySelector<HTMLButtonElement>('[data-action="reset"]');
+					if (button)
+						void this.#action(button, 'lab.resetDone', (id) => resetLab(id), 'lab.resetting');
+				});
 				break;
 			case 'reset-node': {
 				const node = button.dataset.node as LabNode;
@@ -488,20 +597,14 @@ class LabPanel extends HTMLElement {
 		}
 	};
 
-	#confirmReset(): void {
-		const dialog = this.querySelector<HTMLDialogElement>('dialog[data-slot="reset-dialog"]');
+	/** Asks in the dialog `slot` (LabPanel.astro); `confirmed` runs on its confirm button. */
+	#confirm(slot: string, confirmed: () => void): void {
+		const dialog = this.querySelector<HTMLDialogElement>(`dialog[data-slot="${slot}"]`);
 		if (!dialog) return;
 		dialog.returnValue = '';
-		dialog.addEventListener(
-			'close',
-			() => {
-				if (dialog.returnValue !== 'confirm') return;
-				const button = this.querySelector<HTMLButtonElement>('[data-action="reset"]');
-				if (button)
-					void this.#action(button, 'lab.resetDone', (id) => resetLab(id), 'lab.resetting');
-			},
-			{ once: true },
-		);
+		dialog.addEventListener('close', () => dialog.returnValue === 'confirm' && confirmed(), {
+			once: true,
+		});
 		dialog.showModal();
 	}
 

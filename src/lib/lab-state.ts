@@ -25,7 +25,8 @@ export const LIVE_TARGETS = ['vip', 'other'] as const;
 export type LiveTarget = (typeof LIVE_TARGETS)[number];
 /** Where a command block offers to run its command. */
 export type CmdTarget = RunTarget | LiveTarget;
-export type LabStatus = 'idle' | 'restoring' | 'starting' | 'running' | 'error';
+/** The panel's state: `stopped` is a lab kept with its files, waiting for «Продолжить». */
+export type LabStatus = 'idle' | 'restoring' | 'starting' | 'running' | 'stopped' | 'error';
 
 /** The part of a lab that the page's text depends on. */
 export interface LabAddresses {

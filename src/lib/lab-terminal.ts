@@ -112,6 +112,16 @@ class LabTerminal extends HTMLElement {
 		else this.#close();
 	}
 
+	/**
+	 * Connects again after the server closed the terminal for a reason that needs the learner
+	 * (the lab stopped, then «Продолжить»): resumes from the byte shown last. A no-op otherwise.
+	 */
+	reconnect(): void {
+		if (this.#conn !== 'disconnected' || !this.#labId) return;
+		this.#failures = 0;
+		this.#connect();
+	}
+
 	/** Types `command` and Enter into the shell; waits for the connection if it is not up. */
 	run(command: string): void {
 		if (this.#conn === 'connected') this.#typeCommand(command);
@@ -364,8 +374,12 @@ class LabTerminal extends HTMLElement {
 			if (this.#conn !== 'exited') this.#exited(null);
 			return;
 		}
-		if (event.code === CloseCode.LAB_ENDED) {
-			this.#setConn('disconnected', this.#t('term.close.labEnded'));
+		if (event.code === CloseCode.LAB_ENDED || event.code === CloseCode.LAB_STOPPED) {
+			const stopped = event.code === CloseCode.LAB_STOPPED;
+			this.#setConn(
+				'disconnected',
+				this.#t(stopped ? 'term.close.labStopped' : 'term.close.labEnded'),
+			);
 			this.dispatchEvent(new CustomEvent('lab:ended', { bubbles: true }));
 			return;
 		}

@@ -22,7 +22,18 @@ export interface VipEvent {
 	at: string;
 }
 
-export type EndReason = 'deleted' | 'expired' | 'idle' | 'workshop-ended';
+/**
+ * Why a lab ended (its containers are gone): `deleted` by its learner or instructor, `expired`
+ * (kept stopped for `LAB_KEEP_DAYS`, or past its time with nothing kept), `idle` (nothing kept),
+ * `evicted` (a stopped lab removed for room: disk budget, addresses), `workshop-ended`.
+ */
+export type EndReason = 'deleted' | 'expired' | 'idle' | 'evicted' | 'workshop-ended';
+
+/**
+ * Why a lab was stopped (its files kept): `idle` (no terminal for `LAB_IDLE_MINUTES`), `expired`
+ * (its time ran out), `host-restart` (its nodes were found stopped, e.g. after a reboot).
+ */
+export type StopReason = 'idle' | 'expired' | 'host-restart';
 
 /** A node went over a limit the host cannot enforce by itself and was stopped. */
 export interface NodeLimitEvent {
@@ -44,6 +55,10 @@ export interface LabEvents {
 	/** The lab's expiry moved («Продлить»). */
 	lab: [{ expiresAt: string }];
 	ended: [{ reason: EndReason }];
+	/** The lab's nodes were stopped, their files kept until `keptUntil`; terminals closed (4018). */
+	stopped: [{ reason: StopReason; keptUntil: string }];
+	/** A stopped lab runs again («Продолжить»). */
+	resumed: [{ expiresAt: string }];
 	/** A node was replaced by a fresh one; its terminals closed with 4014. */
 	reset: [{ node: LabNode }];
 	check: [CheckResult];
@@ -59,6 +74,8 @@ const NAMES = {
 	vip: true,
 	lab: true,
 	ended: true,
+	stopped: true,
+	resumed: true,
 	reset: true,
 	check: true,
 	drill: true,

@@ -20,6 +20,13 @@ export function otherNode(node: LabNode): LabNode {
 export const KEEPALIVED_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'] as const;
 export type KeepalivedState = (typeof KEEPALIVED_STATES)[number];
 
+/**
+ * A lab's status: `running`; `stopped` after the learner went idle or its time ran out, its
+ * nodes stopped with their files kept until `keptUntil` (`POST /api/labs/:id/resume` starts
+ * them again); `starting` while that resume is under way.
+ */
+export type LabStatus = 'starting' | 'running' | 'stopped';
+
 /** A node container's state: `paused` while the freeze-node drill holds it. */
 export type NodeState = 'starting' | 'running' | 'paused' | 'stopped';
 
@@ -42,6 +49,9 @@ export interface LabView {
 	expiresAt: string;
 	/** The node that holds the VIP, or null when none does — or both do (split brain). */
 	vipHolder: LabNode | null;
+	status: LabStatus;
+	/** ISO time a stopped lab is removed at, unless resumed first; null while it runs. */
+	keptUntil: string | null;
 }
 
 /** `POST /api/labs` (and a workshop join): the lab plus its token, shown this once. */

@@ -246,7 +246,7 @@ describe('shouldReconnect', () => {
 		];
 		expect(resumable.every(shouldReconnect)).toBe(true);
 		const others = Object.values(CloseCode).filter((code) => !resumable.includes(code));
-		expect(others).toHaveLength(10);
+		expect(others).toHaveLength(11);
 		expect(others.filter(shouldReconnect)).toEqual([]);
 	});
 });

@@ -91,6 +91,8 @@ export const CloseCode = {
 	 * kept, reconnect and resume.
 	 */
 	CLIENT_TOO_SLOW: 4017,
+	/** The lab was stopped (idle, or its time ran out), its files kept: resume it, then reconnect. */
+	LAB_STOPPED: 4018,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

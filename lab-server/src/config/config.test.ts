@@ -25,6 +25,8 @@ describe('loadConfig', () => {
 			  "instructorSecret": undefined,
 			  "labCreatePerMinute": 30,
 			  "labIdleMs": 1200000,
+			  "labKeepDiskMb": 10240,
+			  "labKeepMs": 604800000,
 			  "labMaxLifetimeMs": 14400000,
 			  "labSubnetPool": {
 			    "cidr": "10.129.0.0/16",

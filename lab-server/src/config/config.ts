@@ -4,6 +4,7 @@ import { MAX_FRAME_BYTES } from '../api/protocol';
 import { parsePool, poolSize } from '../labs/subnets';
 
 const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /**
  * The lab server's configuration, read from environment variables once at start-up by
@@ -21,12 +22,23 @@ const variables = {
 	/** How long a new lab lives unless extended. Env `LAB_TTL_MINUTES`, default `120`. */
 	labTtlMs: variable('LAB_TTL_MINUTES', minutes(1, 1_440, 120)),
 	/**
-	 * A lab ends when no terminal has been attached to it for this long. Env `LAB_IDLE_MINUTES`,
-	 * default `20`.
+	 * A lab is stopped when no terminal has been attached to it for this long (or, with
+	 * `LAB_KEEP_DAYS=0`, removed). Env `LAB_IDLE_MINUTES`, default `20`.
 	 */
 	labIdleMs: variable('LAB_IDLE_MINUTES', minutes(1, 1_440, 20)),
 	/**
-	 * Cap on a lab's total lifetime from creation: extending never pushes expiry past it. Env
+	 * A stopped lab (idle, or its time ran out) keeps its nodes' files this long for its learner
+	 * to come back to («Продолжить»); `0` removes labs instead of stopping them. Env
+	 * `LAB_KEEP_DAYS`, default `7`.
+	 */
+	labKeepMs: variable('LAB_KEEP_DAYS', days(0, 365, 7)),
+	/**
+	 * Disk the stopped labs may take together (their nodes' writable layers); over it, the
+	 * longest-stopped go first. Env `LAB_KEEP_DISK_MB`, default `10240`.
+	 */
+	labKeepDiskMb: variable('LAB_KEEP_DISK_MB', integer(0, 16_777_216, 10_240)),
+	/**
+	 * Cap on a lab's running time from its (re)start: extending never pushes expiry past it. Env
 	 * `LAB_MAX_EXTEND_MINUTES`, default `240`; at least `LAB_TTL_MINUTES`.
 	 */
 	labMaxLifetimeMs: variable('LAB_MAX_EXTEND_MINUTES', minutes(1, 10_080, 240)),
@@ -289,6 +301,10 @@ function decimal(min: number, max: number, fallback: number) {
 
 function minutes(min: number, max: number, fallback: number) {
 	return integer(min, max, fallback).transform((value) => value * MINUTE_MS);
+}
+
+function days(min: number, max: number, fallback: number) {
+	return integer(min, max, fallback).transform((value) => value * DAY_MS);
 }
 
 function seconds(min: number, max: number, fallback: number) {

@@ -10,7 +10,7 @@ import { labView, type Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
 import type { Admission } from '../labs/admission';
-import { clearLabCookie, labToken, setLabCookie } from './auth';
+import { bearer, clearLabCookie, labToken, setLabCookie } from './auth';
 import { clientAddress, isSecure } from './cookies';
 import type { BrowserSessions } from './sessions';
 import { readJson, sendJson, sendNoContent } from './body';
@@ -44,6 +44,20 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 	const withLab =
 		(handle: (lab: Lab, ctx: RouteContext) => Promise<void>) => async (ctx: RouteContext) =>
 			handle(labs.authorize(ctx.params[0]!, labToken(ctx.req, ctx.params[0]!)), ctx);
+	/** …and that runs: its nodes are up (409 `lab-stopped` otherwise). */
+	const withRunningLab = (handle: (lab: Lab, ctx: RouteContext) => Promise<void>) =>
+		withLab(async (lab, ctx) => {
+			labs.requireRunning(lab);
+			await handle(lab, ctx);
+		});
+	/** The lab's view; where the token came in its cookie, the cookie lives as long as the lab. */
+	const sendLab = (lab: Lab, { req, res }: RouteContext) => {
+		const token = labToken(req, lab.id);
+		if (token && !bearer(req)) {
+			setLabCookie(res, lab.id, token, labs.cookieMaxAgeS(lab), isSecure(req, config.trustProxy));
+		}
+		sendJson(res, 200, labView(lab));
+	};
 
 	const runChecks = (lab: Lab) => {
 		const watcher = deps.checks(lab.id);
@@ -61,19 +75,27 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			labs.checkOwnerCaps(sessionHash, ip);
 			deps.admission.admit(sessionHash);
 			const { lab, token } = await labs.create({ sessionHash, ip });
-			sendCreatedLab(res, 201, lab, token, secure);
+			sendCreatedLab(res, 201, lab, token, { secure, maxAgeS: labs.cookieMaxAgeS(lab) });
 		}),
 		route(
 			'GET',
 			path(''),
-			withLab(async (lab, { res }) => sendJson(res, 200, labView(lab))),
+			withLab(async (lab, ctx) => sendLab(lab, ctx)),
 		),
 		route(
 			'POST',
 			path('/extend'),
-			withLab(async (lab, { req, res }) => {
-				parseBody(emptyBody, await readJson(req));
-				sendJson(res, 200, labView(await labs.exclusive(lab, 'продление', () => labs.extend(lab))));
+			withLab(async (lab, ctx) => {
+				parseBody(emptyBody, await readJson(ctx.req));
+				sendLab(await labs.exclusive(lab, 'продление', () => labs.extend(lab)), ctx);
+			}),
+		),
+		route(
+			'POST',
+			path('/resume'),
+			withLab(async (lab, ctx) => {
+				parseBody(emptyBody, await readJson(ctx.req));
+				sendLab(await labs.resume(lab), ctx);
 			}),
 		),
 		route(
@@ -96,12 +118,12 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 		route(
 			'GET',
 			path('/checks'),
-			withLab(async (lab, { res }) => sendJson(res, 200, await runChecks(lab))),
+			withRunningLab(async (lab, { res }) => sendJson(res, 200, await runChecks(lab))),
 		),
 		route(
 			'POST',
 			path('/checks/([a-z-]{1,32})/complete'),
-			withLab(async (lab, { res, params }) => {
+			withRunningLab(async (lab, { res, params }) => {
 				const check = params[1]!;
 				if (!isCheckId(check))
 					throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
@@ -112,12 +134,12 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 		route(
 			'GET',
 			path('/drills'),
-			withLab(async (lab, { res }) => sendJson(res, 200, await deps.drills.view(lab))),
+			withRunningLab(async (lab, { res }) => sendJson(res, 200, await deps.drills.view(lab))),
 		),
 		route(
 			'POST',
 			path('/drills/([a-z-]{1,32})'),
-			withLab(async (lab, { res, params }) =>
+			withRunningLab(async (lab, { res, params }) =>
 				sendJson(
 					res,
 					202,
@@ -154,9 +176,9 @@ export function sendCreatedLab(
 	status: 200 | 201,
 	lab: Lab,
 	token: string,
-	secure: boolean,
+	cookie: { secure: boolean; maxAgeS: number },
 ): void {
-	setLabCookie(res, lab.id, token, (lab.expiresAt - Date.now()) / 1000 + 3600, secure);
+	setLabCookie(res, lab.id, token, cookie.maxAgeS, cookie.secure);
 	const body: CreatedLab = { ...labView(lab), token };
 	sendJson(res, status, body);
 }

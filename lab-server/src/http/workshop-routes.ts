@@ -65,7 +65,10 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				const secure = isSecure(req, config.trustProxy);
 				const sessionHash = deps.sessions.hashOf(req, res, secure);
 				const joined = workshops.join(decodeURIComponent(params[0]!), name, sessionHash);
-				sendCreatedLab(res, joined.again ? 200 : 201, joined.lab, joined.token, secure);
+				sendCreatedLab(res, joined.again ? 200 : 201, joined.lab, joined.token, {
+					secure,
+					maxAgeS: deps.labs.cookieMaxAgeS(joined.lab),
+				});
 			},
 		),
 		route(

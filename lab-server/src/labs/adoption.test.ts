@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { LabResources } from '../docker/lab-network';
 import { adoption } from './adoption';
 import { labLabels } from './labels';
-import type { SavedLabs } from './store';
+import { RUNNING, type SavedLab, type SavedLabs } from './store';
 import { parsePool } from './subnets';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
-const config = { labTtlMs: 3_600_000, labSubnetPool: parsePool('10.129.0.0/16') };
+const DAY = 86_400_000;
+const config = {
+	labTtlMs: 3_600_000,
+	labSubnetPool: parsePool('10.129.0.0/16'),
+	labKeepMs: 7 * DAY,
+};
 const labels = labLabels(
 	{
 		index: 3,
@@ -32,19 +37,16 @@ function found(states: { hap1?: string; hap2?: string }, network = true): LabRes
 	};
 }
 
-const saved = (entry: Partial<SavedLabs[string]> = {}): SavedLabs => ({
-	lab1: {
-		expiresAt: NOW + 600_000,
-		idleSince: NOW - 1_000,
-		halted: {},
-		lastActivity: null,
-		creating: false,
-		...entry,
-	},
+const saved = (entry: Partial<SavedLab> = {}): SavedLabs => ({
+	lab1: { ...RUNNING, expiresAt: NOW + 600_000, idleSince: NOW - 1_000, ...entry },
 });
 
-const decide = (resources: LabResources, state: SavedLabs, serverId = 'server-1') =>
-	adoption(resources, state, { serverId, now: NOW, config });
+const decide = (
+	resources: LabResources,
+	state: SavedLabs,
+	serverId = 'server-1',
+	keep = config.labKeepMs,
+) => adoption(resources, state, { serverId, now: NOW, config: { ...config, labKeepMs: keep } });
 
 describe('adoption', () => {
 	it('takes back a whole lab of its own with the saved expiry', () => {
@@ -77,7 +79,7 @@ describe('adoption', () => {
 		).toBe('remove');
 	});
 
-	it('keeps a node stopped over a limit, but not one that stopped by itself', () => {
+	it('keeps a node stopped over a limit down in a running lab', () => {
 		const halted = {
 			hap2: {
 				node: 'hap2' as const,
@@ -88,10 +90,40 @@ describe('adoption', () => {
 				at: new Date(NOW).toISOString(),
 			},
 		};
-		expect(decide(found({ hap1: 'running', hap2: 'exited' }), saved({ halted })).kind).toBe(
-			'adopt',
+		const next = decide(found({ hap1: 'running', hap2: 'exited' }), saved({ halted }));
+		expect(next).toMatchObject({ kind: 'adopt', stopNodes: false, fields: { status: 'running' } });
+	});
+
+	it('takes back a stopped lab as stopped until its keep time, then removes it', () => {
+		const stopped = saved({ status: 'stopped', stoppedAt: NOW - DAY, keptUntil: NOW + DAY });
+		expect(decide(found({ hap1: 'exited', hap2: 'exited' }), stopped)).toMatchObject({
+			kind: 'adopt',
+			stopNodes: false,
+			fields: { status: 'stopped', keptUntil: NOW + DAY, stoppedAt: NOW - DAY },
+		});
+		const past = saved({ status: 'stopped', stoppedAt: NOW - 8 * DAY, keptUntil: NOW - 1 });
+		expect(decide(found({ hap1: 'exited', hap2: 'exited' }), past).kind).toBe('remove');
+	});
+
+	it('keeps a running lab found stopped (a host restart) as a stopped one, from now', () => {
+		expect(decide(found({ hap1: 'exited', hap2: 'exited' }), saved())).toMatchObject({
+			kind: 'adopt',
+			stopNodes: false,
+			fields: { status: 'stopped', keptUntil: NOW + 7 * DAY, stoppedAt: NOW },
+		});
+		// Half of it still up: the other half is stopped too.
+		expect(decide(found({ hap1: 'running', hap2: 'exited' }), saved())).toMatchObject({
+			kind: 'adopt',
+			stopNodes: true,
+		});
+		// A lab saved as stopped (or being resumed) whose nodes run: stopped again.
+		expect(
+			decide(found({ hap1: 'running', hap2: 'running' }), saved({ status: 'stopped' })),
+		).toMatchObject({ kind: 'adopt', stopNodes: true, fields: { status: 'stopped' } });
+		// With LAB_KEEP_DAYS=0 nothing is kept.
+		expect(decide(found({ hap1: 'exited', hap2: 'exited' }), saved(), 'server-1', 0).kind).toBe(
+			'remove',
 		);
-		expect(decide(found({ hap1: 'running', hap2: 'exited' }), saved()).kind).toBe('remove');
 	});
 
 	it('adopts a lab without saved state (labs.json lost) on its default TTL', () => {

@@ -9,6 +9,7 @@ import {
 	type KeepalivedState,
 	type LabEvents,
 	type LabNode,
+	type LabStatus,
 	type LabView,
 	type NodeLimitEvent,
 	type NodeState,
@@ -40,7 +41,17 @@ export interface Lab {
 	clientIp: string | null;
 	workshop: string | null;
 	createdAt: number;
+	/** `running`, `stopped` (files kept until `keptUntil`), `starting` (being resumed). */
+	status: LabStatus;
+	/** When it last started running (created or resumed): the running-time cap counts from it. */
+	startedAt: number;
 	expiresAt: number;
+	/** When a stopped lab is removed unless resumed first; null while it runs. */
+	keptUntil: number | null;
+	/** When it was stopped (the longest-stopped go first when room is needed); null while it runs. */
+	stoppedAt: number | null;
+	/** Its nodes' writable layers when it was stopped, in bytes (the disk budget counts it). */
+	diskBytes: number;
 	/** When the last terminal detached (or the lab was created): the idle timeout counts from it. */
 	idleSince: number;
 	/** Nodes stopped over a limit (node-limits.ts), until they are reset. */
@@ -52,8 +63,14 @@ export interface Lab {
 	events: LabEmitter;
 }
 
-/** What a lab is made from; its node state and events start fresh. */
-export type LabFields = Omit<Lab, 'nodes' | 'events' | 'vipHistory'>;
+type Lifecycle = 'status' | 'startedAt' | 'keptUntil' | 'stoppedAt' | 'diskBytes';
+
+/**
+ * What a lab is made from; its node state and events start fresh, and unless given it is
+ * running since its creation.
+ */
+export type LabFields = Omit<Lab, 'nodes' | 'events' | 'vipHistory' | Lifecycle> &
+	Partial<Pick<Lab, Lifecycle>>;
 
 /** Every open SSE stream and terminal of a lab listens on its emitter; they are capped elsewhere. */
 const MAX_LISTENERS = 200;
@@ -62,6 +79,11 @@ export function newLab(fields: LabFields): Lab {
 	const events: LabEmitter = new EventEmitter();
 	events.setMaxListeners(MAX_LISTENERS);
 	return {
+		status: 'running',
+		startedAt: fields.createdAt,
+		keptUntil: null,
+		stoppedAt: null,
+		diskBytes: 0,
 		...fields,
 		nodes: {
 			hap1: initialStatus('hap1', fields.addresses.hap1),
@@ -102,5 +124,7 @@ export function labView(lab: Lab): LabView {
 		}),
 		expiresAt: new Date(lab.expiresAt).toISOString(),
 		vipHolder: vipHolder(lab),
+		status: lab.status,
+		keptUntil: lab.keptUntil === null ? null : new Date(lab.keptUntil).toISOString(),
 	};
 }

@@ -1,34 +1,52 @@
 /**
- * Labs: one per learner, two nodes each. This module decides who gets a lab, how long it lives
- * and when it ends; docker/provision.ts does the Docker work.
+ * Labs: one per learner, two nodes each. This module decides who gets a lab, how long it runs,
+ * when it stops and when it goes; docker/provision.ts does the Docker work.
  *
  * Data kept per lab, and where it survives a restart:
  * - in Docker labels (immutable, labels.ts): id, subnet index, SHA-256 of the token, SHA-256 of
  *   the owning browser session, creation time, workshop;
- * - in `STATE_DIR/labs.json` (mutable, store.ts): `expiresAt` and `idleSince`;
+ * - in `STATE_DIR/labs.json` (mutable, store.ts): expiry, idleness, activity, status, keep time;
  * - in memory only: live node state from the observers (live-state.ts; rebuilt on adoption in a
  *   second).
  *
- * A lab ends at `expiresAt` (TTL, pushed by «Продлить» up to a lifetime cap) or when no terminal
- * has been attached for the idle timeout. The reaper runs on the injected clock.
+ * A running lab stops at `expiresAt` (TTL, pushed by «Продлить» up to a cap on its running time)
+ * or when no terminal has been attached for the idle timeout: its nodes stop with their files,
+ * and «Продолжить» (`resume`) starts them again, until `LAB_KEEP_DAYS` or the disk budget for
+ * stopped labs ends it (lifetime.ts). The reaper runs on the injected clock.
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { LAB_NODES, type EndReason, type LabNode, type NodeLimitEvent } from '../api';
+import {
+	LAB_NODES,
+	type EndReason,
+	type LabNode,
+	type NodeLimitEvent,
+	type StopReason,
+} from '../api';
 import type { Config } from '../config/config';
 import { listLabResources } from '../docker/lab-network';
-import { deprovisionLab, provisionLab, resetLabNode, type LabPlan } from '../docker/provision';
+import {
+	deprovisionLab,
+	provisionLab,
+	resetLabNode,
+	stopLabNodes,
+	type LabPlan,
+} from '../docker/provision';
 import { HttpError } from '../http/errors';
 import type { Clock } from '../lib/clock';
 import { sameDigest, sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
 import { initialStatus, newLab, type Lab, type LabFields } from './lab';
+import { LabActivity } from './activity';
 import { adoption } from './adoption';
 import { labLabels, serverIdFor, type LabIdentity } from './labels';
+import { resumeLab, stopLab, type KeepingContext } from './keeping';
+import { dueActions } from './lifetime';
 import { watchLab, type LabWatch } from './live-state';
 import { LabOperations } from './operations';
 import { LabOwnership } from './ownership';
-import { freeSubnetIndex, nodeLimits } from './placement';
+import { nodeLimits } from './placement';
+import { freeSubnet, roomOnHost, type RoomContext } from './room';
 import { labStore } from './store';
 import { labAddresses } from './subnets';
 
@@ -47,10 +65,15 @@ export interface LabManagerDeps {
 	/** Called before a lab's or a node's containers go away, to let its terminals go. */
 	onTeardown: (labId: string, node?: LabNode) => Promise<void>;
 	/**
-	 * Called when a lab is registered (created or adopted); the returned function when the lab
-	 * ends (`ended`) or the server stops with the lab left running (`closing`).
+	 * Called before a lab's nodes stop with their files kept: a drill under way is undone, the
+	 * terminals' scrollback saved.
 	 */
-	onRegister?: (lab: Lab) => (why: 'ended' | 'closing') => void;
+	onStop?: (lab: Lab) => Promise<void>;
+	/**
+	 * Called when a lab runs (created, adopted running, resumed); the returned function when it
+	 * stops running: it ended (`ended`), stopped (`stopped`), or the server stops (`closing`).
+	 */
+	onRegister?: (lab: Lab) => (why: 'ended' | 'stopped' | 'closing') => void;
 	/**
 	 * Whether the lab waits in a workshop's pool for a learner (workshops/ knows): such a lab
 	 * has no terminal by design and must not be reaped as idle. Default: never.
@@ -59,7 +82,6 @@ export interface LabManagerDeps {
 }
 
 const REAP_EVERY_MS = 15_000;
-const ACTIVITY_SAVE_MS = 10_000;
 
 export class LabManager {
 	#labs = new Map<string, Lab>();
@@ -68,14 +90,16 @@ export class LabManager {
 	#creating = new Map<string, number>();
 	#owners: LabOwnership;
 	#operations = new LabOperations();
-	/** A save of the learners' activity is due (it is written at most every ACTIVITY_SAVE_MS). */
-	#activityTimer: unknown = null;
 	#watches = new Map<string, LabWatch>();
-	#unregister = new Map<string, (why: 'ended' | 'closing') => void>();
+	#unregister = new Map<string, (why: 'ended' | 'stopped' | 'closing') => void>();
+	/** Resumes under way, so that a second «Продолжить» waits for the first. */
+	#resuming = new Map<string, Promise<Lab>>();
 	#reapTimer: unknown = null;
-	#activity = new Map<string, number>();
+	#activity: LabActivity;
 	#store: ReturnType<typeof labStore>;
 	#deps: LabManagerDeps;
+	#keeping: KeepingContext;
+	#room: RoomContext;
 
 	/** This server's id on its labs' labels: a hash of its state directory. */
 	readonly #serverId: string;
@@ -84,6 +108,21 @@ export class LabManager {
 		this.#deps = deps;
 		this.#serverId = serverIdFor(deps.config.stateDir);
 		this.#store = labStore(deps.config.stateDir, deps.log);
+		this.#activity = new LabActivity(deps.clock, () => this.#save());
+		this.#keeping = {
+			...deps,
+			activate: (lab) => this.#activate(lab),
+			deactivate: (lab) => this.#deactivate(lab.id, 'stopped'),
+			save: () => this.#save(),
+		};
+		this.#room = {
+			docker: deps.docker,
+			pool: deps.config.labSubnetPool,
+			labs: () => this.list(),
+			isBusy: (labId) => this.isBusy(labId),
+			evict: (lab) => this.end(lab, 'evicted'),
+			...(deps.hostProblems ? { hostProblems: deps.hostProblems } : {}),
+		};
 		this.#owners = new LabOwnership({
 			perClient: deps.config.maxLabsPerClient,
 			perIp: deps.config.maxLabsPerIp,
@@ -99,8 +138,9 @@ export class LabManager {
 	}
 
 	/**
-	 * Finds the labs a previous server left running (by their Docker labels) and takes them back;
-	 * removes whatever is incomplete, stopped, expired or unlabelled. Starts the reaper.
+	 * Finds the labs a previous server left (by their Docker labels) and takes them back, running
+	 * or stopped (adoption.ts); removes whatever is incomplete, expired or unlabelled. Starts the
+	 * reaper.
 	 */
 	async adopt(): Promise<{ adopted: number; removed: number }> {
 		const { docker, clock, config, log } = this.#deps;
@@ -116,9 +156,9 @@ export class LabManager {
 				removed++;
 				continue;
 			}
-			this.#register(next.fields);
-			const activity = saved[labId]?.lastActivity;
-			if (activity) this.#activity.set(labId, activity);
+			const lab = this.#register(next.fields);
+			if (next.stopNodes) await stopLabNodes(docker, labId, lab.containers);
+			this.#activity.restore(labId, saved[labId]?.lastActivity ?? null);
 			adopted++;
 		}
 		await this.#save();
@@ -161,11 +201,8 @@ export class LabManager {
 		let index: number | null = null;
 		let id: string | null = null;
 		try {
-			const [problem] = (await this.#deps.hostProblems?.()) ?? [];
-			if (problem) throw new HttpError(503, problem.code, problem.message);
-			// Any Docker network's subnet, running labs' and labs starting now are taken.
-			const taken = [...this.#reserved, ...this.list().map((l) => l.addresses.index)];
-			index = await freeSubnetIndex(docker, config.labSubnetPool, taken);
+			await roomOnHost(this.#room);
+			index = await freeSubnet(this.#room, this.#reserved);
 			this.#reserved.add(index);
 			const token = newToken();
 			const identity: LabIdentity = {
@@ -214,7 +251,7 @@ export class LabManager {
 
 	/** 429 when the session, or (with `MAX_LABS_PER_IP`) the address, holds its share already. */
 	checkOwnerCaps(sessionHash: string, ip: string | null): void {
-		this.#owners.check(this.list(), sessionHash, ip);
+		this.#owners.check(this.#running(), sessionHash, ip);
 	}
 
 	/**
@@ -246,14 +283,37 @@ export class LabManager {
 		return lab;
 	}
 
+	/** 409 `lab-stopped` unless the lab runs (its nodes are up). */
+	requireRunning(lab: Lab): void {
+		if (lab.status === 'running') return;
+		throw new HttpError(
+			409,
+			'lab-stopped',
+			lab.status === 'starting'
+				? 'Стенд запускается: подождите несколько секунд.'
+				: 'Стенд остановлен: нажмите «Продолжить», чтобы запустить его снова.',
+		);
+	}
+
+	/**
+	 * How long the lab's cookie should live: as long as the lab may — running, then kept stopped
+	 * for `LAB_KEEP_DAYS` — and an hour more (a lab extended later gets a fresh cookie on its GET).
+	 */
+	cookieMaxAgeS(lab: Lab): number {
+		const { clock, config } = this.#deps;
+		const until = lab.keptUntil ?? lab.expiresAt + config.labKeepMs;
+		return Math.max(0, Math.round((until - clock.now()) / 1000)) + 3600;
+	}
+
 	get(labId: string): Lab | undefined {
 		return this.#labs.get(labId);
 	}
 
 	/** «Продлить»: the lab lives another TTL from now, up to its lifetime cap. */
 	async extend(lab: Lab): Promise<Lab> {
+		this.requireRunning(lab);
 		const { config, clock } = this.#deps;
-		const cap = lab.createdAt + config.labMaxLifetimeMs;
+		const cap = lab.startedAt + config.labMaxLifetimeMs;
 		const next = Math.min(clock.now() + config.labTtlMs, cap);
 		if (next <= lab.expiresAt) {
 			throw new HttpError(
@@ -270,6 +330,7 @@ export class LabManager {
 
 	/** «Сбросить стенд»: the node (or both) back to the state at the start of the course. */
 	async reset(lab: Lab, node?: LabNode): Promise<Lab> {
+		this.requireRunning(lab);
 		const { docker, log } = this.#deps;
 		const nodes = node ? [node] : [...LAB_NODES];
 		const plan = this.#plan(lab.id, {
@@ -304,7 +365,7 @@ export class LabManager {
 	 * why (`limit` event), and it stays stopped — across restarts too — until it is reset.
 	 */
 	async halt(lab: Lab, node: LabNode, event: Omit<NodeLimitEvent, 'at'>): Promise<void> {
-		if (!this.#labs.has(lab.id) || this.isBusy(lab.id)) return;
+		if (!this.#labs.has(lab.id) || lab.status !== 'running' || this.isBusy(lab.id)) return;
 		const { docker, clock, log } = this.#deps;
 		const at = new Date(clock.now()).toISOString();
 		lab.halted[node] = { ...event, at };
@@ -333,11 +394,8 @@ export class LabManager {
 	async end(lab: Lab, reason: EndReason): Promise<void> {
 		if (!this.#labs.has(lab.id)) return;
 		this.#labs.delete(lab.id);
-		this.#activity.delete(lab.id);
-		this.#watches.get(lab.id)?.stop();
-		this.#watches.delete(lab.id);
-		this.#unregister.get(lab.id)?.('ended');
-		this.#unregister.delete(lab.id);
+		this.#activity.forget(lab.id);
+		this.#deactivate(lab.id, 'ended');
 		lab.events.emit('ended', { reason });
 		await this.#deps.onTeardown(lab.id);
 		await deprovisionLab(this.#deps.docker, lab.id);
@@ -354,43 +412,82 @@ export class LabManager {
 
 	/** A learner typed into one of the lab's terminals (the workshop dashboard shows when). */
 	noteActivity(labId: string): void {
-		if (!this.#labs.has(labId)) return;
-		this.#activity.set(labId, this.#deps.clock.now());
-		this.#activityTimer ??= this.#deps.clock.setTimeout(() => {
-			this.#activityTimer = null;
-			void this.#save();
-		}, ACTIVITY_SAVE_MS);
+		if (this.#labs.has(labId)) this.#activity.note(labId);
 	}
 
-	/** When a learner last typed into the lab, since this server started; null if never. */
+	/** When a learner last typed into the lab; null if never. */
 	lastActivity(labId: string): number | null {
-		return this.#activity.get(labId) ?? null;
+		return this.#activity.last(labId);
 	}
 
-	/** Labs running or starting, against `MAX_LABS`. */
+	/** Labs running or starting (stopped ones take disk only), against `MAX_LABS`. */
 	get load(): number {
-		return this.#labs.size + this.#owners.starting;
+		return this.#running().length + this.#owners.starting;
 	}
 
-	/** Ends what is expired or idle. Exposed for tests; normally run by the reaper timer. */
+	/**
+	 * Stops what is idle or past its time, ends what was kept long enough or is over the disk
+	 * budget (lifetime.ts). Exposed for tests; normally run by the reaper timer. Returns the ids
+	 * of the labs stopped or ended.
+	 */
 	async reap(): Promise<string[]> {
 		const { clock, config } = this.#deps;
-		const now = clock.now();
-		const ended: string[] = [];
-		for (const lab of this.list()) {
-			// An operation under way (a reset, say) is left to finish; the next round ends it.
-			if (this.isBusy(lab.id)) continue;
-			const attached = this.#deps.isAttached(lab.id);
-			const pooled = this.#deps.isPooled?.(lab.id) ?? false;
-			if (lab.expiresAt <= now) {
-				await this.end(lab, 'expired');
-				ended.push(lab.id);
-			} else if (!attached && !pooled && now - lab.idleSince >= config.labIdleMs) {
-				await this.end(lab, 'idle');
-				ended.push(lab.id);
+		const actions = dueActions(this.list(), {
+			now: clock.now(),
+			idleMs: config.labIdleMs,
+			keepMs: config.labKeepMs,
+			keepDiskBytes: config.labKeepDiskMb * 1024 * 1024,
+			isAttached: this.#deps.isAttached,
+			isPooled: (labId) => this.#deps.isPooled?.(labId) ?? false,
+			isBusy: (labId) => this.isBusy(labId),
+		});
+		for (const next of actions) {
+			try {
+				if (next.action === 'end') await this.end(next.lab, next.reason);
+				else await this.exclusive(next.lab, 'остановка', () => this.stop(next.lab, next.reason));
+			} catch (error) {
+				// Busy since the plan was made, or Docker failed: the next round tries again.
+				this.#deps.log.warn({ labId: next.lab.id, err: error }, `could not ${next.action} lab`);
 			}
 		}
-		return ended;
+		return actions.map((next) => next.lab.id);
+	}
+
+	/**
+	 * Stops a running lab with its files kept until `LAB_KEEP_DAYS` from now (keeping.ts): a
+	 * drill under way is undone, terminals are closed (4018) with their scrollback saved.
+	 */
+	async stop(lab: Lab, reason: StopReason): Promise<void> {
+		if (lab.status !== 'running' || !this.#labs.has(lab.id)) return;
+		await stopLab(this.#keeping, lab, reason);
+	}
+
+	/**
+	 * «Продолжить»: starts a stopped lab's nodes again, with their files, and resolves once they
+	 * have booted; a second call meanwhile waits for the first. It counts against `MAX_LABS` and
+	 * the host's health as a new lab does.
+	 */
+	resume(lab: Lab): Promise<Lab> {
+		if (lab.status === 'running') return Promise.resolve(lab);
+		let resuming = this.#resuming.get(lab.id);
+		if (!resuming) {
+			resuming = this.exclusive(lab, 'запуск', async () => {
+				if (lab.status !== 'stopped') return lab;
+				if (this.load >= this.#deps.config.maxLabs) {
+					throw new HttpError(
+						503,
+						'no-capacity',
+						'Свободных мест для запуска сейчас нет: все заняты. Попробуйте через несколько минут.',
+						{ headers: { 'Retry-After': '10' } },
+					);
+				}
+				await roomOnHost(this.#room);
+				await resumeLab(this.#keeping, lab);
+				return lab;
+			}).finally(() => this.#resuming.delete(lab.id));
+			this.#resuming.set(lab.id, resuming);
+		}
+		return resuming;
 	}
 
 	/**
@@ -403,12 +500,8 @@ export class LabManager {
 		if (waited > 0) this.#deps.log.info({ operations: waited }, 'lab operations finished');
 		if (this.#reapTimer !== null) this.#deps.clock.clearTimeout(this.#reapTimer);
 		this.#reapTimer = null;
-		if (this.#activityTimer !== null) this.#deps.clock.clearTimeout(this.#activityTimer);
-		this.#activityTimer = null;
-		for (const watch of this.#watches.values()) watch.stop();
-		this.#watches.clear();
-		for (const unregister of this.#unregister.values()) unregister('closing');
-		this.#unregister.clear();
+		this.#activity.close();
+		for (const labId of this.#labs.keys()) this.#deactivate(labId, 'closing');
 		await this.#save();
 	}
 
@@ -424,13 +517,29 @@ export class LabManager {
 	}
 
 	#register(fields: LabFields): Lab {
-		const { docker, clock, log } = this.#deps;
 		const lab = newLab(fields);
 		this.#labs.set(lab.id, lab);
+		if (lab.status === 'running') this.#activate(lab);
+		return lab;
+	}
+
+	/** A lab runs: its nodes are observed, and the rest of the server is told (`onRegister`). */
+	#activate(lab: Lab): void {
+		const { docker, clock, log } = this.#deps;
 		this.#watches.set(lab.id, watchLab(lab, { docker, clock, log }));
 		const unregister = this.#deps.onRegister?.(lab);
 		if (unregister) this.#unregister.set(lab.id, unregister);
-		return lab;
+	}
+
+	#deactivate(labId: string, why: 'ended' | 'stopped' | 'closing'): void {
+		this.#watches.get(labId)?.stop();
+		this.#watches.delete(labId);
+		this.#unregister.get(labId)?.(why);
+		this.#unregister.delete(labId);
+	}
+
+	#running(): Lab[] {
+		return this.list().filter((lab) => lab.status !== 'stopped');
 	}
 
 	#scheduleReap(): void {

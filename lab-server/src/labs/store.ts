@@ -1,6 +1,7 @@
 /**
  * `STATE_DIR/labs.json`: what of a lab changes after it starts and must survive a restart (its
- * expiry, when it went idle, when its learner last typed, nodes stopped over a limit), and the
+ * expiry, when it went idle, when its learner last typed, nodes stopped over a limit, whether it
+ * is stopped and until when its files are kept), and the
  * labs being created right now (`creating`): a server killed before one was ready leaves its
  * containers behind, and the next start removes them rather than adopting a lab nobody holds
  * the token of. Everything else of a lab is in its Docker labels.
@@ -30,9 +31,28 @@ const savedLabs = z.record(
 		lastActivity: z.number().nullable().default(null),
 		/** Being created when this was written: not handed to anyone yet. */
 		creating: z.boolean().default(false),
+		/** A lab being resumed is saved as stopped: a killed server's next start stops it again. */
+		status: z.enum(['running', 'stopped']).default('running'),
+		startedAt: z.number().finite().nullable().default(null),
+		stoppedAt: z.number().finite().nullable().default(null),
+		keptUntil: z.number().finite().nullable().default(null),
+		diskBytes: z.number().finite().nonnegative().default(0),
 	}),
 );
 export type SavedLabs = z.infer<typeof savedLabs>;
+export type SavedLab = SavedLabs[string];
+
+/** What a running lab without saved state is taken to have (labs.json lost or older). */
+export const RUNNING: Omit<SavedLab, 'expiresAt' | 'idleSince'> = {
+	halted: {},
+	lastActivity: null,
+	creating: false,
+	status: 'running',
+	startedAt: null,
+	stoppedAt: null,
+	keptUntil: null,
+	diskBytes: 0,
+};
 
 export function labStore(stateDir: string, log: Logger) {
 	const file = stateFile<SavedLabs>({
@@ -55,10 +75,10 @@ export function labStore(stateDir: string, log: Logger) {
 				const state: SavedLabs = {};
 				for (const [id, createdAt] of source.creating()) {
 					state[id] = {
+						...RUNNING,
 						expiresAt: createdAt,
 						idleSince: createdAt,
-						halted: {},
-						lastActivity: null,
+						startedAt: createdAt,
 						creating: true,
 					};
 				}
@@ -69,6 +89,11 @@ export function labStore(stateDir: string, log: Logger) {
 						halted: lab.halted,
 						lastActivity: source.lastActivity(lab.id),
 						creating: false,
+						status: lab.status === 'running' ? 'running' : 'stopped',
+						startedAt: lab.startedAt,
+						stoppedAt: lab.stoppedAt,
+						keptUntil: lab.keptUntil,
+						diskBytes: lab.diskBytes,
 					};
 				}
 				return state;

@@ -86,6 +86,7 @@ export function serveTerminal(
 		if (frame.op === 'hello') {
 			if (session || opening) return close(CloseCode.PROTOCOL_ERROR, 'HELLO twice');
 			helloReceived();
+			if (lab.status !== 'running') return close(CloseCode.LAB_STOPPED, 'lab stopped: resume it');
 			opening = true;
 			const open = deps.terminals.get({ labId: lab.id, node, term });
 			if (!open && deps.terminals.countForLab(lab.id) >= deps.terminalsPerLab) {

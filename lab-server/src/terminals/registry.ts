@@ -60,11 +60,23 @@ export class TerminalRegistry {
 
 	/** Forgets a lab's or a node's sessions (their containers are going away) and their snapshots. */
 	async drop(labId: string, node?: string): Promise<void> {
+		await this.#suspend(labId, node);
+		await removeLabSnapshots(this.deps.stateDir, labId, node);
+	}
+
+	/**
+	 * A lab stopping with its files kept: its sessions' rings saved for when it runs again (its
+	 * shells end with its nodes; the next one starts after a line saying so).
+	 */
+	suspendLab(labId: string): Promise<void> {
+		return this.#suspend(labId);
+	}
+
+	async #suspend(labId: string, node?: string): Promise<void> {
 		for (const session of this.forLab(labId, node)) {
 			await session.suspend();
 			this.#sessions.delete(keyOf(session.key));
 		}
-		await removeLabSnapshots(this.deps.stateDir, labId, node);
 	}
 
 	/** Server stopping: every ring saved, every shell left running. */

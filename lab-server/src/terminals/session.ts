@@ -13,7 +13,9 @@
  *   since `high` is below the ring's capacity nothing a client has not seen is ever overwritten;
  * - a client that goes away detaches: the shell keeps running for `graceMs` so a reconnect with
  *   `resumeOffset` gets exactly what it missed; a clean close (1000) or the end of the grace
- *   period ends the shell *inside the node* (killing the exec alone would leave it running);
+ *   period ends the shell *inside the node* (killing the exec alone would leave it running) —
+ *   after the grace period its scrollback is kept, for the next terminal opened under that name
+ *   (a learner back the next day sees what they did, then a new shell);
  * - when the shell exits, the attached client gets EXIT and the session is gone.
  */
 import type Docker from 'dockerode';
@@ -231,7 +233,7 @@ export class TerminalSession {
 		this.#clearGrace();
 		this.#graceTimer = this.#ctx.clock.setTimeout(() => {
 			this.#ctx.log.info({ ...this.key }, 'terminal grace period over');
-			void this.end();
+			void this.end({ keepScrollback: true });
 		}, this.#ctx.options.graceMs);
 	}
 
@@ -270,11 +272,16 @@ export class TerminalSession {
 		this.#acks.acked(bytes);
 	}
 
-	/** Ends the shell inside the node, and the session with it. */
-	async end(): Promise<void> {
+	/**
+	 * Ends the shell inside the node, and the session with it. The scrollback goes too, unless
+	 * `keepScrollback` (a learner who went away: the next terminal they open shows it, then a
+	 * new shell).
+	 */
+	async end(options: { keepScrollback?: boolean } = {}): Promise<void> {
 		if (this.#ending) return;
 		this.#ending = true;
 		this.#clearGrace();
+		this.#flush();
 		this.#sink = null;
 		this.#releaseViewers(-1);
 		// The holder hangs the shell up, which passes SIGHUP on to its jobs — what closing an SSH
@@ -286,7 +293,9 @@ export class TerminalSession {
 			},
 		);
 		this.#link?.release();
-		await removeSnapshot(this.#ctx.stateDir, this.key);
+		if (options.keepScrollback) {
+			await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd);
+		} else await removeSnapshot(this.#ctx.stateDir, this.key);
 		this.#ctx.onGone(this);
 	}
 

@@ -1,11 +1,13 @@
 /**
- * A terminal's scrollback kept across a server restart: the ring (output-ring.ts) written to
- * `STATE_DIR/terminals/<lab>/<node>-<term>.ring` when the server stops — a magic, the ring's
- * start offset, the holder's offset of the ring's end (where a re-attach asks the holder to go
- * on), then the bytes — read back when the session is re-attached, removed when it ends. A file
- * of another format is ignored (the terminal starts with an empty scrollback).
+ * A terminal's scrollback kept across a server restart, a lab's stop, or a learner's absence: the
+ * ring (output-ring.ts) written to `STATE_DIR/terminals/<lab>/<node>-<term>.ring` — a magic, the
+ * ring's start offset, the holder's offset of the ring's end (where a re-attach asks the holder
+ * to go on), then the bytes — read back when the session is re-attached, removed when the
+ * learner closes the terminal. A file of another format is ignored (the terminal starts with an
+ * empty scrollback). A lab keeps at most KEPT_PER_LAB of them, the newest: terminal names are
+ * the learner's to choose, and each kept ring is up to 1 MiB of the server's disk.
  */
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensurePrivateDir } from '../lib/state-file';
 import { OutputRing } from './output-ring';
@@ -21,6 +23,8 @@ function snapshotPath(stateDir: string, key: SessionKey): string {
 }
 
 const MAGIC = Buffer.from('KLRING2\0');
+/** Scrollbacks kept per lab: `TERMINALS_PER_LAB`'s highest value, so open ones always fit. */
+export const KEPT_PER_LAB = 64;
 const HEADER_BYTES = MAGIC.byteLength + 16;
 
 export interface Snapshot {
@@ -43,6 +47,21 @@ export async function saveSnapshot(
 	header.writeBigUInt64BE(BigInt(start), MAGIC.byteLength);
 	header.writeBigUInt64BE(BigInt(holderEnd), MAGIC.byteLength + 8);
 	await writeFile(file, Buffer.concat([header, data]), { mode: 0o600 });
+	await pruneSnapshots(path.dirname(file), KEPT_PER_LAB);
+}
+
+/** Keeps the `keep` newest snapshots in a lab's directory. */
+async function pruneSnapshots(dir: string, keep: number): Promise<void> {
+	const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.ring'));
+	if (names.length <= keep) return;
+	const dated = await Promise.all(
+		names.map(async (name) => {
+			const file = path.join(dir, name);
+			return { file, mtime: (await stat(file).catch(() => null))?.mtimeMs ?? 0 };
+		}),
+	);
+	dated.sort((a, b) => b.mtime - a.mtime);
+	for (const { file } of dated.slice(keep)) await rm(file, { force: true });
 }
 
 export async function loadSnapshot(

@@ -1,7 +1,8 @@
 /**
  * What every terminal socket needs, learner's or viewer's: framed sends, a close that is safe to
  * call twice, the HELLO deadline, frames decoded at the edge (a malformed one closes only its own
- * socket, with a 4xxx code and a reason), and closing when the lab ends or the node is reset.
+ * socket, with a 4xxx code and a reason), and closing when the lab ends or stops (or is not
+ * running when the socket opens) or the node is reset.
  */
 import type { WebSocket } from 'ws';
 import type { LabNode } from '../api';
@@ -44,11 +45,14 @@ export function socketBasics(ws: WebSocket, lab: Lab, node: LabNode, clock: Cloc
 		HELLO_TIMEOUT_MS,
 	);
 	const onEnded = () => close(CloseCode.LAB_ENDED, 'lab ended');
+	const onStopped = () => close(CloseCode.LAB_STOPPED, 'lab stopped: resume it');
 	const onReset = ({ node: reset }: { node: LabNode }) => {
 		if (reset === node) close(CloseCode.NODE_RESET, 'node reset');
 	};
 	lab.events.on('ended', onEnded);
+	lab.events.on('stopped', onStopped);
 	lab.events.on('reset', onReset);
+	if (lab.status !== 'running') queueMicrotask(onStopped);
 	return {
 		send,
 		close,
@@ -71,6 +75,7 @@ export function socketBasics(ws: WebSocket, lab: Lab, node: LabNode, clock: Cloc
 		release: () => {
 			clock.clearTimeout(helloTimer);
 			lab.events.off('ended', onEnded);
+			lab.events.off('stopped', onStopped);
 			lab.events.off('reset', onReset);
 		},
 	};
