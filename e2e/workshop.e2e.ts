@@ -52,7 +52,7 @@ describe('a workshop', () => {
 		const response = await fetch(`${base}/api/workshops`, {
 			method: 'POST',
 			headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
-			body: JSON.stringify({ title: 'Практикум e2e', pool: 2 }),
+			body: JSON.stringify({ title: 'Занятие e2e', pool: 2 }),
 		});
 		expect(response.status).toBe(201);
 		created = (await response.json()) as Created;

@@ -23,6 +23,8 @@ import { createRequestHandler, route } from './http/router';
 import { workshopRoutes } from './http/workshop-routes';
 import { LabManager } from './labs/manager';
 import { CloseCode } from './api/protocol';
+import { isLabNode } from './api';
+import { keyedThrottle } from './lib/throttle';
 import { staticSite } from './http/static-site';
 import { TerminalRegistry } from './terminals/registry';
 import type { TerminalOptions } from './terminals/session';
@@ -60,12 +62,25 @@ export function createLabServer(options: LabServerOptions): LabServer {
 	const clock = options.clock ?? systemClock;
 	const docker = options.docker ?? connectDocker(config.dockerSocket);
 	const stateDir = path.resolve(config.stateDir);
+	/** A lab's command-finished events, at most four a second (a shell can print marks in a loop). */
+	const commandEnds = keyedThrottle(clock, 250);
 	const terminals = new TerminalRegistry({
 		docker,
 		clock,
 		log,
 		stateDir,
 		options: { graceMs: config.terminalGraceMs, ...options.terminal },
+		// The checks look again as soon as a learner's command has finished (watcher.ts).
+		onCommandFinished: (key, status) =>
+			commandEnds(key.labId, () => {
+				const lab = labs.get(key.labId);
+				if (!lab || !isLabNode(key.node)) return;
+				lab.events.emit('command', {
+					node: key.node,
+					status,
+					at: new Date(clock.now()).toISOString(),
+				});
+			}),
 	});
 	const checks = new Map<string, CheckWatcher>();
 	/** Learned in `start()`: whether Docker limits a node's writable layer itself. */

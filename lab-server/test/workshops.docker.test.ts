@@ -135,7 +135,7 @@ describe('workshops', () => {
 		const res = await fetch(`${base}/api/workshops`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-			body: JSON.stringify({ title: 'Тестовый воркшоп', pool: 3, seats: 4 }),
+			body: JSON.stringify({ title: 'Тестовое занятие', pool: 3, seats: 4 }),
 		});
 		expect(res.status, await res.clone().text()).toBe(201);
 		workshop = (await res.json()) as typeof workshop;
@@ -212,7 +212,7 @@ describe('workshops', () => {
 		expect(view).toMatchObject({
 			id: workshop.id,
 			code: workshop.code,
-			title: 'Тестовый воркшоп',
+			title: 'Тестовое занятие',
 			seats: 4,
 		});
 		expect(view.learners.map((l) => l.name)).toEqual(['Анна', 'Борис', 'Вера', 'Глеб']);

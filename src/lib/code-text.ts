@@ -8,14 +8,14 @@ export function tidyCode(code: string): string {
 }
 
 /**
- * The command that writes `content` to `path` through sudo, as a quoted heredoc (no expansion of
- * `$` or backticks in the file). The delimiter is `EOF` unless the file has a line `EOF` itself.
+ * The command that writes `content` to `path` through sudo, on one line a learner could type:
+ * `printf '%s\n' 'line 1' 'line 2' … | sudo tee PATH > /dev/null`. Each line is single-quoted, so
+ * nothing in the file is expanded; one line, so the terminal shows it as typed (a multi-line
+ * heredoc pasted into readline is redrawn over itself and reads garbled).
  */
-export function heredocCommand(path: string, content: string): string {
-	const lines = new Set(content.split('\n'));
-	let delimiter = 'EOF';
-	for (let n = 1; lines.has(delimiter); n++) delimiter = `EOF_${n}`;
-	return `sudo tee ${shellQuote(path)} > /dev/null <<'${delimiter}'\n${content}\n${delimiter}`;
+export function writeFileCommand(path: string, content: string): string {
+	const lines = content.split('\n').map((line) => `'${line.replace(/'/g, `'\\''`)}'`);
+	return `printf '%s\\n' ${lines.join(' ')} | sudo tee ${shellQuote(path)} > /dev/null`;
 }
 
 /** Leaves a plain path as it is; quotes one with spaces or shell characters. */

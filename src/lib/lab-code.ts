@@ -21,10 +21,33 @@ import {
 	type CmdTarget,
 	type LabRunDetail,
 	type LabSnapshot,
+	type RunStatus,
 } from './lab-state';
+import type { LabNode } from '../../lab-server/src/api';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
 const STATUS_CLEAR_MS = 4000;
+/** A command's final status stays a little longer: it may say it failed. */
+const RUN_STATUS_CLEAR_MS = 8000;
+
+function statusKey(status: RunStatus): UiKey {
+	switch (status.state) {
+		case 'queued':
+			return status.why === 'busy' ? 'code.status.busy' : 'code.status.connecting';
+		case 'sent':
+			return 'code.status.sent';
+		case 'running':
+			return 'code.status.running';
+		case 'done':
+			return status.exitCode === null || status.exitCode === 0
+				? 'code.status.done'
+				: 'code.status.failed';
+	}
+}
+
+function exitCode(status: RunStatus): number {
+	return status.state === 'done' ? (status.exitCode ?? 0) : 0;
+}
 
 class LabCode extends HTMLElement {
 	#t: Translate = createT({});
@@ -72,19 +95,37 @@ class LabCode extends HTMLElement {
 				this.#status('code.noVip');
 				return;
 			}
+			// Each terminal says what became of the command: waiting, running, done (and how).
+			const statuses = new Map<LabNode, RunStatus>();
 			const detail: LabRunDetail = {
 				node,
 				command: this.#text('[data-run-source]') || this.#text('[data-copy-source]'),
+				report: (to, status) => {
+					statuses.set(to, status);
+					this.#runStatus(statuses);
+				},
 			};
 			const taken = !this.dispatchEvent(
 				new CustomEvent('lab:run', { detail, bubbles: true, cancelable: true, composed: true }),
 			);
-			this.#status(taken ? (`code.sent.${node}` as UiKey) : 'code.noLab');
+			if (!taken) this.#status('code.noLab');
 		}
 	};
 
 	#text(selector: string): string {
 		return (this.querySelector(selector)?.textContent ?? '').replace(/\n+$/, '');
+	}
+
+	/** One line per button press: each node's status, cleared a while after all are over. */
+	#runStatus(statuses: Map<LabNode, RunStatus>): void {
+		const region = this.querySelector<HTMLElement>('[data-status]');
+		if (!region) return;
+		region.textContent = [...statuses]
+			.map(([node, status]) => this.#t(statusKey(status), { node, code: exitCode(status) }))
+			.join(' · ');
+		clearTimeout(this.#statusTimer);
+		const over = [...statuses.values()].every((s) => s.state === 'done' || s.state === 'sent');
+		if (over) this.#statusTimer = setTimeout(() => (region.textContent = ''), RUN_STATUS_CLEAR_MS);
 	}
 
 	#status(key: UiKey): void {

@@ -39,7 +39,9 @@ import {
 	publishLab,
 	type LabAddresses,
 	type LabEventType,
+	type LabRunDetail,
 	type LabStatus,
+	type RunStatus,
 } from './lab-state';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
@@ -49,13 +51,13 @@ const TERM_OFFSET_PREFIX = 'keepalived-lab:term:';
 const LOW_TIME_MS = 5 * 60_000;
 const SSE_RETRY_MS = 3000;
 /** `ended` reasons with a message of their own (`lab.ended.<reason>`); others get a generic one. */
-const ENDED_REASONS = ['expired', 'idle', 'evicted', 'workshop-ended'];
+const ENDED_REASONS = ['expired', 'idle', 'evicted', 'deleted', 'workshop-ended'];
 /** `stopped` reasons with a message of their own (`lab.stopped.<reason>`). */
 const STOPPED_REASONS = ['expired', 'idle', 'host-restart'];
 
 /** The public face of `<lab-terminal>` that the panel uses (the module loads lazily). */
 interface TerminalElement extends HTMLElement {
-	run(command: string): void;
+	run(command: string, report?: (status: RunStatus) => void): void;
 	focus(): void;
 	reconnect(): void;
 }
@@ -135,7 +137,13 @@ class LabPanel extends HTMLElement {
 		} catch (error) {
 			// A lab that is gone is forgotten; a server that does not answer now may later, so
 			// keep the id and let «Запустить стенд» try it first.
-			if (error instanceof ApiError && error.labGone) forgetLab(id);
+			if (error instanceof ApiError && error.labGone) {
+				forgetLab(id);
+				// Back to a lab that is no more: say so, not just «Запустить стенд».
+				const notice = this.#slot('notice');
+				notice.textContent = this.#t('lab.ended.gone');
+				notice.hidden = false;
+			}
 			this.#setIdle();
 		}
 	}
@@ -222,6 +230,26 @@ class LabPanel extends HTMLElement {
 			if (error instanceof ApiError && error.labGone) return this.#ended(undefined);
 			this.#setError(error);
 		}
+	}
+
+	/** «Завершить стенд», confirmed: the lab is deleted now, not left to time out. */
+	async #endLab(): Promise<void> {
+		const lab = this.#lab;
+		if (!lab) return;
+		try {
+			await deleteLab(lab.id);
+		} catch (error) {
+			if (!(error instanceof ApiError && error.labGone)) {
+				this.#slot('action-message').textContent = this.#t('lab.actionFailed', {
+					message:
+						error instanceof ApiError && error.serverMessage
+							? error.serverMessage
+							: this.#t('lab.unreachable'),
+				});
+				return;
+			}
+		}
+		this.#ended('deleted');
 	}
 
 	/** «Начать заново», confirmed: the stopped lab is deleted and a new one started. */
@@ -437,15 +465,20 @@ class LabPanel extends HTMLElement {
 		return [...this.querySelectorAll<HTMLElement>('lab-terminal')];
 	}
 
-	#onRun = (event: CustomEvent<{ node: LabNode | 'both'; command: string }>): void => {
+	#onRun = (event: CustomEvent<LabRunDetail>): void => {
 		if (this.#status !== 'running' || !this.#lab) return;
 		event.preventDefault();
-		const { node, command } = event.detail;
+		const { node, command, report } = event.detail;
 		const targets = node === 'both' ? LAB_NODES : [node];
 		if (targets.length === 1 && this.dataset.layout === 'tabs') this.#selectTab(targets[0]!, false);
+		// A command for both nodes: both terminals in view.
+		if (targets.length > 1 && this.dataset.layout === 'tabs') this.#applyLayout('split');
 		void customElements.whenDefined('lab-terminal').then(() => {
 			for (const target of targets) {
-				this.querySelector<TerminalElement>(`lab-terminal[node="${target}"]`)?.run(command);
+				this.querySelector<TerminalElement>(`lab-terminal[node="${target}"]`)?.run(
+					command,
+					report && ((status) => report(target, status)),
+				);
 			}
 		});
 	};
@@ -569,6 +602,9 @@ class LabPanel extends HTMLElement {
 				break;
 			case 'resume':
 				if (this.#lab) void this.#resume(this.#lab);
+				break;
+			case 'end':
+				this.#confirm('end-dialog', () => void this.#endLab());
 				break;
 			case 'fresh':
 				this.#confirm('fresh-dialog', () => void this.#startFresh());

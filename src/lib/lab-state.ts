@@ -44,10 +44,23 @@ export interface LabSnapshot {
 	vipHolder: LabNode | null;
 }
 
+/**
+ * What became of a command a button sent to a terminal: waiting (for the connection, or for the
+ * shell's prompt: a command or a pager still runs there), typed (`sent`: the shell does not say
+ * more, e.g. a root shell from `sudo -i`), running, done with its exit status.
+ */
+export type RunStatus =
+	| { state: 'queued'; why: 'connecting' | 'busy' }
+	| { state: 'sent' }
+	| { state: 'running' }
+	| { state: 'done'; exitCode: number | null };
+
 /** `detail` of the bubbling, cancelable `lab:run` event; the panel cancels it when it takes it. */
 export interface LabRunDetail {
 	node: RunTarget;
 	command: string;
+	/** Told each change of the command's status, per node it goes to. */
+	report?: (node: LabNode, status: RunStatus) => void;
 }
 
 /**

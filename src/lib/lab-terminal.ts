@@ -17,8 +17,9 @@
  * State (`data-conn`): connecting | connected | reconnecting | disconnected | exited, shown in an
  * aria-live line. Typing is blocked unless connected; `run()` queues until then.
  *
- * Public: `run(command)` types a command (as a bracketed paste when the shell accepts one, so tabs
- * and heredocs arrive intact) plus Enter; `focus()`.
+ * Public: `run(command, report?)` types a command (as a bracketed paste when the shell accepts
+ * one) plus Enter once the shell is at its prompt — never into a running command or a pager
+ * (command-queue.ts, from the shell's OSC 133 marks) — and reports its status; `focus()`.
  */
 import {
 	CloseCode,
@@ -30,7 +31,9 @@ import {
 	shouldReconnect,
 	type ClientFrame,
 } from '../../lab-server/src/api/protocol';
+import { CommandQueue } from './command-queue';
 import { terminalUrl } from './lab-api';
+import type { RunStatus } from './lab-state';
 import type { LabNode } from '../../lab-server/src/api';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 import type { Terminal } from '@xterm/xterm';
@@ -51,7 +54,6 @@ const VERIFY_AFTER_FAILURES = 3;
 /** Close codes of ours (the 3000–3999 range is the application's): keep the shell for a resume. */
 const CLOSE_DETACHED = 3000;
 const CLOSE_BAD_FRAME = 3001;
-const MAX_QUEUED_COMMANDS = 20;
 /** How much earlier output a fresh xterm asks the server's ring (1 MiB) to replay. */
 const REPLAY_BYTES = 256 * 1024;
 
@@ -79,7 +81,15 @@ class LabTerminal extends HTMLElement {
 	#ackTimer: ReturnType<typeof setTimeout> | undefined;
 	#reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 	#failures = 0;
-	#queue: string[] = [];
+	/** Button commands, typed when the shell is at its prompt (command-queue.ts). */
+	#commands = new CommandQueue({
+		type: (command) => this.#typeCommand(command),
+		setTimer: (fn, ms) => {
+			const timer = setTimeout(fn, ms);
+			return () => clearTimeout(timer);
+		},
+		onWaiting: (waiting) => this.#showBusy(waiting),
+	});
 	#wantFocus = false;
 	#detachTimer: ReturnType<typeof setTimeout> | undefined;
 	#helloSize = { cols: 0, rows: 0 };
@@ -122,10 +132,12 @@ class LabTerminal extends HTMLElement {
 		this.#connect();
 	}
 
-	/** Types `command` and Enter into the shell; waits for the connection if it is not up. */
-	run(command: string): void {
-		if (this.#conn === 'connected') this.#typeCommand(command);
-		else if (this.#queue.length < MAX_QUEUED_COMMANDS) this.#queue.push(command);
+	/**
+	 * Types `command` and Enter into the shell once it is connected and at its prompt (not into a
+	 * running command or a pager); `report` hears what became of it.
+	 */
+	run(command: string, report?: (status: RunStatus) => void): void {
+		this.#commands.push(report ? { command, report } : { command });
 	}
 
 	override focus(): void {
@@ -139,7 +151,7 @@ class LabTerminal extends HTMLElement {
 		const previous = this.#labId;
 		this.#disconnect(CLOSE_DETACHED, 'detached');
 		this.#labId = labId;
-		this.#queue = [];
+		this.#commands.clear();
 		try {
 			await this.#ensureTerminal();
 		} catch {
@@ -162,7 +174,7 @@ class LabTerminal extends HTMLElement {
 		this.#disconnect(1000, 'lab closed');
 		if (labId) this.#forgetOffset(labId);
 		this.#labId = null;
-		this.#queue = [];
+		this.#commands.clear();
 		this.#setConn('idle');
 	}
 
@@ -216,6 +228,11 @@ class LabTerminal extends HTMLElement {
 			if (this.#conn === 'connected') this.#send({ op: 'resize', cols, rows });
 		});
 		term.attachCustomKeyEventHandler((event) => this.#onKey(event));
+		// The shell's marks (OSC 133): where its prompt is, and when a command starts and ends.
+		term.parser.registerOscHandler(133, (data) => {
+			this.#commands.mark(data);
+			return true;
+		});
 		this.#term = term;
 		this.#fit = fit;
 		this.#resizeObserver = new ResizeObserver(() => this.#fitNow());
@@ -241,13 +258,17 @@ class LabTerminal extends HTMLElement {
 		const conn = el('span', 'lab-terminal__conn');
 		conn.dataset.part = 'conn';
 		conn.setAttribute('aria-live', 'polite');
+		const busy = el('span', 'lab-terminal__busy');
+		busy.dataset.part = 'busy';
+		busy.setAttribute('aria-live', 'polite');
+		busy.hidden = true;
 		const hints = el('span', 'lab-terminal__hints');
 		hints.append(
 			el('span', 'lab-terminal__hint', this.#t('term.hint')),
 			' · ',
 			el('span', 'lab-terminal__hint', this.#t('term.leave')),
 		);
-		foot.append(conn, hints);
+		foot.append(conn, busy, hints);
 		this.replaceChildren(body, foot);
 		this.#setConn('connecting');
 	}
@@ -351,8 +372,8 @@ class LabTerminal extends HTMLElement {
 				if (term.cols !== this.#helloSize.cols || term.rows !== this.#helloSize.rows) {
 					this.#send({ op: 'resize', cols: term.cols, rows: term.rows });
 				}
-				const queued = this.#queue.splice(0);
-				for (const command of queued) this.#typeCommand(command);
+				if (!frame.resumed) this.#commands.newShell();
+				this.#commands.setConnected(true);
 				break;
 			}
 			case 'exit':
@@ -366,6 +387,7 @@ class LabTerminal extends HTMLElement {
 
 	#onClose(event: CloseEvent): void {
 		this.#ws = null;
+		this.#commands.setConnected(false);
 		clearTimeout(this.#ackTimer);
 		this.#pendingAck = 0;
 		this.#saveOffset();
@@ -415,7 +437,7 @@ class LabTerminal extends HTMLElement {
 
 	#exited(code: number | null): void {
 		this.#setConn('exited');
-		this.#queue = [];
+		this.#commands.clear();
 		if (this.#labId) this.#forgetOffset(this.#labId);
 		if (this.#term) this.#term.options.disableStdin = true;
 		const overlay = this.querySelector<HTMLElement>('[data-part="overlay"]')!;
@@ -559,6 +581,18 @@ class LabTerminal extends HTMLElement {
 			parts.push(button);
 		}
 		line.replaceChildren(...parts);
+	}
+
+	/** A button's command waits: the shell runs something (or a pager is open). */
+	#showBusy(waiting: boolean): void {
+		const line = this.querySelector<HTMLElement>('[data-part="busy"]');
+		if (!line) return;
+		line.hidden = !waiting;
+		if (!waiting) return line.replaceChildren();
+		const now = el('button', 'btn btn--small lab-terminal__action', this.#t('term.sendNow'));
+		now.setAttribute('type', 'button');
+		now.addEventListener('click', () => this.#commands.force());
+		line.replaceChildren(`${this.#t('term.busy', { node: this.node })} `, now);
 	}
 
 	#showError(message: string): void {

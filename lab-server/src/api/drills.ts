@@ -15,6 +15,20 @@ export type FailureDrill = (typeof FAILURE_DRILLS)[number];
 export const DRILLS = [...FAILURE_DRILLS, 'restore'] as const;
 export type DrillName = (typeof DRILLS)[number];
 
+/**
+ * A drill's name as the learner sees it (its button, `drills.label.*` in the site's dictionary:
+ * course-text.test.ts keeps the two the same). Server messages name drills by these, never by id.
+ */
+export const DRILL_TITLES: Record<DrillName, string> = {
+	'stop-haproxy': 'Остановить haproxy',
+	'kill-keepalived': 'Убить keepalived',
+	'freeze-node': 'Заморозить узел',
+	'cut-network': 'Отключить сеть',
+	'block-vrrp': 'Заблокировать VRRP',
+	'vrid-conflict': 'Чужой VRID',
+	restore: 'Восстановить',
+};
+
 export function isDrillName(name: unknown): name is DrillName {
 	return (DRILLS as readonly unknown[]).includes(name);
 }

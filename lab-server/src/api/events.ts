@@ -66,6 +66,11 @@ export interface LabEvents {
 	outage: [Outage];
 	/** A node was stopped over a limit; «Сбросить узел» brings it back. */
 	limit: [NodeLimitEvent];
+	/**
+	 * A command in one of the lab's terminals finished (the shell's mark; the learner can print
+	 * one too, so it is a hint to look again, rate-limited per lab).
+	 */
+	command: [{ node: LabNode; status: number | null; at: string }];
 }
 export type LabEventName = keyof LabEvents;
 
@@ -81,6 +86,7 @@ const NAMES = {
 	drill: true,
 	outage: true,
 	limit: true,
+	command: true,
 } as const satisfies Record<LabEventName, true>;
 
 /** Every lab event name, in the order a new SSE stream subscribes to them. */

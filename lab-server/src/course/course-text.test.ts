@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GUIDE_ADDRESSES, type AddrName } from '../../../src/lib/guide-addresses';
+import { DRILL_TITLES } from '../api';
 import { INTRUDER_PRIORITY, intruderConfig } from '../drills/intruder';
 import { labAddresses, parsePool } from '../labs/subnets';
 import { STEPS_DIR } from './steps';
@@ -253,5 +254,18 @@ describe('the «vrid-conflict» drill is step 11’s example', () => {
 				}
 				"
 			`);
+	});
+});
+
+describe('the server’s words for the page’s things', () => {
+	it('names each drill as its button does, never by its id', () => {
+		for (const [id, title] of Object.entries(DRILL_TITLES)) {
+			expect(ui(`drills.label.${id}`), id).toBe(title);
+		}
+	});
+
+	it('calls a workshop «занятие» everywhere', () => {
+		const dict = readFileSync(RU_JSON, 'utf8');
+		expect(dict).not.toMatch(/[Вв]оркшоп|[Пп]рактикум/);
 	});
 });

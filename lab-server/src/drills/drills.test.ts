@@ -107,7 +107,7 @@ describe('startDrill refuses before changing anything', () => {
 		const error = await refusal(startDrill(ctx, 'drop-tables'));
 		expect(error).toMatchObject({ status: 404, code: 'unknown-drill' });
 		expect(error.message).toMatchInlineSnapshot(
-			`"Учения «drop-tables» нет. Есть: stop-haproxy, kill-keepalived, freeze-node, cut-network, block-vrrp, vrid-conflict, restore."`,
+			`"Учения «drop-tables» нет. Есть: «Остановить haproxy», «Убить keepalived», «Заморозить узел», «Отключить сеть», «Заблокировать VRRP», «Чужой VRID»."`,
 		);
 		expect(calls).toEqual([]);
 	});
@@ -160,7 +160,7 @@ describe('startDrill refuses before changing anything', () => {
 		const busy = await refusal(startDrill(ctx, 'block-vrrp'));
 		expect(busy).toMatchObject({ status: 409, code: 'drill-active' });
 		expect(busy.message).toMatchInlineSnapshot(
-			`"Уже идут учения «stop-haproxy» на hap1: сначала нажмите «Восстановить»."`,
+			`"Уже идут учения «Остановить haproxy» на hap1: сначала нажмите «Восстановить»."`,
 		);
 
 		await startDrill(ctx, 'restore');

@@ -17,12 +17,11 @@
  * Only one drill at a time per lab: another is refused with 409 until `restore`.
  */
 import { systemClock } from '../lib/clock';
-import { LAB_NODES, otherNode, type LabNode } from '../api';
+import { DRILL_TITLES, FAILURE_DRILLS, LAB_NODES, otherNode, type LabNode } from '../api';
 import { APPLY } from './apply';
 import {
 	DrillError,
 	isDrillName,
-	DRILLS,
 	type DrillContext,
 	type DrillLab,
 	type DrillRecord,
@@ -35,8 +34,8 @@ import { follow } from './outcome';
 import { restore } from './restore';
 
 export { configValue } from '../checks/keepalived-conf';
+export { DRILLS } from './model';
 export {
-	DRILLS,
 	DrillError,
 	isDrillName,
 	type DrillContext,
@@ -114,7 +113,11 @@ export function cancelDrills(lab: DrillLab): void {
  */
 export async function startDrill(ctx: DrillContext, name: string): Promise<DrillStarted> {
 	if (!isDrillName(name)) {
-		throw new DrillError(404, 'unknown-drill', `Учения «${name}» нет. Есть: ${DRILLS.join(', ')}.`);
+		throw new DrillError(
+			404,
+			'unknown-drill',
+			`Учения «${name}» нет. Есть: ${FAILURE_DRILLS.map((d) => `«${DRILL_TITLES[d]}»`).join(', ')}.`,
+		);
 	}
 	const state = stateOf(ctx.lab);
 	if (state.busy) {
@@ -129,7 +132,7 @@ export async function startDrill(ctx: DrillContext, name: string): Promise<Drill
 		throw new DrillError(
 			409,
 			'drill-active',
-			`Уже идут учения «${state.active.drill}» на ${state.active.target}: сначала нажмите «Восстановить».`,
+			`Уже идут учения «${DRILL_TITLES[state.active.drill]}» на ${state.active.target}: сначала нажмите «Восстановить».`,
 		);
 	}
 
@@ -168,7 +171,7 @@ export async function startDrill(ctx: DrillContext, name: string): Promise<Drill
 			throw new DrillError(
 				500,
 				'drill-failed',
-				`Не удалось провести учения «${name}»: ${shortError(error)}. Нажмите «Восстановить», чтобы вернуть стенд.`,
+				`Не удалось провести учения «${DRILL_TITLES[name]}»: ${shortError(error)}. Нажмите «Восстановить», чтобы вернуть стенд.`,
 				{ cause: error },
 			);
 		}

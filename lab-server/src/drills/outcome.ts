@@ -46,7 +46,7 @@ const OUTCOME: Record<FailureDrill, Watch> = {
 	'stop-haproxy': (ctx, record) =>
 		watchVip(ctx, record, (s) => s[record.other].hasVip && !s[record.target].hasVip, {
 			ok: (ms) =>
-				`VIP переехал с ${record.target} на ${record.other} через ${seconds(ms)} после остановки haproxy: chk_haproxy упал fall раз подряд, ${record.target} ушёл в FAULT и отдал адрес.`,
+				`VIP переехал с ${record.target} на ${record.other} через ${seconds(ms)} после остановки haproxy: проверка chk_haproxy не прошла столько раз подряд, сколько задано в fall, ${record.target} ушёл в FAULT и отдал адрес.`,
 			late: `VIP не переехал за ${seconds(OUTCOME_TIMEOUT_MS['stop-haproxy'])}: проверьте, что в vrrp_instance есть track_script { chk_haproxy } и что скрипт вообще запускается (enable_script_security, script_user).`,
 		}),
 

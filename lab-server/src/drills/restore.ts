@@ -5,7 +5,7 @@
 import { systemClock } from '../lib/clock';
 import { removeNode } from '../docker/nodes';
 import { networkName } from '../docker/labels';
-import { LAB_NODES, type LabNode } from '../api';
+import { DRILL_TITLES, LAB_NODES, type LabNode } from '../api';
 import {
 	DrillError,
 	type DrillContext,
@@ -79,7 +79,7 @@ export async function restore(ctx: DrillContext, state: LabDrills): Promise<Dril
 				phase: 'restored',
 				target,
 				detail: ok
-					? `Стенд восстановлен${record ? ` после учений «${drill}»` : ''}: VIP на ${holders[0]}.`
+					? `Стенд восстановлен${record ? ` после учений «${DRILL_TITLES[drill]}»` : ''}: VIP на ${holders[0]}.`
 					: `Стенд восстановлен, но VIP сейчас ${holders.length === 0 ? 'ни на одном узле' : 'на обоих узлах'}: проверьте keepalived на обоих узлах.`,
 				ok,
 				...(states ? summary(states) : {}),

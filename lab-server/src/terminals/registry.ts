@@ -16,6 +16,8 @@ export class TerminalRegistry {
 			log: Logger;
 			stateDir: string;
 			options?: Partial<TerminalOptions>;
+			/** A shell's command ended (its mark in the output): see session.ts. */
+			onCommandFinished?: (key: SessionKey, status: number | null) => void;
 		},
 	) {}
 
@@ -100,6 +102,7 @@ export class TerminalRegistry {
 				onGone: (s) => {
 					if (this.#sessions.get(keyOf(s.key)) === s) this.#sessions.delete(keyOf(s.key));
 				},
+				...(this.deps.onCommandFinished ? { onCommandFinished: this.deps.onCommandFinished } : {}),
 			},
 			saved,
 		);

@@ -24,6 +24,7 @@ import type { Clock } from '../lib/clock';
 import { FlowControl } from './flow-control';
 import { attachHolder, endHolder, type HolderLink } from './holder';
 import { OutputRing } from './output-ring';
+import { ShellMarks } from './shell-marks';
 import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
 
 export type { SessionKey } from './snapshots';
@@ -106,6 +107,8 @@ export interface SessionContext {
 	options: TerminalOptions;
 	stateDir: string;
 	onGone: (session: TerminalSession) => void;
+	/** The shell printed a command-finished mark (shell-marks.ts): a hint, never a fact. */
+	onCommandFinished?: (key: SessionKey, status: number | null) => void;
 }
 
 export class TerminalSession {
@@ -133,6 +136,7 @@ export class TerminalSession {
 	#graceTimer: unknown = null;
 	#ending = false;
 	#size = { cols: 80, rows: 24 };
+	#marks = new ShellMarks();
 
 	constructor(
 		key: SessionKey,
@@ -174,6 +178,8 @@ export class TerminalSession {
 			output: (data) => {
 				this.#holderEnd += data.byteLength;
 				this.#onOutput(data);
+				const ends = this.#marks.scan(data);
+				if (ends.length > 0) this.#ctx.onCommandFinished?.(this.key, ends.at(-1)!);
 			},
 			exit: (code) => (this.#exitCode = code),
 			closed: () => void this.#onClosed(),

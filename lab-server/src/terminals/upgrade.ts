@@ -64,7 +64,7 @@ export function authorizeUpgrade(req: IncomingMessage, deps: UpgradeDeps): Termi
 	const labId = match[1]!;
 	if (url.searchParams.get('view') === '1') {
 		if (!deps.authorizeViewer) {
-			throw new HttpError(403, 'forbidden', 'Просмотр терминалов доступен только на воркшопе.');
+			throw new HttpError(403, 'forbidden', 'Просмотр терминалов доступен только на занятии.');
 		}
 		return { lab: deps.authorizeViewer(req, labId), node, term, view: true };
 	}

@@ -19,7 +19,7 @@ export function workshopAccess(secret: string | undefined) {
 			throw new HttpError(
 				503,
 				'workshops-disabled',
-				'Воркшопы выключены: на сервере не задан INSTRUCTOR_SECRET. Попросите администратора задать его (см. README).',
+				'Занятия с преподавателем выключены: на сервере не задан INSTRUCTOR_SECRET. Попросите администратора задать его (см. README).',
 			);
 		}
 	};
@@ -44,14 +44,14 @@ export function workshopAccess(secret: string | undefined) {
 				throw new HttpError(
 					404,
 					'workshop-not-found',
-					'Воркшоп не найден: возможно, он уже завершён.',
+					'Занятие не найдено: возможно, оно уже завершено.',
 				);
 			}
 			const token = instructorToken(req, workshopId);
 			if (!token)
-				throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя этого воркшопа.');
+				throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя этого занятия.');
 			if (!sameDigest(sha256(token), workshop.instructorTokenHash) && !isSecret(token)) {
-				throw new HttpError(403, 'forbidden', 'Этот ключ не открывает этот воркшоп.');
+				throw new HttpError(403, 'forbidden', 'Этот ключ не открывает это занятие.');
 			}
 			return workshop;
 		},

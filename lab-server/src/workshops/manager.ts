@@ -134,7 +134,7 @@ export class WorkshopManager {
 			throw new HttpError(
 				404,
 				'workshop-not-found',
-				`Воркшопа с кодом «${code}» нет. Проверьте код у преподавателя.`,
+				`Занятия с кодом «${code}» нет. Проверьте код у преподавателя.`,
 			);
 		}
 		this.#takeJoinBudget(`workshop:${workshop.id}`, JOINS_PER_WORKSHOP);
@@ -150,7 +150,7 @@ export class WorkshopManager {
 			throw new HttpError(
 				409,
 				'workshop-full',
-				`Все места на воркшопе заняты (${workshop.seats}). Попросите преподавателя добавить мест.`,
+				`Все места на занятии заняты (${workshop.seats}). Попросите преподавателя добавить мест.`,
 			);
 		}
 		const taken = this.#pools.take(workshop);
@@ -159,7 +159,7 @@ export class WorkshopManager {
 			throw new HttpError(
 				503,
 				'pool-refilling',
-				'Стенды для воркшопа ещё запускаются. Попробуйте ещё раз через 15–30 секунд.',
+				'Стенды для занятия ещё запускаются. Попробуйте ещё раз через 15–30 секунд.',
 				{ headers: { 'Retry-After': String(POOL_RETRY_AFTER_S) } },
 			);
 		}
@@ -189,7 +189,7 @@ export class WorkshopManager {
 			throw new HttpError(
 				404,
 				'lab-not-found',
-				'Стенда слушателя с таким адресом на этом воркшопе нет: возможно, он уже завершён.',
+				'Стенда слушателя с таким адресом на этом занятии нет: возможно, он уже завершён.',
 			);
 		}
 		return lab;
@@ -258,7 +258,7 @@ export class WorkshopManager {
 			throw new HttpError(404, 'lab-not-found', 'Стенд не найден: возможно, его время истекло.');
 		}
 		if (!lab.workshop) {
-			throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов воркшопа.');
+			throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов занятия.');
 		}
 		this.authorizeInstructor(lab.workshop, req);
 		return lab;

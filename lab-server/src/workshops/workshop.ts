@@ -28,7 +28,7 @@ export interface Workshop {
 	ended: boolean;
 }
 
-export const DEFAULT_TITLE = 'Воркшоп «Настройка KeepAlived»';
+export const DEFAULT_TITLE = 'Занятие «Настройка KeepAlived»';
 
 /** Join codes: no 0/O, 1/I/L, so a code read aloud or off a projector is typed right. */
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
