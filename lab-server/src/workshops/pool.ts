@@ -85,7 +85,15 @@ export class WorkshopPools {
 		const { labs, clock, log } = this.#deps;
 		workshop.starting++;
 		this.#startingTotal++;
-		const started = clock.now();
+		// Once: a lab is either starting or ready, never counted as both (the dashboard shows both).
+		let counted = true;
+		const started = () => {
+			if (!counted) return;
+			counted = false;
+			workshop.starting--;
+			this.#startingTotal--;
+		};
+		const startedAt = clock.now();
 		const booting = labs
 			.create({ sessionHash: `workshop:${workshop.id}`, workshop: workshop.id })
 			.then(async ({ lab, token }) => {
@@ -94,9 +102,10 @@ export class WorkshopPools {
 					return;
 				}
 				workshop.ready.set(lab.id, token);
+				started();
 				// Said as it happens: a dashboard that shows the lab ready has this line behind it.
 				log.info(
-					{ workshopId: workshop.id, labId: lab.id, ms: clock.now() - started },
+					{ workshopId: workshop.id, labId: lab.id, ms: clock.now() - startedAt },
 					'pool lab ready',
 				);
 				await this.#deps.onReady(workshop, lab);
@@ -106,8 +115,7 @@ export class WorkshopPools {
 				this.#retryLater();
 			})
 			.finally(() => {
-				workshop.starting--;
-				this.#startingTotal--;
+				started();
 				this.#inflight.delete(booting);
 				this.refill();
 			});
