@@ -487,6 +487,10 @@ class LabTerminal extends HTMLElement {
 	}
 
 	#typeCommand(command: string): void {
+		// The button may have just changed the layout («на обоих» shows both terminals): fit now,
+		// so the RESIZE goes before the command. Sent after it, the shell would redraw the line
+		// at the new width while echoing it, and leave pieces of it drawn over each other.
+		this.#fitNow();
 		// No escape characters from a page into a shell; newlines as the Enter key sends them.
 		// eslint-disable-next-line no-control-regex -- ESC is exactly what is removed
 		const text = command.replace(/\x1b/g, '').replace(/\r?\n/g, '\r');
