@@ -35,6 +35,8 @@ describe('npm run bench -- --quick', () => {
 			'resumeP95Ms',
 			'stoppedLabDiskMiB',
 			'throughputMBps',
+			'warmReadyP50Ms',
+			'warmReadyP95Ms',
 		]);
 		for (const [name, value] of Object.entries(figures)) {
 			expect(Number.isFinite(value), `${name} = ${String(value)}`).toBe(true);

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import pino from 'pino';
 import { loadConfig } from '../lab-server/src/config/config';
+import { testConfig } from '../lab-server/testing/test-config';
 import { LABELS } from '../lab-server/src/docker/labels';
 import { connectDocker, pingDocker } from '../lab-server/src/docker/engine';
 import { ensureHostFirewall } from '../lab-server/src/docker/host-firewall';
@@ -85,8 +86,11 @@ export class Harness {
 		this.stateDir = stateDir;
 	}
 
-	/** Docker up, host firewall rules in place, node image present, server listening. */
-	static async start(maxLabs: number): Promise<Harness> {
+	/**
+	 * Docker up, host firewall rules in place, node image present, server listening; `warmLabs`
+	 * labs booted ahead (none unless asked: the other figures time cold starts).
+	 */
+	static async start(maxLabs: number, options: { warmLabs?: number } = {}): Promise<Harness> {
 		const socket = loadConfig(process.env).dockerSocket;
 		const docker = connectDocker(socket);
 		await pingDocker(docker, socket);
@@ -98,9 +102,7 @@ export class Harness {
 			debianMirror: loadConfig(process.env).debianMirror,
 		});
 		const stateDir = await mkdtemp(path.join(tmpdir(), 'klab-bench-'));
-		const config = loadConfig({
-			PORT: '0',
-			HOST: '127.0.0.1',
+		const config = testConfig({
 			STATE_DIR: stateDir,
 			DOCKER_SOCKET: socket,
 			MAX_LABS: String(maxLabs),
@@ -109,6 +111,7 @@ export class Harness {
 			MAX_LABS_PER_CLIENT: '100',
 			// The bench starts labs back to back: the creation rate is not what it measures.
 			LAB_CREATE_PER_MINUTE: '10000',
+			WARM_LABS: String(options.warmLabs ?? 0),
 			LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 		});
 		const log = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
@@ -223,6 +226,13 @@ export class Harness {
 		return (await res.json()) as never;
 	}
 
+	/** «Завершить»: the lab's terminals closed, the lab deleted through the API. */
+	async removeLab(lab: BenchLab): Promise<void> {
+		for (const terminal of lab.terminals) terminal.drop();
+		this.labs.splice(this.labs.indexOf(lab), 1);
+		await this.#delete(lab.id);
+	}
+
 	/** The container id of a lab's node (from the server's own lab record). */
 	container(lab: LabJson, node: LabNode): string {
 		const found = this.server.labs.get(lab.id);
@@ -240,8 +250,10 @@ export class Harness {
 	}
 
 	async #doCleanup(): Promise<void> {
-		// From here on no lab starts: a figure still running fails instead of adding one.
+		// From here on no lab starts: a figure still running fails instead of adding one, and no
+		// warm pool boots one behind the labs removed below.
 		this.#closing = true;
+		await this.server.pools.close();
 		if (this.#inFlight.size > 0) {
 			progress(`cleanup: waiting for ${this.#inFlight.size} lab start(s) in flight`);
 			await Promise.race([Promise.allSettled([...this.#inFlight]), sleep(POST_TIMEOUT_MS)]);
@@ -267,7 +279,9 @@ export class Harness {
 		await Promise.race([this.server.stop(), sleep(30_000)]).catch((error: unknown) =>
 			progress(`cleanup: server stop failed: ${(error as Error).message}`),
 		);
-		// Belt and braces: a lab whose DELETE answered but whose removal raced a reaper.
+		// Belt and braces: a lab whose DELETE answered but whose removal raced a reaper, and a
+		// warm pool's lab that finished booting while the server stopped.
+		for (const lab of this.server.labs.list()) this.#ours.add(lab.id);
 		for (const id of [...this.#ours]) {
 			const left = await this.docker.listContainers({
 				all: true,
@@ -303,6 +317,9 @@ export class Harness {
 
 	async #delete(id: string): Promise<void> {
 		const token = this.#tokens.get(id);
+		// A warm pool's lab nobody took: nobody has its token, the server ends it.
+		const waiting = this.server.warm.has(id) ? this.server.labs.get(id) : undefined;
+		if (waiting) return this.server.labs.end(waiting, 'deleted');
 		if (!token) throw new Error('no token (its POST never answered)');
 		const res = await fetch(`${this.base}/api/labs/${id}`, {
 			method: 'DELETE',

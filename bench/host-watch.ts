@@ -5,8 +5,8 @@
  * noise, which no server change removes), and CPU use of this process and of the whole host.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { busyShare, hostCpuTimes } from '../lab-server/src/lib/cpu-load';
 
 /** Event-loop delay in ms: how late the sampling timer fired, its own interval subtracted. */
 export interface LoopDelay {
@@ -89,14 +89,14 @@ export async function watchHost(): Promise<{ stop(): Promise<HostSample> }> {
 	});
 	const histogram = loopHistogram();
 	const cpuBefore = process.cpuUsage();
-	const hostBefore = await hostCpu();
+	const hostBefore = await hostCpuTimes();
 	const started = performance.now();
 	return {
 		async stop() {
 			histogram.disable();
 			const ms = performance.now() - started;
 			const cpu = process.cpuUsage(cpuBefore);
-			const hostAfter = await hostCpu();
+			const hostAfter = await hostCpuTimes();
 			control.stdin.end();
 			const timeout = setTimeout(() => control.kill(), 5_000);
 			const controlDelay = await controlDone;
@@ -107,9 +107,7 @@ export async function watchHost(): Promise<{ stop(): Promise<HostSample> }> {
 				control: controlDelay,
 				serverCpuPercent: ((cpu.user + cpu.system) / 1000 / ms) * 100,
 				hostCpuPercent:
-					hostBefore && hostAfter
-						? (1 - (hostAfter.idle - hostBefore.idle) / (hostAfter.total - hostBefore.total)) * 100
-						: null,
+					hostBefore && hostAfter ? (busyShare(hostBefore, hostAfter) ?? 0) * 100 : null,
 			};
 		},
 	};
@@ -117,17 +115,4 @@ export async function watchHost(): Promise<{ stop(): Promise<HostSample> }> {
 
 function fromNs(ns: number): number {
 	return Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
-}
-
-/** Jiffies the host's CPUs spent idle and in total so far (/proc/stat), or null. */
-async function hostCpu(): Promise<{ idle: number; total: number } | null> {
-	try {
-		const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
-		const fields = line.trim().split(/\s+/).slice(1).map(Number);
-		// user nice system idle iowait irq softirq steal: idle and iowait count as idle.
-		const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-		return { idle, total: fields.slice(0, 8).reduce((sum, x) => sum + x, 0) };
-	} catch {
-		return null;
-	}
 }

@@ -7,6 +7,8 @@
  * stderr. Everything the run starts is removed at the end, after a failure and on Ctrl-C.
  *
  * Figures, in the order they run (later ones reuse the labs earlier ones started):
+ * - `warm`: a lab from the warm pool, POST /api/labs → both prompts, on a server of its own with
+ *   `WARM_LABS=2`, and how soon the pool is full again (warm.ts);
  * - `lab-ready`: POST /api/labs → both prompts, one lab at a time (lab-ready.ts);
  * - `echo`: keystroke echo with 50 idle terminals open (echo.ts);
  * - `throughput`: a 67 MB base64 stream into an ACKing client (throughput.ts);
@@ -33,8 +35,10 @@ import { measureResume, type ResumeResult } from './resume';
 import { measureNoisy, type NoisyResult } from './noisy';
 import { round, summarize } from './stats';
 import { measureThroughput, type ThroughputRun } from './throughput';
+import { measureWarm, type WarmResult } from './warm';
 
 const FIGURES = [
+	'warm',
 	'lab-ready',
 	'echo',
 	'throughput',
@@ -50,6 +54,7 @@ interface Plan {
 	json: boolean;
 	only: Set<Figure>;
 	labReadySamples: number;
+	warmSamples: number;
 	/** Labs in the pool while echo is measured; each has 2 idle terminals. */
 	echoLabs: number;
 	echoSamples: number;
@@ -93,6 +98,7 @@ function parseArgs(argv: readonly string[]): Plan {
 		json,
 		only: only.size > 0 ? only : new Set(FIGURES),
 		labReadySamples: quick ? 4 : 20,
+		warmSamples: quick ? 3 : 10,
 		echoLabs: quick ? 4 : 25,
 		echoSamples: quick ? 100 : 400,
 		echoPauseMs: 20,
@@ -107,6 +113,7 @@ function parseArgs(argv: readonly string[]): Plan {
 }
 
 interface Results {
+	warm?: WarmResult;
 	labReady?: ReadySample[];
 	echo?: number[];
 	echoHost?: HostSample;
@@ -168,6 +175,9 @@ async function main(): Promise<number> {
 	};
 
 	try {
+		await run('warm', async () => {
+			results.warm = await measureWarm(plan.warmSamples, deadline);
+		});
 		await run('lab-ready', async () => {
 			results.labReady = await measureLabReady(harness, plan.labReadySamples, deadline);
 		});
@@ -252,6 +262,18 @@ function report(plan: Plan, results: Results): void {
 			met: error ? `failed: ${error.message.slice(0, 60)}` : 'not measured',
 		});
 	};
+
+	const warmTarget = 'p50 ≤ 300 ms, p95 ≤ 600 ms';
+	const warm = results.warm && summarize(results.warm.times.map((s) => s.totalMs));
+	if (warm) {
+		rows.push({
+			figure: `lab from the warm pool, POST → both prompts (n=${warm.n})`,
+			p50: `p50 ${ms(warm.p50)}`,
+			tail: `p95 ${ms(warm.p95)}`,
+			target: warmTarget,
+			met: verdict(warm.p50 <= 300 && warm.p95 <= 600),
+		});
+	} else missing('warm', 'lab from the warm pool', warmTarget);
 
 	const readyTarget = 'p50 ≤ 1500 ms, p95 ≤ 3000 ms';
 	if (labReady) {
@@ -375,6 +397,13 @@ function report(plan: Plan, results: Results): void {
 	} else missing('resume', '«Продолжить» → both prompts', resumeTarget);
 
 	const notes: string[] = [];
+	if (results.warm) {
+		const post = summarize(results.warm.times.map((s) => s.postMs));
+		const refill = summarize(results.warm.refillMs);
+		notes.push(
+			`warm pool: POST p50 ${ms(post.p50)} / p95 ${ms(post.p95)}; a take → the pool full again p50 ${ms(refill.p50)} / max ${ms(refill.max)}`,
+		);
+	}
 	if (results.labReady) {
 		const post = summarize(results.labReady.map((s) => s.postMs));
 		const terminals = summarize(results.labReady.map((s) => s.terminalsMs));
@@ -419,6 +448,8 @@ function report(plan: Plan, results: Results): void {
 		const value = (x: number | undefined) =>
 			x === undefined || !Number.isFinite(x) ? null : round(x);
 		const json = {
+			warmReadyP50Ms: value(warm?.p50),
+			warmReadyP95Ms: value(warm?.p95),
 			labReadyP50Ms: value(labReady?.p50),
 			labReadyP95Ms: value(labReady?.p95),
 			echoP50Ms: value(echo?.p50),

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
-import { loadConfig } from '../lab-server/src/config/config';
+import { testConfig } from '../lab-server/testing/test-config';
 import { connectDocker } from '../lab-server/src/docker/engine';
 import { removeServerLabs } from '../lab-server/testing/test-labs';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
@@ -34,7 +34,7 @@ export async function startE2E(name: string, env: Record<string, string> = {}): 
 	const stateDir = await mkdtemp(path.join(tmpdir(), `klab-e2e-${name}-`));
 	const docker = connectDocker(inject('dockerSocket'));
 	const server = createLabServer({
-		config: loadConfig({ PORT: '0', STATE_DIR: stateDir, ...env }),
+		config: testConfig({ STATE_DIR: stateDir, ...env }),
 		log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
 		image: inject('nodeImage'),
 		siteDir: path.join(ROOT, 'dist'),
@@ -103,7 +103,22 @@ export async function waitForText(
  */
 export async function clickStartLab(page: Page): Promise<void> {
 	const panel = page.locator('lab-panel[data-live]');
-	await panel.waitFor({ state: 'attached', timeout: 30_000 });
+	await panel.waitFor({ state: 'attached', timeout: 30_000 }).catch(async (error: unknown) => {
+		// Say what the page was like: the script not run, the element not defined, or not live.
+		const seen = await page
+			.evaluate(() => ({
+				url: location.href,
+				readyState: document.readyState,
+				defined: customElements.get('lab-panel') !== undefined,
+				panels: [...document.querySelectorAll('lab-panel')].map((p) => ({
+					live: p.hasAttribute('data-live'),
+					state: p.getAttribute('data-state'),
+				})),
+				scripts: [...document.scripts].map((s) => s.src.split('/').pop()),
+			}))
+			.catch((reason: unknown) => String(reason));
+		throw new Error(`the lab panel never went live: ${JSON.stringify(seen)}`, { cause: error });
+	});
 	await panel.getByRole('button', { name: 'Запустить стенд' }).click();
 	await waitForText(
 		'the lab panel after «Запустить стенд»',

@@ -32,6 +32,12 @@ import { attachTerminalServer } from './terminals/socket';
 import { watchChecks, type CheckWatcher } from './checks/watcher';
 import { drillService } from './drills/service';
 import { WorkshopManager } from './workshops/manager';
+import { cpuLoad } from './lib/cpu-load';
+import { WarmLabs } from './labs/warm-labs';
+import { WarmPools, type WarmPool } from './labs/warm-pool';
+
+/** The warm pools' refill waits while the host's CPUs are busier than this share of all cores. */
+const HOST_BUSY_SHARE = 0.8;
 
 export interface LabServerOptions {
 	config: Config;
@@ -43,6 +49,8 @@ export interface LabServerOptions {
 	docker?: Docker;
 	clock?: Clock;
 	terminal?: Partial<TerminalOptions>;
+	/** Whether the host is busy, for the warm pools' refill; default: its CPUs, from /proc/stat. */
+	hostBusy?: () => boolean;
 }
 
 export interface LabServer {
@@ -52,6 +60,10 @@ export interface LabServer {
 	readonly limits: ReturnType<typeof watchNodeLimits> | null;
 	terminals: TerminalRegistry;
 	workshops: WorkshopManager;
+	/** The public warm pool (`WARM_LABS`). */
+	warm: WarmLabs;
+	/** The refill of every pool; `close()` stops it (teardown before removing every lab). */
+	pools: WarmPools;
 	/** Adopts existing labs, then listens on the configured port (0 picks one). */
 	start(): Promise<{ port: number }>;
 	stop(): Promise<void>;
@@ -92,7 +104,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 	const drills = drillService(docker, log, stateDir);
 	// Bound below: the lab manager and the workshops need each other.
 	let workshops: WorkshopManager | null = null;
-	const labs = new LabManager({
+	const labs: LabManager = new LabManager({
 		docker,
 		config,
 		clock,
@@ -107,7 +119,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			if (drills.active(lab)) await drills.start(lab, 'restore').catch(() => undefined);
 			await terminals.suspendLab(lab.id);
 		},
-		isPooled: (labId) => workshops?.isPooled(labId) ?? false,
+		isPooled: (labId): boolean => warm.has(labId) || (workshops?.isPooled(labId) ?? false),
 		onRegister: (lab) => {
 			const watcher = watchChecks(docker, lab, log);
 			checks.set(lab.id, watcher);
@@ -120,17 +132,29 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			};
 		},
 	});
+	// Labs booted ahead: the public pool and every workshop's, refilled by one mechanism.
+	const pools: WarmPools = new WarmPools({
+		labs,
+		config,
+		clock,
+		log,
+		pools: (): WarmPool[] => [...(workshops?.pools() ?? []), warm],
+		hostBusy: options.hostBusy ?? cpuLoad({ busyAbove: HOST_BUSY_SHARE }).busy,
+	});
+	const warm: WarmLabs = new WarmLabs({ size: config.warmLabs, labs, pools });
 	workshops = new WorkshopManager({
 		labs,
 		config,
 		clock,
 		log,
 		checks: (labId) => checks.get(labId),
+		pools,
 	});
 	const sessions = browserSessions(loadSessionKey(stateDir));
 	const admission = new Admission({
 		clock,
-		hasRoom: () => labs.load < config.maxLabs,
+		// A lab waiting in the public pool is room too: taking it starts nothing.
+		hasRoom: () => labs.load < config.maxLabs || warm.ready.size > 0,
 		createPerMinute: config.labCreatePerMinute,
 	});
 	const guard = requestGuard(config);
@@ -144,6 +168,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			drills,
 			sessions,
 			admission,
+			warm,
 		}),
 		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
 	];
@@ -175,6 +200,8 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		},
 		terminals,
 		workshops,
+		warm,
+		pools,
 		async start() {
 			await drills.load();
 			storageQuota =
@@ -193,7 +220,9 @@ export function createLabServer(options: LabServerOptions): LabServer {
 				labs: () => labs.list().filter((lab) => lab.status === 'running'),
 				halt: (lab, node, event) => labs.halt(lab, node, event),
 			});
+			await warm.restore();
 			await workshops.restore();
+			pools.refill();
 			await new Promise<void>((resolve, reject) => {
 				http.once('error', reject);
 				http.listen(config.port, config.host, () => {
@@ -210,6 +239,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
 			sockets.closeAll(CloseCode.SERVER_RESTARTING, 'server restarting');
 			await terminals.suspendAll();
+			await pools.close();
 			await workshops.close();
 			await labs.close();
 			http.closeAllConnections();

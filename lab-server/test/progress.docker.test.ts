@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { loadConfig } from '../src/config/config';
+import { testConfig } from '../testing/test-config';
 import { connectDocker } from '../src/docker/engine';
 import { createLabServer, type LabServer } from '../src/server';
 import { errorOf } from '../testing/http';
@@ -35,7 +35,7 @@ describe('progress through the API', () => {
 	beforeAll(async () => {
 		stateDir = await mkdtemp(path.join(tmpdir(), 'klab-progress-'));
 		server = createLabServer({
-			config: loadConfig({ PORT: '0', STATE_DIR: stateDir }),
+			config: testConfig({ STATE_DIR: stateDir }),
 			log: pino({ level: 'silent' }),
 			image: inject('nodeImage'),
 			siteDir: null,

@@ -228,6 +228,7 @@ describe('a lab server restart', () => {
 					PORT: '0',
 					HOST: '127.0.0.1',
 					STATE_DIR: killedDir,
+					WARM_LABS: '0',
 					LAB_IMAGE: image,
 					DOCKER_SOCKET: inject('dockerSocket'),
 					LOG_LEVEL: 'warn',

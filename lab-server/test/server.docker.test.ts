@@ -8,7 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ManualClock } from '../src/lib/clock';
-import { loadConfig } from '../src/config/config';
+import { testConfig } from '../testing/test-config';
 import { connectDocker } from '../src/docker/engine';
 import { listLabResources, usedSubnets } from '../src/docker/lab-network';
 import { createLabServer, type LabServer } from '../src/server';
@@ -35,7 +35,7 @@ function server(
 	clock?: ManualClock,
 ): LabServer {
 	return createLabServer({
-		config: loadConfig({ PORT: '0', STATE_DIR: stateDir, ...env }),
+		config: testConfig({ STATE_DIR: stateDir, ...env }),
 		log,
 		image: inject('nodeImage'),
 		siteDir: null,

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../src/lib/clock';
-import { loadConfig } from '../src/config/config';
+import { testConfig } from '../testing/test-config';
 import { LABELS } from '../src/docker/labels';
 import { connectDocker } from '../src/docker/engine';
 import { listLabResources } from '../src/docker/lab-network';
@@ -89,7 +89,7 @@ describe('workshops', () => {
 	beforeAll(async () => {
 		stateDir = await mkdtemp(path.join(tmpdir(), 'klab-workshop-'));
 		server = createLabServer({
-			config: loadConfig({ PORT: '0', STATE_DIR: stateDir, INSTRUCTOR_SECRET: SECRET }),
+			config: testConfig({ STATE_DIR: stateDir, INSTRUCTOR_SECRET: SECRET }),
 			log,
 			image: inject('nodeImage'),
 			siteDir: null,
@@ -354,7 +354,7 @@ describe('workshops', () => {
 	it('answers 503 workshops-disabled without INSTRUCTOR_SECRET', async () => {
 		const dir = await mkdtemp(path.join(tmpdir(), 'klab-noworkshop-'));
 		const plain = createLabServer({
-			config: loadConfig({ PORT: '0', STATE_DIR: dir }),
+			config: testConfig({ STATE_DIR: dir }),
 			log,
 			image: inject('nodeImage'),
 			siteDir: null,
@@ -384,7 +384,7 @@ describe('workshop pool across idleness and a restart', () => {
 		const clock = new ManualClock(Date.now());
 		const make = (port = '0') =>
 			createLabServer({
-				config: loadConfig({
+				config: testConfig({
 					PORT: port,
 					STATE_DIR: stateDir,
 					INSTRUCTOR_SECRET: SECRET,

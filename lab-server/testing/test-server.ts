@@ -10,7 +10,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import pino, { type Logger } from 'pino';
 import type { CreatedLab } from '../src/api';
-import { loadConfig } from '../src/config/config';
+import { testConfig } from './test-config';
 import type { Clock } from '../src/lib/clock';
 import { createLabServer, type LabServer } from '../src/server';
 import type { TerminalOptions } from '../src/terminals/session';
@@ -34,16 +34,19 @@ export async function startTestServer(options: {
 	terminal?: Partial<TerminalOptions>;
 	log?: Logger;
 	stateDir?: string;
+	/** For the warm pools' refill; default: the host's CPUs. */
+	hostBusy?: () => boolean;
 }): Promise<TestServer> {
 	const stateDir = options.stateDir ?? (await mkdtemp(path.join(tmpdir(), 'klab-test-')));
 	const server = createLabServer({
-		config: loadConfig({ PORT: '0', HOST: '127.0.0.1', STATE_DIR: stateDir, ...options.env }),
+		config: testConfig({ STATE_DIR: stateDir, ...options.env }),
 		log: options.log ?? pino({ level: 'silent' }),
 		image: options.image,
 		siteDir: null,
 		docker: options.docker,
 		...(options.clock ? { clock: options.clock } : {}),
 		...(options.terminal ? { terminal: options.terminal } : {}),
+		...(options.hostBusy ? { hostBusy: options.hostBusy } : {}),
 	});
 	const { port } = await server.start();
 	const base = `http://127.0.0.1:${port}`;
@@ -58,6 +61,8 @@ export async function startTestServer(options: {
 			return (await res.json()) as CreatedLab;
 		},
 		async stop() {
+			// No pool boots a lab behind the ones ended here.
+			await server.pools.close();
 			for (const lab of server.labs.list()) await server.labs.end(lab, 'deleted');
 			await server.stop();
 			await rm(stateDir, { recursive: true, force: true });

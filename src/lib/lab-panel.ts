@@ -152,6 +152,8 @@ class LabPanel extends HTMLElement {
 		if (this.#status === 'starting' || this.#status === 'running') return;
 		const attempt = ++this.#attempt;
 		this.#setBusy('starting', 'lab.starting');
+		// The terminals' code downloads while the server answers (a warm lab answers at once).
+		this.#loadTerminals().catch(() => (this.#terminalsModule = null));
 		try {
 			const known = readStorage(localStorage, LAB_ID_KEY);
 			let lab: Lab | null = null;
@@ -439,11 +441,19 @@ class LabPanel extends HTMLElement {
 
 	// ── terminals ──────────────────────────────────────────────────────────────
 
+	/** The terminal's module, and xterm.js behind it, fetched once (as soon as a lab is on its way). */
+	#loadTerminals(): Promise<unknown> {
+		this.#terminalsModule ??= import('./lab-terminal').then((module) => {
+			module.preloadTerminal();
+			return module;
+		});
+		return this.#terminalsModule;
+	}
+
 	async #attachTerminals(labId: string): Promise<void> {
 		this.#slot('terminals-status').textContent = '';
 		try {
-			this.#terminalsModule ??= import('./lab-terminal');
-			await this.#terminalsModule;
+			await this.#loadTerminals();
 		} catch {
 			this.#terminalsModule = null;
 			this.#slot('terminals-status').textContent = this.#t('lab.terminalsFailed');

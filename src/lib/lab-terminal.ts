@@ -675,4 +675,17 @@ function el<K extends keyof HTMLElementTagNameMap>(
 	return node;
 }
 
+/**
+ * Starts fetching xterm.js and its CSS before any terminal needs them: the panel calls it as a
+ * lab is being started, so the download runs while the server answers.
+ */
+export function preloadTerminal(): void {
+	kit ??= import('./xterm-kit');
+	kit
+		.then((loaded) => loaded.loadXtermCss(document.head))
+		.catch(() => {
+			kit = null; // the terminal tries again, and says so if it fails
+		});
+}
+
 if (!customElements.get('lab-terminal')) customElements.define('lab-terminal', LabTerminal);

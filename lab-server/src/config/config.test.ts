@@ -55,6 +55,7 @@ describe('loadConfig', () => {
 			  "terminalInputBytesPerSecond": 65536,
 			  "terminalsPerLab": 8,
 			  "trustProxy": false,
+			  "warmLabs": 2,
 			}
 		`);
 	});

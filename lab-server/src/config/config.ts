@@ -48,6 +48,13 @@ const variables = {
 	 */
 	maxLabs: variable('MAX_LABS', integer(1, 1_000, 40)),
 	/**
+	 * Labs booted ahead for anyone («Запустить стенд» takes one at once instead of waiting for
+	 * containers), refilled in the background within `MAX_LABS` while the host is not busy;
+	 * `0` turns the pool off. Env `WARM_LABS`, default `2` (what two cores refill without
+	 * slowing the labs in use). Pool labs count against `MAX_LABS`.
+	 */
+	warmLabs: variable('WARM_LABS', integer(0, 100, 2)),
+	/**
 	 * Labs one browser session (cookie) may hold at once. Counted per session, never per IP
 	 * address: a classroom behind one NAT address must work. Env `MAX_LABS_PER_CLIENT`, default `2`.
 	 */

@@ -10,6 +10,7 @@ import { labView, type Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
 import type { Admission } from '../labs/admission';
+import type { WarmLabs } from '../labs/warm-labs';
 import { bearer, clearLabCookie, labToken, setLabCookie } from './auth';
 import { clientAddress, isSecure } from './cookies';
 import type { BrowserSessions } from './sessions';
@@ -32,6 +33,8 @@ export interface LabRouteDeps {
 	drills: DrillService;
 	sessions: BrowserSessions;
 	admission: Admission;
+	/** Labs booted ahead (`WARM_LABS`): a new learner takes one when there is one. */
+	warm: Pick<WarmLabs, 'take'>;
 }
 
 const LAB = `^/api/labs/(${ID_PATTERN})`;
@@ -74,7 +77,9 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			// Over the session's or the address's share: refused before taking a place in line.
 			labs.checkOwnerCaps(sessionHash, ip);
 			deps.admission.admit(sessionHash);
-			const { lab, token } = await labs.create({ sessionHash, ip });
+			// A lab from the warm pool when one waits (nothing to boot), else a new one.
+			const { lab, token } =
+				(await deps.warm.take({ sessionHash, ip })) ?? (await labs.create({ sessionHash, ip }));
 			sendCreatedLab(res, 201, lab, token, { secure, maxAgeS: labs.cookieMaxAgeS(lab) });
 		}),
 		route(

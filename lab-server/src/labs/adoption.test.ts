@@ -58,6 +58,20 @@ describe('adoption', () => {
 		expect(next.fields.containers).toEqual({ hap1: 'hap1-id', hap2: 'hap2-id' });
 	});
 
+	it("takes the owner and token hash saved when a pool's lab was taken over the labels'", () => {
+		const taken = decide(
+			found({ hap1: 'running', hap2: 'running' }),
+			saved({ ownerHash: 'c'.repeat(64), tokenHash: 'd'.repeat(64) }),
+		);
+		const untouched = decide(found({ hap1: 'running', hap2: 'running' }), saved());
+		if (taken.kind !== 'adopt' || untouched.kind !== 'adopt') throw new Error('not adopted');
+		expect(taken.fields).toMatchObject({ ownerHash: 'c'.repeat(64), tokenHash: 'd'.repeat(64) });
+		expect(untouched.fields).toMatchObject({
+			ownerHash: 'b'.repeat(64),
+			tokenHash: 'a'.repeat(64),
+		});
+	});
+
 	it("leaves another server's lab alone", () => {
 		expect(decide(found({ hap1: 'running', hap2: 'running' }), saved(), 'server-2').kind).toBe(
 			'foreign',

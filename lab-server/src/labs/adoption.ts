@@ -66,8 +66,8 @@ export function adoption(
 		fields: {
 			id: found.labId,
 			addresses: labAddresses(config.labSubnetPool, identity.index),
-			tokenHash: identity.tokenHash,
-			ownerHash: identity.ownerHash,
+			tokenHash: state.tokenHash ?? identity.tokenHash,
+			ownerHash: state.ownerHash ?? identity.ownerHash,
 			clientIp: null,
 			workshop: identity.workshop,
 			createdAt: identity.createdAt,

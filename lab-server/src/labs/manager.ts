@@ -81,6 +81,16 @@ export interface LabManagerDeps {
 	isPooled?: (labId: string) => boolean;
 }
 
+/** Whom a new lab is for. */
+export interface LabOwner {
+	sessionHash: string;
+	/** The client's address, for `MAX_LABS_PER_IP`; null when unknown. */
+	ip?: string | null;
+	workshop?: string;
+	/** Booted for a pool (warm-pool.ts): no learner's caps apply. */
+	pooled?: boolean;
+}
+
 const REAP_EVERY_MS = 15_000;
 
 export class LabManager {
@@ -172,20 +182,11 @@ export class LabManager {
 	 * starting count against the session's cap and `MAX_LABS` as running ones do, so parallel
 	 * requests cannot slip past either.
 	 */
-	create(owner: {
-		sessionHash: string;
-		/** The client's address, for `MAX_LABS_PER_IP`; null when unknown. */
-		ip?: string | null;
-		workshop?: string;
-	}): Promise<{ lab: Lab; token: string }> {
+	create(owner: LabOwner): Promise<{ lab: Lab; token: string }> {
 		return this.#operations.track(() => this.#create(owner));
 	}
 
-	async #create(owner: {
-		sessionHash: string;
-		ip?: string | null;
-		workshop?: string;
-	}): Promise<{ lab: Lab; token: string }> {
+	async #create(owner: LabOwner): Promise<{ lab: Lab; token: string }> {
 		const { config, clock, docker, log } = this.#deps;
 		if (this.load >= config.maxLabs) {
 			throw new HttpError(
@@ -195,7 +196,7 @@ export class LabManager {
 			);
 		}
 		const ip = owner.ip ?? null;
-		if (!owner.workshop) this.checkOwnerCaps(owner.sessionHash, ip);
+		if (!owner.pooled) this.checkOwnerCaps(owner.sessionHash, ip);
 		// Counted as starting before the first await: parallel requests see each other.
 		const started = this.#owners.starts(owner.sessionHash, ip);
 		let index: number | null = null;
@@ -203,7 +204,6 @@ export class LabManager {
 		try {
 			await roomOnHost(this.#room);
 			index = await freeSubnet(this.#room, this.#reserved);
-			this.#reserved.add(index);
 			const token = newToken();
 			const identity: LabIdentity = {
 				index,
@@ -247,6 +247,27 @@ export class LabManager {
 			if (index !== null) this.#reserved.delete(index);
 			if (id !== null && this.#creating.delete(id)) await this.#save();
 		}
+	}
+
+	/**
+	 * A pool's lab handed to a learner (warm-labs.ts): theirs from now on, opened by a token made
+	 * now (nobody held one for it before), living a TTL from now. Returns the token.
+	 */
+	async claim(lab: Lab, owner: { sessionHash: string; ip: string | null }): Promise<string> {
+		const { clock, config } = this.#deps;
+		const token = newToken();
+		const now = clock.now();
+		Object.assign(lab, {
+			tokenHash: sha256(token),
+			ownerHash: owner.sessionHash,
+			clientIp: owner.ip,
+			startedAt: now,
+			expiresAt: now + config.labTtlMs,
+			idleSince: now,
+		});
+		lab.events.emit('lab', { expiresAt: new Date(lab.expiresAt).toISOString() });
+		await this.#save();
+		return token;
 	}
 
 	/** 429 when the session, or (with `MAX_LABS_PER_IP`) the address, holds its share already. */

@@ -36,13 +36,19 @@ export async function roomOnHost(ctx: RoomContext): Promise<void> {
 
 /**
  * The first free /24 of the pool — not used by any Docker network, any lab or `reserved` (labs
- * starting now); when none is, stopped labs give theirs up; else 503.
+ * starting now) — added to `reserved` (the caller lets go of it once its lab is registered or
+ * gone); when none is free, stopped labs give theirs up; else 503. Labs starting together each
+ * get their own: the choice is checked again after Docker's answer, and reserved at once.
  */
-export async function freeSubnet(ctx: RoomContext, reserved: Iterable<number>): Promise<number> {
+export async function freeSubnet(ctx: RoomContext, reserved: Set<number>): Promise<number> {
 	for (;;) {
-		const taken = [...reserved, ...ctx.labs().map((lab) => lab.addresses.index)];
+		const taken = () => new Set([...reserved, ...ctx.labs().map((lab) => lab.addresses.index)]);
 		try {
-			return await freeSubnetIndex(ctx.docker, ctx.pool, taken);
+			const index = await freeSubnetIndex(ctx.docker, ctx.pool, taken());
+			// Another lab may have reserved it while Docker answered: look again.
+			if (taken().has(index)) continue;
+			reserved.add(index);
+			return index;
 		} catch (error) {
 			const oldest = nextToEvict(ctx);
 			if (!oldest) throw error;

@@ -1,7 +1,7 @@
 /**
  * `STATE_DIR/labs.json`: what of a lab changes after it starts and must survive a restart (its
  * expiry, when it went idle, when its learner last typed, nodes stopped over a limit, whether it
- * is stopped and until when its files are kept), and the
+ * is stopped and until when its files are kept, who holds it once a pool's lab is taken), and the
  * labs being created right now (`creating`): a server killed before one was ready leaves its
  * containers behind, and the next start removes them rather than adopting a lab nobody holds
  * the token of. Everything else of a lab is in its Docker labels.
@@ -37,6 +37,12 @@ const savedLabs = z.record(
 		stoppedAt: z.number().finite().nullable().default(null),
 		keptUntil: z.number().finite().nullable().default(null),
 		diskBytes: z.number().finite().nonnegative().default(0),
+		/**
+		 * Who holds it and the hash of its token, when they changed after the labels were written
+		 * (a pool's lab taken by a learner, warm-labs.ts); null: as the labels say.
+		 */
+		ownerHash: z.string().max(200).nullable().default(null),
+		tokenHash: z.string().max(200).nullable().default(null),
 	}),
 );
 export type SavedLabs = z.infer<typeof savedLabs>;
@@ -52,6 +58,8 @@ export const RUNNING: Omit<SavedLab, 'expiresAt' | 'idleSince'> = {
 	stoppedAt: null,
 	keptUntil: null,
 	diskBytes: 0,
+	ownerHash: null,
+	tokenHash: null,
 };
 
 export function labStore(stateDir: string, log: Logger) {
@@ -94,6 +102,8 @@ export function labStore(stateDir: string, log: Logger) {
 						stoppedAt: lab.stoppedAt,
 						keptUntil: lab.keptUntil,
 						diskBytes: lab.diskBytes,
+						ownerHash: lab.ownerHash,
+						tokenHash: lab.tokenHash,
 					};
 				}
 				return state;

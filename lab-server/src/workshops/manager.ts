@@ -1,6 +1,6 @@
 /**
  * Workshops: an instructor opens one for a class; learners join with a short code and get a lab
- * at once, because the workshop keeps a pool of labs already booted for them (pool.ts).
+ * at once, because the workshop keeps a pool of labs already booted for them (labs/warm-pool.ts).
  *
  * Lifecycle:
  * - joining hands a waiting lab over (no container starts on join) and records the learner's
@@ -20,13 +20,13 @@ import type { Config } from '../config/config';
 import { HttpError } from '../http/errors';
 import type { Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
+import type { WarmPool, WarmPools } from '../labs/warm-pool';
 import type { Clock } from '../lib/clock';
 import { sameDigest, sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
 import { TokenBucket } from '../lib/rate-limit';
 import { workshopAccess } from './access';
 import { Dashboard } from './dashboard';
-import { WorkshopPools } from './pool';
 import { workshopStore } from './store';
 import { DEFAULT_TITLE, newCode, normalizeCode, type Workshop } from './workshop';
 
@@ -50,6 +50,8 @@ export interface WorkshopManagerDeps {
 	log: Logger;
 	/** The lab's check watcher (checks/watcher.ts), to seed results of labs adopted after a restart. */
 	checks: (labId: string) => CheckWatcher | undefined;
+	/** The refill of every pool (labs/warm-pool.ts); each workshop is one (`pools()`). */
+	pools: Pick<WarmPools, 'take' | 'refill'>;
 }
 
 export class WorkshopManager {
@@ -58,7 +60,7 @@ export class WorkshopManager {
 	#store: ReturnType<typeof workshopStore>;
 	#access: ReturnType<typeof workshopAccess>;
 	#dashboard: Dashboard;
-	#pools: WorkshopPools;
+	#pools: Pick<WarmPools, 'take' | 'refill'>;
 	#joinBudgets = new Map<string, TokenBucket>();
 	#collectTimer: unknown = null;
 
@@ -67,15 +69,12 @@ export class WorkshopManager {
 		this.#store = workshopStore(deps.config.stateDir, deps.log);
 		this.#access = workshopAccess(deps.config.instructorSecret);
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
-		this.#pools = new WorkshopPools({
-			...deps,
-			workshops: () => this.#workshops.values(),
-			isOpen: (workshop) => !workshop.ended && this.#workshops.get(workshop.id) === workshop,
-			onReady: async (_workshop, lab) => {
-				this.#track(lab);
-				await this.#save();
-			},
-		});
+		this.#pools = deps.pools;
+	}
+
+	/** Each open workshop's pool of labs booted for its learners (refilled by labs/warm-pool.ts). */
+	pools(): WarmPool[] {
+		return [...this.#workshops.values()].map((workshop) => this.#poolOf(workshop));
 	}
 
 	/** Whether the lab waits in a pool for a learner (the reaper must not end it as idle). */
@@ -153,7 +152,7 @@ export class WorkshopManager {
 				`Все места на занятии заняты (${workshop.seats}). Попросите преподавателя добавить мест.`,
 			);
 		}
-		const taken = this.#pools.take(workshop);
+		const taken = this.#pools.take(this.#poolOf(workshop));
 		if (!taken) {
 			this.#pools.refill();
 			throw new HttpError(
@@ -311,14 +310,41 @@ export class WorkshopManager {
 	}
 
 	/**
-	 * Server stopping: no more refills; labs still booting are waited for and recorded, the state
-	 * is saved, and the labs stay for the next server to hand out.
+	 * Server stopping (after the pools' refill has stopped and its labs still booting are
+	 * recorded): the state is saved, and the labs stay for the next server to hand out.
 	 */
 	async close(): Promise<void> {
 		if (this.#collectTimer !== null) this.#deps.clock.clearTimeout(this.#collectTimer);
 		this.#collectTimer = null;
-		await this.#pools.close();
 		await this.#save();
+	}
+
+	#poolOf(workshop: Workshop): WarmPool {
+		const { config } = this.#deps;
+		return {
+			owner: `workshop:${workshop.id}`,
+			workshop: workshop.id,
+			ready: workshop.ready,
+			get starting() {
+				return workshop.starting;
+			},
+			set starting(count: number) {
+				workshop.starting = count;
+			},
+			// A workshop left open is not a reason to keep booting labs forever: past the labs'
+			// lifetime cap from its start, its pool is no longer replenished.
+			wanted: (now) =>
+				now >= workshop.createdAt + config.labMaxLifetimeMs
+					? 0
+					: Math.min(workshop.pool, workshop.seats - workshop.learners.length),
+			isOpen: () => !workshop.ended && this.#workshops.get(workshop.id) === workshop,
+			// An instructor's class is waiting: its pool does not wait for a quiet host.
+			yieldsToLoad: false,
+			onReady: async (lab) => {
+				this.#track(lab);
+				await this.#save();
+			},
+		};
 	}
 
 	#labsOf(workshop: Workshop): Lab[] {

@@ -1,6 +1,6 @@
 /**
  * A workshop in the server's memory: an instructor's class with `seats` learners and a `pool` of
- * labs kept booted for them (pool.ts), and its join code.
+ * labs kept booted for them (labs/warm-pool.ts), and its join code.
  */
 import { randomInt } from 'node:crypto';
 
