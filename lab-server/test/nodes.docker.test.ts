@@ -2,6 +2,8 @@
  * The lab nodes on real Docker: two nodes on their own internal network, as the previous chapter
  * leaves them, on which every command of the guide works verbatim — and which cannot get out.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDocker, execInNode } from '../src/docker/engine';
@@ -191,6 +193,8 @@ describe('a lab of two nodes', () => {
 			expect(info.HostConfig.PidsLimit).toBe(512);
 			expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
 			expect(info.HostConfig.CpuQuota! / info.HostConfig.CpuPeriod!).toBe(0.5);
+			// Booted under BOOT_CPUS, then held to its own ceiling: by the kernel, not only on record.
+			expect(await kernelCpuCeiling(info.Id)).toBe(0.5);
 			expect(info.HostConfig.Ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 1024 }]);
 			for (const pid of ['1', '$$']) {
 				const status = await sh(docker, containers[node]!, `grep CapEff /proc/${pid}/status`);
@@ -247,3 +251,21 @@ describe('lab lifecycle in Docker', () => {
 		expect(after.has(second.labId)).toBe(false);
 	});
 });
+
+/** The CPU ceiling the kernel holds a container to, cores (cgroup v1 cgroupfs, or v2). */
+async function kernelCpuCeiling(id: string): Promise<number> {
+	const v1 = `/sys/fs/cgroup/cpu/docker/${id}`;
+	if (existsSync(v1)) {
+		const read = async (file: string) => Number(await readFile(`${v1}/${file}`, 'utf8'));
+		return (await read('cpu.cfs_quota_us')) / (await read('cpu.cfs_period_us'));
+	}
+	for (const dir of [
+		`/sys/fs/cgroup/system.slice/docker-${id}.scope`,
+		`/sys/fs/cgroup/docker/${id}`,
+	]) {
+		if (!existsSync(dir)) continue;
+		const [quota, period] = (await readFile(`${dir}/cpu.max`, 'utf8')).trim().split(' ');
+		return Number(quota) / Number(period);
+	}
+	throw new Error(`no cgroup found for container ${id}`);
+}

@@ -46,6 +46,14 @@ export const NODE_CAPABILITIES = [
 /** CFS period of a node's CPU ceiling, µs. */
 const CPU_PERIOD_US = 10_000;
 
+/**
+ * The CPU ceiling a fresh node boots under, cores, when its own is lower (`startNode`'s
+ * `bootCpus`): systemd's boot under half a core took about 300 ms longer (a lab ready in 1.05 s
+ * instead of 0.76 s). Only the image's own units run then; the node gets its own ceiling
+ * (`limitCpu`) before anyone has a shell in it.
+ */
+export const BOOT_CPUS = 1;
+
 export interface NodeLimits {
 	memoryMb: number;
 	pidsLimit: number;
@@ -81,8 +89,17 @@ export function limitsOf(host: Docker.HostConfig): NodeLimits {
 	};
 }
 
-export async function startNode(docker: Docker, spec: NodeSpec): Promise<string> {
+/**
+ * Creates and starts a node. `bootCpus`: a higher CPU ceiling to boot with (a fresh node from
+ * the image only); the caller must `limitCpu` it to its own once booted.
+ */
+export async function startNode(
+	docker: Docker,
+	spec: NodeSpec,
+	options: { bootCpus?: number } = {},
+): Promise<string> {
 	const name = containerName(spec.labId, spec.role);
+	const cpus = Math.max(spec.limits.cpus, options.bootCpus ?? 0);
 	const container = await docker.createContainer({
 		name,
 		Image: spec.image,
@@ -111,7 +128,7 @@ export async function startNode(docker: Docker, spec: NodeSpec): Promise<string>
 			// The ceiling over a short period: a node that uses up its quota waits at most 10 ms
 			// for the next one, not 100 ms (the default), so its neighbours' wake-ups stay prompt.
 			CpuPeriod: CPU_PERIOD_US,
-			CpuQuota: Math.round(spec.limits.cpus * CPU_PERIOD_US),
+			CpuQuota: cpuQuota(cpus),
 			Ulimits: [{ Name: 'nofile', Soft: spec.limits.openFiles, Hard: spec.limits.openFiles }],
 			ShmSize: 16 * 1024 * 1024,
 			...(spec.limits.diskMb !== null ? { StorageOpt: { size: `${spec.limits.diskMb}M` } } : {}),
@@ -133,6 +150,17 @@ export async function startNode(docker: Docker, spec: NodeSpec): Promise<string>
 	});
 	await container.start();
 	return container.id;
+}
+
+/** Sets a running node's CPU ceiling to `cpus` cores (after a boot under `BOOT_CPUS`). */
+export async function limitCpu(docker: Docker, containerId: string, cpus: number): Promise<void> {
+	await docker
+		.getContainer(containerId)
+		.update({ CpuPeriod: CPU_PERIOD_US, CpuQuota: cpuQuota(cpus) });
+}
+
+function cpuQuota(cpus: number): number {
+	return Math.round(cpus * CPU_PERIOD_US);
 }
 
 /**

@@ -6,7 +6,15 @@
 import type Docker from 'dockerode';
 import { ignoreGone } from './engine';
 import { createLabNetwork, removeLab } from './lab-network';
-import { removeNode, startNode, waitForBoot, type NodeLimits, type NodeRole } from './nodes';
+import {
+	BOOT_CPUS,
+	limitCpu,
+	removeNode,
+	startNode,
+	waitForBoot,
+	type NodeLimits,
+	type NodeRole,
+} from './nodes';
 import type { LabAddresses } from '../labs/subnets';
 
 export const LAB_NODES = ['hap1', 'hap2'] as const;
@@ -56,16 +64,25 @@ export async function resetLabNode(docker: Docker, plan: LabPlan, role: LabNode)
 	return bootNode(docker, plan, role);
 }
 
+/**
+ * A fresh node from the image, booted under `BOOT_CPUS` and then held to its own CPU ceiling:
+ * nothing of the learner's runs before that (a stopped lab's nodes start under their own).
+ */
 async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<string> {
-	const id = await startNode(docker, {
-		labId: plan.labId,
-		role,
-		ip: plan.addresses[role],
-		image: plan.image,
-		limits: plan.limits,
-		labels: plan.labels,
-	});
+	const id = await startNode(
+		docker,
+		{
+			labId: plan.labId,
+			role,
+			ip: plan.addresses[role],
+			image: plan.image,
+			limits: plan.limits,
+			labels: plan.labels,
+		},
+		{ bootCpus: BOOT_CPUS },
+	);
 	await waitForBoot(docker, id);
+	await limitCpu(docker, id, plan.limits.cpus);
 	return id;
 }
 
