@@ -37,6 +37,7 @@ describe('npm run bench -- --quick', () => {
 			'throughputMBps',
 			'warmReadyP50Ms',
 			'warmReadyP95Ms',
+			'warmRefillEchoP99Ratio',
 		]);
 		for (const [name, value] of Object.entries(figures)) {
 			expect(Number.isFinite(value), `${name} = ${String(value)}`).toBe(true);

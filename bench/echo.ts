@@ -12,6 +12,7 @@ import { sleep } from './terminal';
 const KEYS = 'abcdefghijklmnopqrstuvwxyz';
 const CLEAR_EVERY = 60;
 const ECHO_TIMEOUT_MS = 2_000;
+let opened = 0;
 
 export async function measureEcho(
 	harness: Harness,
@@ -19,11 +20,15 @@ export async function measureEcho(
 	samples: number,
 	pauseMs: number,
 	deadline: number,
+	/** Called once the terminal is ready, as the first keystroke goes (what the echo is measured beside). */
+	beside?: () => void,
 ): Promise<{ times: number[]; host: HostSample }> {
-	const terminal = harness.openTerminal(lab, 'hap1', 'bench-echo');
+	// A shell of its own each time (a closed one may still be ending when the next opens).
+	const terminal = harness.openTerminal(lab, 'hap1', `bench-echo-${++opened}`);
 	try {
 		await terminal.prompt('hap1', 30_000);
 		await sleep(200);
+		beside?.();
 		const times: number[] = [];
 		progress(`echo: ${samples} keystrokes, ${pauseMs} ms apart`);
 		const watch = await watchHost();

@@ -8,7 +8,7 @@
  *
  * Figures, in the order they run (later ones reuse the labs earlier ones started):
  * - `warm`: a lab from the warm pool, POST /api/labs → both prompts, on a server of its own with
- *   `WARM_LABS=2`, and how soon the pool is full again (warm.ts);
+ *   `WARM_LABS=2`, how soon the pool is full again, and a learner's echo while it refills (warm.ts);
  * - `lab-ready`: POST /api/labs → both prompts, one lab at a time (lab-ready.ts);
  * - `echo`: keystroke echo with 50 idle terminals open (echo.ts);
  * - `throughput`: a 67 MB base64 stream into an ACKing client (throughput.ts);
@@ -55,6 +55,8 @@ interface Plan {
 	only: Set<Figure>;
 	labReadySamples: number;
 	warmSamples: number;
+	/** Rounds of echo with the pool full, then refilling (60 keystrokes each). */
+	warmEchoRounds: number;
 	/** Labs in the pool while echo is measured; each has 2 idle terminals. */
 	echoLabs: number;
 	echoSamples: number;
@@ -99,6 +101,7 @@ function parseArgs(argv: readonly string[]): Plan {
 		only: only.size > 0 ? only : new Set(FIGURES),
 		labReadySamples: quick ? 4 : 20,
 		warmSamples: quick ? 3 : 10,
+		warmEchoRounds: quick ? 1 : 5,
 		echoLabs: quick ? 4 : 25,
 		echoSamples: quick ? 100 : 400,
 		echoPauseMs: 20,
@@ -176,7 +179,7 @@ async function main(): Promise<number> {
 
 	try {
 		await run('warm', async () => {
-			results.warm = await measureWarm(plan.warmSamples, deadline);
+			results.warm = await measureWarm(plan.warmSamples, plan.warmEchoRounds, deadline);
 		});
 		await run('lab-ready', async () => {
 			results.labReady = await measureLabReady(harness, plan.labReadySamples, deadline);
@@ -274,6 +277,19 @@ function report(plan: Plan, results: Results): void {
 			met: verdict(warm.p50 <= 300 && warm.p95 <= 600),
 		});
 	} else missing('warm', 'lab from the warm pool', warmTarget);
+	const refillTarget = 'echo p99 ≤ 1.2× with the pool full';
+	const refillEcho = results.warm && summarize(results.warm.echoRefilling);
+	const fullEcho = results.warm && summarize(results.warm.echoQuiet);
+	if (refillEcho && fullEcho) {
+		const ratio = refillEcho.p99 / fullEcho.p99;
+		rows.push({
+			figure: `a learner's echo while the pool boots two labs (n=${refillEcho.n})`,
+			p50: `p50 ${ms(refillEcho.p50)} (full ${ms(fullEcho.p50)})`,
+			tail: `p99 ${ms(refillEcho.p99)} (full ${ms(fullEcho.p99)}): ×${round(ratio)}`,
+			target: refillTarget,
+			met: verdict(ratio <= 1.2),
+		});
+	} else missing('warm', "a learner's echo while the pool refills", refillTarget);
 
 	const readyTarget = 'p50 ≤ 1500 ms, p95 ≤ 3000 ms';
 	if (labReady) {
@@ -450,6 +466,7 @@ function report(plan: Plan, results: Results): void {
 		const json = {
 			warmReadyP50Ms: value(warm?.p50),
 			warmReadyP95Ms: value(warm?.p95),
+			warmRefillEchoP99Ratio: value(refillEcho && fullEcho && refillEcho.p99 / fullEcho.p99),
 			labReadyP50Ms: value(labReady?.p50),
 			labReadyP95Ms: value(labReady?.p95),
 			echoP50Ms: value(echo?.p50),

@@ -41,6 +41,7 @@ export async function planTestLab(
 			diskMb: null,
 		},
 		labels: { [LABELS.createdAt]: new Date().toISOString(), [LABELS.index]: String(index) },
+		boot: 'now',
 	};
 }
 

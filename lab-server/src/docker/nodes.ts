@@ -47,12 +47,21 @@ export const NODE_CAPABILITIES = [
 const CPU_PERIOD_US = 10_000;
 
 /**
- * The CPU ceiling a fresh node boots under, cores, when its own is lower (`startNode`'s
- * `bootCpus`): systemd's boot under half a core took about 300 ms longer (a lab ready in 1.05 s
- * instead of 0.76 s). Only the image's own units run then; the node gets its own ceiling
- * (`limitCpu`) before anyone has a shell in it.
+ * How a fresh node from the image boots (`startNode`'s `boot`); it gets its own CPU ceiling
+ * (`settleCpu`) before anyone has a shell in it, and only the image's units run before.
+ * - `now`, someone is waiting for it: under at least one core — systemd's boot under half a
+ *   core took about 300 ms longer (a lab ready in 1.05 s instead of 0.76 s);
+ * - `background`, for a warm pool: under its own ceiling, as it will run; nobody waits for it.
+ *   (A lowest CPU share while booting was tried as well: it changed nothing measurable for a
+ *   learner's echo beside a refill, which is mostly Docker's own work.)
  */
-export const BOOT_CPUS = 1;
+export type BootPriority = 'now' | 'background';
+
+const BOOT_CPUS = 1;
+
+function bootCpus(limits: NodeLimits, boot: BootPriority | undefined): number {
+	return boot === 'now' ? Math.max(limits.cpus, BOOT_CPUS) : limits.cpus;
+}
 
 export interface NodeLimits {
 	memoryMb: number;
@@ -90,16 +99,16 @@ export function limitsOf(host: Docker.HostConfig): NodeLimits {
 }
 
 /**
- * Creates and starts a node. `bootCpus`: a higher CPU ceiling to boot with (a fresh node from
- * the image only); the caller must `limitCpu` it to its own once booted.
+ * Creates and starts a node. With `boot` (a fresh node from the image only) it boots under that
+ * CPU priority, and the caller must `settleCpu` it once booted.
  */
 export async function startNode(
 	docker: Docker,
 	spec: NodeSpec,
-	options: { bootCpus?: number } = {},
+	options: { boot?: BootPriority } = {},
 ): Promise<string> {
 	const name = containerName(spec.labId, spec.role);
-	const cpus = Math.max(spec.limits.cpus, options.bootCpus ?? 0);
+	const cpus = bootCpus(spec.limits, options.boot);
 	const container = await docker.createContainer({
 		name,
 		Image: spec.image,
@@ -152,11 +161,15 @@ export async function startNode(
 	return container.id;
 }
 
-/** Sets a running node's CPU ceiling to `cpus` cores (after a boot under `BOOT_CPUS`). */
-export async function limitCpu(docker: Docker, containerId: string, cpus: number): Promise<void> {
+/** Gives a booted node its own CPU ceiling (after a boot under `BootPriority`). */
+export async function settleCpu(
+	docker: Docker,
+	containerId: string,
+	limits: NodeLimits,
+): Promise<void> {
 	await docker
 		.getContainer(containerId)
-		.update({ CpuPeriod: CPU_PERIOD_US, CpuQuota: cpuQuota(cpus) });
+		.update({ CpuPeriod: CPU_PERIOD_US, CpuQuota: cpuQuota(limits.cpus) });
 }
 
 function cpuQuota(cpus: number): number {

@@ -7,11 +7,11 @@ import type Docker from 'dockerode';
 import { ignoreGone } from './engine';
 import { createLabNetwork, removeLab } from './lab-network';
 import {
-	BOOT_CPUS,
-	limitCpu,
 	removeNode,
+	settleCpu,
 	startNode,
 	waitForBoot,
+	type BootPriority,
 	type NodeLimits,
 	type NodeRole,
 } from './nodes';
@@ -27,6 +27,8 @@ export interface LabPlan {
 	limits: NodeLimits;
 	/** Extra labels for the network and every container (token hash, owner, …). */
 	labels: Record<string, string>;
+	/** How its fresh nodes boot: for a learner waiting (`now`) or for a warm pool. */
+	boot: BootPriority;
 }
 
 export interface ProvisionedLab {
@@ -65,8 +67,9 @@ export async function resetLabNode(docker: Docker, plan: LabPlan, role: LabNode)
 }
 
 /**
- * A fresh node from the image, booted under `BOOT_CPUS` and then held to its own CPU ceiling:
- * nothing of the learner's runs before that (a stopped lab's nodes start under their own).
+ * A fresh node from the image, booted under the plan's priority and then held to its own CPU
+ * share and ceiling: nothing of the learner's runs before that (a stopped lab's nodes start under
+ * their own).
  */
 async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<string> {
 	const id = await startNode(
@@ -79,10 +82,10 @@ async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<
 			limits: plan.limits,
 			labels: plan.labels,
 		},
-		{ bootCpus: BOOT_CPUS },
+		{ boot: plan.boot },
 	);
 	await waitForBoot(docker, id);
-	await limitCpu(docker, id, plan.limits.cpus);
+	await settleCpu(docker, id, plan.limits);
 	return id;
 }
 

@@ -25,6 +25,7 @@ import {
 } from '../api';
 import type { Config } from '../config/config';
 import { listLabResources } from '../docker/lab-network';
+import type { BootPriority } from '../docker/nodes';
 import {
 	deprovisionLab,
 	provisionLab,
@@ -215,7 +216,7 @@ export class LabManager {
 			id = newId();
 			this.#creating.set(id, identity.createdAt);
 			await this.#save();
-			const plan = this.#plan(id, identity);
+			const plan = this.#plan(id, identity, owner.pooled ? 'background' : 'now');
 			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
 				log.error({ labId: id, err: error }, 'lab start failed');
 				throw new HttpError(
@@ -526,7 +527,8 @@ export class LabManager {
 		await this.#save();
 	}
 
-	#plan(labId: string, identity: LabIdentity): LabPlan {
+	/** `boot`: a learner waits for the nodes (`now`), or they are for a warm pool. */
+	#plan(labId: string, identity: LabIdentity, boot: BootPriority = 'now'): LabPlan {
 		const { config, image } = this.#deps;
 		return {
 			labId,
@@ -534,6 +536,7 @@ export class LabManager {
 			image,
 			limits: nodeLimits(config, this.#deps.storageQuota()),
 			labels: labLabels(identity, this.#serverId),
+			boot,
 		};
 	}
 

@@ -136,7 +136,7 @@ describe('warm pools', () => {
 		expect(labs.booting).toHaveLength(2);
 	});
 
-	it('let a pool that yields to load wait while the host is busy, and not forever', async () => {
+	it('let a pool that yields to load boot one lab at a time, wait while the host is busy, and not forever', async () => {
 		let busy = true;
 		const a = pool('warm', 2, { yieldsToLoad: true });
 		const w = pool('workshop:w1', 1, { workshop: 'w1' });
@@ -149,8 +149,12 @@ describe('warm pools', () => {
 		expect(labs.booting).toHaveLength(0);
 		busy = false;
 		clock.advance(2_000);
-		expect(labs.booting.map((x) => x.owner)).toEqual(['warm', 'warm']);
-		await labs.boot(2);
+		// Nobody waits for it: one lab at a time.
+		expect(labs.booting.map((x) => x.owner)).toEqual(['warm']);
+		await labs.boot();
+		expect(labs.booting.map((x) => x.owner)).toEqual(['warm']);
+		await labs.boot();
+		expect(a.ready.size).toBe(2);
 
 		// Busy for good: after 30 s of waiting one boots anyway, then it waits again.
 		busy = true;

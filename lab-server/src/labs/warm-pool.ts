@@ -3,8 +3,9 @@
  * every pool: the public one any learner takes from (warm-labs.ts, `WARM_LABS`) and each
  * workshop's (workshops/). A pool says how many labs it wants; the refill boots what is missing
  * in the background, at most REFILL_AT_ONCE at a time over all pools and never past `MAX_LABS`.
- * A pool that yields to load (the public one) waits while the host's CPUs are busy, so refilling
- * never slows the labs in use; after MAX_YIELD_MS of waiting it boots one anyway.
+ * A pool that yields to load (the public one: nobody waits for it) boots one lab at a time and
+ * waits while the host's CPUs are busy, so refilling slows the labs in use as little as it can;
+ * after MAX_YIELD_MS of waiting it boots one anyway.
  *
  * A pool's lab is an ordinary lab whose owner is the pool (`warm`, `workshop:<id>`); taking it
  * is the pool's business.
@@ -106,6 +107,8 @@ export class WarmPools {
 			const target = pool.wanted(clock.now());
 			while (pool.ready.size + pool.starting < target) {
 				if (this.#startingTotal >= REFILL_AT_ONCE) break;
+				// Nobody waits for the public pool: one lab at a time, half the load on the others.
+				if (pool.yieldsToLoad && pool.starting >= 1) break;
 				if (labs.load >= config.maxLabs) {
 					later(REFILL_RETRY_MS);
 					break;
