@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { testConfig } from '../lab-server/testing/test-config';
 import { connectDocker } from '../lab-server/src/docker/engine';
@@ -97,28 +97,56 @@ export async function waitForText(
 }
 
 /**
+ * The page's lab panel once it listens (`data-live`). Rarely (a few runs in a hundred, not
+ * reproduced by hand) a fresh page's scripts have not run 20 s after its load; the helper then
+ * prints what the page was like — which scripts never finished loading — and reloads it once,
+ * as a learner would, before it fails.
+ */
+export async function livePanel(page: Page): Promise<Locator> {
+	const panel = page.locator('lab-panel[data-live]');
+	const live = () => panel.waitFor({ state: 'attached', timeout: 20_000 });
+	try {
+		await live();
+	} catch {
+		console.log(`[flake] the lab panel was not live 20 s after load: ${await pageState(page)}`);
+		await page.reload();
+		await live().catch(async (error: unknown) => {
+			throw new Error(`the lab panel never went live: ${await pageState(page)}`, {
+				cause: error,
+			});
+		});
+	}
+	return panel;
+}
+
+/** What a page is like, for a failure message: scripts, which of them loaded, the panels. */
+function pageState(page: Page): Promise<string> {
+	return page
+		.evaluate(() => {
+			const loaded = new Set(performance.getEntriesByType('resource').map((e) => e.name));
+			return JSON.stringify({
+				url: location.href,
+				readyState: document.readyState,
+				defined: customElements.get('lab-panel') !== undefined,
+				panels: [...document.querySelectorAll('lab-panel')].map((p) => p.outerHTML.slice(0, 120)),
+				scriptsNotLoaded: [...document.scripts]
+					.filter((s) => s.src && !loaded.has(s.src))
+					.map((s) => s.src),
+				resources: performance
+					.getEntriesByType('resource')
+					.map((e) => `${e.name.split('/').pop()} ${Math.round(e.duration)}ms`),
+			});
+		})
+		.catch((reason: unknown) => `(unreadable: ${String(reason)})`);
+}
+
+/**
  * Clicks «Запустить стенд» once the panel listens (`data-live`), and checks that the click took:
  * the panel leaves its idle view within 10 s (a lost click fails here, saying so, rather than
  * as a missing terminal a minute later).
  */
 export async function clickStartLab(page: Page): Promise<void> {
-	const panel = page.locator('lab-panel[data-live]');
-	await panel.waitFor({ state: 'attached', timeout: 30_000 }).catch(async (error: unknown) => {
-		// Say what the page was like: the script not run, the element not defined, or not live.
-		const seen = await page
-			.evaluate(() => ({
-				url: location.href,
-				readyState: document.readyState,
-				defined: customElements.get('lab-panel') !== undefined,
-				panels: [...document.querySelectorAll('lab-panel')].map((p) => ({
-					live: p.hasAttribute('data-live'),
-					state: p.getAttribute('data-state'),
-				})),
-				scripts: [...document.scripts].map((s) => s.src.split('/').pop()),
-			}))
-			.catch((reason: unknown) => String(reason));
-		throw new Error(`the lab panel never went live: ${JSON.stringify(seen)}`, { cause: error });
-	});
+	const panel = await livePanel(page);
 	await panel.getByRole('button', { name: 'Запустить стенд' }).click();
 	await waitForText(
 		'the lab panel after «Запустить стенд»',

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lab-server/testing/test-labs';
-import { SHOTS, startE2E, type E2E } from './harness';
+import { livePanel, SHOTS, startE2E, type E2E } from './harness';
 
 let e2e: E2E;
 
@@ -30,8 +30,7 @@ describe('a lab from the warm pool', () => {
 		});
 		const page = await context.newPage();
 		await page.goto(`${e2e.base}/steps/03-install/`);
-		const panel = page.locator('lab-panel[data-live]');
-		await panel.waitFor({ state: 'attached', timeout: 30_000 });
+		const panel = await livePanel(page);
 		const clicked = Date.now();
 		await panel.getByRole('button', { name: 'Запустить стенд' }).click();
 		await page.locator('lab-panel[data-state="running"]').waitFor({ timeout: 30_000 });
