@@ -84,13 +84,17 @@ describe('run buttons', () => {
 			/выполнено.*выполнено/,
 			30_000,
 		);
-		const screen = await terminalText(page, 'hap1');
-		// The terminal wraps the long line: read its rows as one.
-		const flat = screen.replace(/\n/g, '');
+		// The command line, then straight back to the prompt: nothing drawn over itself. (The
+		// block says «выполнено» at the command's end mark, a moment before the prompt is drawn.)
+		// The terminal wraps the long line: its rows are read as one.
+		const flat = await waitForText(
+			'the hap1 terminal',
+			async () => (await terminalText(page, 'hap1')).replace(/\n/g, ''),
+			/> \/dev\/null\s*ubuntu@hap1:~\$\s*$/,
+			10_000,
+		);
 		expect(flat).toContain('| sudo tee /etc/keepalived/keepalived.conf > /dev/null');
-		expect(screen).not.toMatch(/EOF/);
-		// The command line, then straight back to the prompt: nothing drawn over itself.
-		expect(flat).toMatch(/> \/dev\/null\s*ubuntu@hap1:~\$\s*$/);
+		expect(flat).not.toMatch(/EOF/);
 		for (const node of ['hap1', 'hap2'] as const) {
 			expect((await sh(node, 'cat /etc/keepalived/keepalived.conf')).trimEnd()).toBe(
 				guideConfig(lab.addresses.vip).trimEnd(),

@@ -463,7 +463,17 @@ export class LabManager {
 			isPooled: (labId) => this.#deps.isPooled?.(labId) ?? false,
 			isBusy: (labId) => this.isBusy(labId),
 		});
+		const acted: string[] = [];
 		for (const next of actions) {
+			// Planned before the awaits of the labs before it: a lab taken from a pool or extended
+			// since then is not past its time any more.
+			if (
+				next.reason === 'expired' &&
+				next.lab.status === 'running' &&
+				next.lab.expiresAt > clock.now()
+			)
+				continue;
+			acted.push(next.lab.id);
 			try {
 				if (next.action === 'end') await this.end(next.lab, next.reason);
 				else await this.exclusive(next.lab, 'остановка', () => this.stop(next.lab, next.reason));
@@ -472,7 +482,7 @@ export class LabManager {
 				this.#deps.log.warn({ labId: next.lab.id, err: error }, `could not ${next.action} lab`);
 			}
 		}
-		return actions.map((next) => next.lab.id);
+		return acted;
 	}
 
 	/**
