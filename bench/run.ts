@@ -283,7 +283,7 @@ function report(plan: Plan, results: Results): void {
 	if (refillEcho && fullEcho) {
 		const ratio = refillEcho.p99 / fullEcho.p99;
 		rows.push({
-			figure: `a learner's echo while the pool boots two labs (n=${refillEcho.n})`,
+			figure: `a learner's echo while the pool boots labs back (n=${refillEcho.n})`,
 			p50: `p50 ${ms(refillEcho.p50)} (full ${ms(fullEcho.p50)})`,
 			tail: `p99 ${ms(refillEcho.p99)} (full ${ms(fullEcho.p99)}): ×${round(ratio)}`,
 			target: refillTarget,

@@ -3,7 +3,7 @@
  * pool is full again (what a learner finds on a server that is not flooded), then `POST
  * /api/labs` → both prompts; the lab is deleted after. Also how long the pool took to boot its
  * labs back (the refill, in the background), and what the refill does to a learner already
- * typing: their keystroke echo with the pool full against while it boots two labs.
+ * typing: their keystroke echo with the pool full against while it boots labs back.
  */
 import { measureEcho } from './echo';
 import { progress, Harness, type ReadySample } from './harness';
@@ -14,7 +14,7 @@ export interface WarmResult {
 	refillMs: number[];
 	/** A learner's keystroke echo with the pool full, ms… */
 	echoQuiet: number[];
-	/** …and while the pool boots two labs, ms. */
+	/** …and while the pool boots its ended labs back (one at a time), ms. */
 	echoRefilling: number[];
 }
 
@@ -50,7 +50,7 @@ export async function measureWarm(
 				`  lab ${i + 1}/${samples}: ${Math.round(sample.totalMs)} ms (POST ${Math.round(sample.postMs)}, terminals ${Math.round(sample.terminalsMs)})`,
 			);
 		}
-		// A learner's lab, typed into with the pool full, then while the pool boots two labs (its
+		// A learner's lab, typed into with the pool full, then while the pool boots labs back (its
 		// waiting ones ended, as when their time runs out): what the refill costs a learner.
 		progress(`warm: echo beside the refill, ${echoRounds} rounds of ${ECHO_PER_ROUND} keystrokes`);
 		const { lab: mine } = await harness.createLab();
