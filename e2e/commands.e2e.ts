@@ -11,7 +11,7 @@ import { completeStep } from '../lab-server/src/checks/autopilot';
 import { guideConfig } from '../lab-server/src/course/guide-config';
 import { connectDocker, execInNode } from '../lab-server/src/docker/engine';
 import type { Lab } from '../lab-server/src/labs/lab';
-import { clickStartLab, SHOTS, startE2E, terminalText, waitForText, type E2E } from './harness';
+import { SHOTS, startE2E, startLabOnStep, terminalText, waitForText, type E2E } from './harness';
 
 const docker = connectDocker(inject('dockerSocket'));
 let e2e: E2E;
@@ -36,19 +36,7 @@ async function openStep(slug: string): Promise<void> {
 
 beforeAll(async () => {
 	e2e = await startE2E('commands');
-	const context = await e2e.browser.newContext({
-		viewport: { width: 1280, height: 900 },
-		locale: 'ru-RU',
-	});
-	page = await context.newPage();
-	await page.goto(`${e2e.base}/steps/04-version/`);
-	await clickStartLab(page);
-	await waitForText(
-		'the hap1 terminal',
-		() => terminalText(page, 'hap1'),
-		'ubuntu@hap1:~$',
-		60_000,
-	);
+	page = await startLabOnStep(e2e, '04-version');
 	lab = e2e.server.labs.list()[0]!;
 	await completeStep(docker, lab, 'install');
 });

@@ -155,3 +155,21 @@ export async function clickStartLab(page: Page): Promise<void> {
 		10_000,
 	);
 }
+
+/** A learner's page (1280×900, Russian) on the step `slug`, its lab started and hap1's prompt shown. */
+export async function startLabOnStep(e2e: E2E, slug: string): Promise<Page> {
+	const context = await e2e.browser.newContext({
+		viewport: { width: 1280, height: 900 },
+		locale: 'ru-RU',
+	});
+	const page = await context.newPage();
+	await page.goto(`${e2e.base}/steps/${slug}/`);
+	await clickStartLab(page);
+	await waitForText(
+		'the hap1 terminal',
+		() => terminalText(page, 'hap1'),
+		'ubuntu@hap1:~$',
+		60_000,
+	);
+	return page;
+}

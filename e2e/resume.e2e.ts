@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickStartLab, SHOTS, startE2E, terminalText, waitForText, type E2E } from './harness';
+import { SHOTS, startE2E, startLabOnStep, terminalText, waitForText, type E2E } from './harness';
 
 let e2e: E2E;
 
@@ -17,19 +17,7 @@ afterAll(() => e2e?.close());
 
 describe('a stopped lab', () => {
 	it('is shown as stopped, kept, and resumed by «Продолжить» with its scrollback', async () => {
-		const context = await e2e.browser.newContext({
-			viewport: { width: 1280, height: 900 },
-			locale: 'ru-RU',
-		});
-		const page = await context.newPage();
-		await page.goto(`${e2e.base}/steps/03-install/`);
-		await clickStartLab(page);
-		await waitForText(
-			'the hap1 terminal',
-			() => terminalText(page, 'hap1'),
-			'ubuntu@hap1:~$',
-			60_000,
-		);
+		const page = await startLabOnStep(e2e, '03-install');
 		const terminal = page.locator('lab-terminal[node="hap1"] .xterm-helper-textarea');
 		await terminal.focus();
 		await page.keyboard.type('echo before-$((6*7))\n');
@@ -63,6 +51,6 @@ describe('a stopped lab', () => {
 		expect(text).toContain('before-42');
 		expect(e2e.server.labs.get(lab!.id)?.status).toBe('running');
 		await page.screenshot({ path: path.join(SHOTS, 'lab-resumed.png') });
-		await context.close();
+		await page.context().close();
 	});
 });
