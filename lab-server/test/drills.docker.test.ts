@@ -26,6 +26,12 @@ import { provisionTestLab, sh, waitFor } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+/** The meter's own log (every probe line, traced), kept to describe a failed outage count. */
+const meterLog: { time: number; msg: string; line?: string }[] = [];
+const meterLogger = pino(
+	{ level: 'trace' },
+	{ write: (entry: string) => void meterLog.push(JSON.parse(entry)) },
+);
 
 describe('failure drills on a pair running the guide’s config', () => {
 	let testLab: TestLab | undefined;
@@ -78,14 +84,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		const restored = await nextDrillEvent('restore', 'restored', mark);
 		expect(restored.ok, restored.detail).toBe(true);
 		expect(await holders()).toHaveLength(1);
-		await waitFor(
-			'the meter to be answered again',
-			async () => (meter?.lastProbe()?.ok ? true : undefined),
-			30_000,
-			100,
-		);
-		// Let a flap of ARP after the restore end before the next drill counts outages.
-		await new Promise((resolve) => setTimeout(resolve, 2_000));
+		await steady();
 		return restored;
 	}
 
@@ -112,23 +111,48 @@ describe('failure drills on a pair running the guide’s config', () => {
 	}
 
 	/**
-	 * Outages that started after `since`, once the meter has been answered for a second by probes
-	 * sent from now on: on a busy host the probes' lines can lag, and the last one read may still
-	 * be from before the failure.
+	 * Waits until the VIP has answered every probe for a second: the moment from which a drill's
+	 * outage is the only one the meter can see (an ARP flap after a restore, or a probe that a busy
+	 * host delayed, is over by then).
 	 */
-	async function outagesSince(since: number): Promise<Outage[]> {
-		const now = Date.now();
+	async function steady(): Promise<void> {
 		await waitFor(
-			'the meter to be answered again by a probe sent from now on',
+			'the meter to see the VIP answer every probe for a second',
 			async () => {
-				const probe = meter?.lastProbe();
-				return probe?.ok && probe.sentAt >= now ? true : undefined;
+				const up = meter?.upSince();
+				return up != null && up <= Date.now() - 1_000 ? true : undefined;
 			},
 			30_000,
 			100,
 		);
-		await new Promise((resolve) => setTimeout(resolve, 1_000));
-		return outages.filter((outage) => Date.parse(outage.startedAt) >= since - 200);
+	}
+
+	/**
+	 * Outages that started after `since`, once the VIP answers again and the meter has ended the
+	 * outage under way: it reports an outage when it ends, and ends it on the third answered probe
+	 * in a row, which a busy host can delay.
+	 */
+	async function outagesSince(since: number): Promise<Outage[]> {
+		const now = Date.now();
+		await waitFor(
+			'the meter to end the outage, with a probe sent from now on answered',
+			async () => {
+				const up = meter?.upSince();
+				const probe = meter?.lastProbe();
+				return up != null && probe?.ok && probe.sentAt >= now ? true : undefined;
+			},
+			30_000,
+			100,
+		);
+		const seen = outages.filter((outage) => Date.parse(outage.startedAt) >= since - 200);
+		if (seen.length !== 1) {
+			// Say what the meter saw, line by line, from a second before the drill.
+			const lines = meterLog
+				.filter((entry) => entry.time >= since - 1_000)
+				.map((entry) => `${entry.time - since} ${entry.msg} ${entry.line ?? ''}`);
+			console.log(`[meter] since the drill (ms from its start):\n${lines.join('\n')}`);
+		}
+		return seen;
 	}
 
 	beforeAll(async () => {
@@ -207,7 +231,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 			async () => ((await holders()).length === 1 ? true : undefined),
 			15_000,
 		);
-		meter = await startDowntimeMeter({ docker, log }, lab);
+		meter = await startDowntimeMeter({ docker, log: meterLogger }, lab);
 		const client = await docker.getContainer(containerName(lab.id, 'client')).inspect();
 		expect(client.Config.Labels[LABELS.lab]).toBe(lab.id);
 		expect(client.NetworkSettings.Networks[`klab-${lab.id}`]?.IPAddress).toBe(lab.addresses.client);
@@ -222,6 +246,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 	});
 
 	it('stop-haproxy: the VIP moves, the meter sees one outage of 1.5–4.5 s, other drills wait for restore', async () => {
+		await steady();
 		const [holder] = await holders();
 		const since = Date.now();
 		const { started, outcome } = await drill('stop-haproxy');
@@ -255,6 +280,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 	});
 
 	it('freeze-node: the backup takes over after the master-down interval, an outage of 4–8 s', async () => {
+		await steady();
 		const [holder] = await holders();
 		const since = Date.now();
 		const { outcome } = await drill('freeze-node');

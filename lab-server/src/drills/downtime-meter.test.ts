@@ -95,6 +95,14 @@ describe('OutageDetector', () => {
 		expect(detector.last?.seq).toBe(6);
 	});
 
+	it('says since when the service has answered every probe, null while down or settling', () => {
+		const detector = new OutageDetector();
+		const all = probes(0, 'xx111x1122');
+		const upSince = all.map((p) => (detector.push(p), detector.upSince));
+		const at = (seq: number) => all[seq]!.sentAt;
+		expect(upSince).toEqual([null, null, at(2), at(2), at(2), null, null, null, at(6), at(6)]);
+	});
+
 	it('starts numbering again after a reset, keeping who answered last', () => {
 		const detector = new OutageDetector();
 		probes(0, '11').forEach((p) => detector.push(p));

@@ -54,15 +54,18 @@ export class OutageDetector {
 	#streak: Probe[] = [];
 	#failed = 0;
 	#last: Probe | null = null;
+	/** When the service came up (or back) and has answered every probe since. */
+	#upSince: number | null = null;
 	readonly #maxPending: number;
 	readonly #settleProbes: number;
 
 	/**
-	 * `maxPending` 30: three seconds of probes, well past curl's 1 s limit; `settleProbes` 3: the
-	 * service is back once it has answered for about 300 ms.
+	 * `maxPending` 60: six seconds of probes, well past the longest a probe takes to fail (about
+	 * 3 s, a connect nobody answers); `settleProbes` 3: the service is back once it has answered
+	 * for about 300 ms.
 	 */
 	constructor(options: { maxPending?: number; settleProbes?: number } = {}) {
-		this.#maxPending = options.maxPending ?? 30;
+		this.#maxPending = options.maxPending ?? 60;
 		this.#settleProbes = options.settleProbes ?? 3;
 	}
 
@@ -90,6 +93,14 @@ export class OutageDetector {
 		return this.#last;
 	}
 
+	/**
+	 * When (the `sentAt` of a probe, epoch ms) the service came up or back, if every probe taken
+	 * since was answered and no outage is under way; null while it is down or settling.
+	 */
+	get upSince(): number | null {
+		return this.#upSince;
+	}
+
 	/** A new probe loop numbers from 0 again; what was seen before still counts as `before`. */
 	reset(): void {
 		this.#next = 0;
@@ -99,6 +110,7 @@ export class OutageDetector {
 	#take(probe: Probe): Outage | null {
 		this.#last = probe;
 		if (!probe.ok) {
+			this.#upSince = null;
 			if (this.#lastOk && !this.#firstFail) this.#firstFail = probe;
 			if (this.#firstFail) this.#failed++;
 			this.#streak = [];
@@ -107,6 +119,7 @@ export class OutageDetector {
 		const first = this.#firstFail;
 		if (!first) {
 			this.#lastOk = probe;
+			this.#upSince ??= probe.sentAt;
 			return null;
 		}
 		this.#streak.push(probe);
@@ -121,6 +134,7 @@ export class OutageDetector {
 			failedProbes: this.#failed,
 		};
 		this.#lastOk = probe;
+		this.#upSince = back.sentAt;
 		this.#firstFail = null;
 		this.#streak = [];
 		this.#failed = 0;
