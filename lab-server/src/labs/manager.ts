@@ -9,10 +9,11 @@
  * - in memory only: live node state from the observers (live-state.ts; rebuilt on adoption in a
  *   second).
  *
- * A running lab stops at `expiresAt` (TTL, pushed by «Продлить» up to a cap on its running time)
- * or when no terminal has been attached for the idle timeout: its nodes stop with their files,
- * and «Продолжить» (`resume`) starts them again, until `LAB_KEEP_DAYS` or the disk budget for
- * stopped labs ends it (lifetime.ts). The reaper runs on the injected clock.
+ * A new lab passes the caps and is planned and provisioned by creation.ts. A running lab stops
+ * at `expiresAt` (TTL, pushed by «Продлить» up to a cap on its running time) or when no terminal
+ * has been attached for the idle timeout: its nodes stop with their files, and «Продолжить»
+ * (`resume`) starts them again, until `LAB_KEEP_DAYS` or the disk budget for stopped labs ends it
+ * (lifetime.ts). The reaper (reaping.ts) runs on the injected clock.
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -25,31 +26,23 @@ import {
 } from '../api';
 import type { Config } from '../config/config';
 import { listLabResources } from '../docker/lab-network';
-import type { BootPriority } from '../docker/nodes';
-import {
-	deprovisionLab,
-	provisionLab,
-	resetLabNode,
-	stopLabNodes,
-	type LabPlan,
-} from '../docker/provision';
+import { deprovisionLab, resetLabNode, stopLabNodes } from '../docker/provision';
 import { HttpError } from '../http/errors';
 import type { Clock } from '../lib/clock';
 import { sameDigest, sha256 } from '../lib/hash';
-import { newId, newToken } from '../lib/ids';
 import { initialStatus, newLab, type Lab, type LabFields } from './lab';
 import { LabActivity } from './activity';
 import { adoption } from './adoption';
-import { labLabels, serverIdFor, type LabIdentity } from './labels';
+import { LabCreation, type LabOwner } from './creation';
+import { serverIdFor } from './labels';
 import { resumeLab, stopLab, type KeepingContext } from './keeping';
-import { dueActions } from './lifetime';
 import { watchLab, type LabWatch } from './live-state';
 import { LabOperations } from './operations';
-import { LabOwnership } from './ownership';
-import { nodeLimits } from './placement';
-import { freeSubnet, roomOnHost, type RoomContext } from './room';
+import { LabReaper } from './reaping';
+import { roomOnHost, type RoomContext } from './room';
 import { labStore } from './store';
-import { labAddresses } from './subnets';
+
+export type { LabOwner } from './creation';
 
 export interface LabManagerDeps {
 	docker: Docker;
@@ -82,30 +75,15 @@ export interface LabManagerDeps {
 	isPooled?: (labId: string) => boolean;
 }
 
-/** Whom a new lab is for. */
-export interface LabOwner {
-	sessionHash: string;
-	/** The client's address, for `MAX_LABS_PER_IP`; null when unknown. */
-	ip?: string | null;
-	workshop?: string;
-	/** Booted for a pool (warm-pool.ts): no learner's caps apply. */
-	pooled?: boolean;
-}
-
-const REAP_EVERY_MS = 15_000;
-
 export class LabManager {
 	#labs = new Map<string, Lab>();
-	#reserved = new Set<number>();
-	/** Labs being created: id → creation time (saved, so a killed server's half labs go). */
-	#creating = new Map<string, number>();
-	#owners: LabOwnership;
+	#creation: LabCreation;
+	#reaper: LabReaper;
 	#operations = new LabOperations();
 	#watches = new Map<string, LabWatch>();
 	#unregister = new Map<string, (why: 'ended' | 'stopped' | 'closing') => void>();
 	/** Resumes under way, so that a second «Продолжить» waits for the first. */
 	#resuming = new Map<string, Promise<Lab>>();
-	#reapTimer: unknown = null;
 	#activity: LabActivity;
 	#store: ReturnType<typeof labStore>;
 	#deps: LabManagerDeps;
@@ -134,10 +112,15 @@ export class LabManager {
 			evict: (lab) => this.end(lab, 'evicted'),
 			...(deps.hostProblems ? { hostProblems: deps.hostProblems } : {}),
 		};
-		this.#owners = new LabOwnership({
-			perClient: deps.config.maxLabsPerClient,
-			perIp: deps.config.maxLabsPerIp,
+		this.#creation = new LabCreation({
+			...deps,
+			serverId: this.#serverId,
+			room: this.#room,
+			running: () => this.#running(),
+			register: (fields) => this.#register(fields),
+			save: () => this.#save(),
 		});
+		this.#reaper = new LabReaper({ ...deps, labs: this });
 	}
 
 	get size(): number {
@@ -173,7 +156,7 @@ export class LabManager {
 			adopted++;
 		}
 		await this.#save();
-		this.#scheduleReap();
+		this.#reaper.start();
 		log.info({ adopted, removed }, 'labs adopted');
 		return { adopted, removed };
 	}
@@ -184,96 +167,20 @@ export class LabManager {
 	 * requests cannot slip past either.
 	 */
 	create(owner: LabOwner): Promise<{ lab: Lab; token: string }> {
-		return this.#operations.track(() => this.#create(owner));
-	}
-
-	async #create(owner: LabOwner): Promise<{ lab: Lab; token: string }> {
-		const { config, clock, docker, log } = this.#deps;
-		if (this.load >= config.maxLabs) {
-			throw new HttpError(
-				503,
-				'no-capacity',
-				'Свободных стендов сейчас нет: все места заняты. Попробуйте через несколько минут.',
-			);
-		}
-		const ip = owner.ip ?? null;
-		if (!owner.pooled) this.checkOwnerCaps(owner.sessionHash, ip);
-		// Counted as starting before the first await: parallel requests see each other.
-		const started = this.#owners.starts(owner.sessionHash, ip);
-		let index: number | null = null;
-		let id: string | null = null;
-		try {
-			await roomOnHost(this.#room);
-			index = await freeSubnet(this.#room, this.#reserved);
-			const token = newToken();
-			const identity: LabIdentity = {
-				index,
-				tokenHash: sha256(token),
-				ownerHash: owner.sessionHash,
-				createdAt: clock.now(),
-				workshop: owner.workshop ?? null,
-			};
-			id = newId();
-			this.#creating.set(id, identity.createdAt);
-			await this.#save();
-			const plan = this.#plan(id, identity, owner.pooled ? 'background' : 'now');
-			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
-				log.error({ labId: id, err: error }, 'lab start failed');
-				throw new HttpError(
-					500,
-					'lab-start-failed',
-					'Не удалось запустить стенд. Попробуйте ещё раз через минуту.',
-					{ cause: error },
-				);
-			});
-			this.#creating.delete(id);
-			const lab = this.#register({
-				id,
-				addresses: plan.addresses,
-				tokenHash: identity.tokenHash,
-				ownerHash: identity.ownerHash,
-				clientIp: ip,
-				workshop: identity.workshop,
-				createdAt: identity.createdAt,
-				expiresAt: identity.createdAt + config.labTtlMs,
-				idleSince: identity.createdAt,
-				halted: {},
-				containers: provisioned.containers,
-			});
-			await this.#save();
-			log.info({ labId: id, subnet: plan.addresses.subnet, ms: provisioned.bootMs }, 'lab ready');
-			return { lab, token };
-		} finally {
-			started();
-			if (index !== null) this.#reserved.delete(index);
-			if (id !== null && this.#creating.delete(id)) await this.#save();
-		}
+		return this.#operations.track(() => this.#creation.create(owner));
 	}
 
 	/**
 	 * A pool's lab handed to a learner (warm-labs.ts): theirs from now on, opened by a token made
-	 * now (nobody held one for it before), living a TTL from now. Returns the token.
+	 * now, living a TTL from now (creation.ts). Returns the token.
 	 */
-	async claim(lab: Lab, owner: { sessionHash: string; ip: string | null }): Promise<string> {
-		const { clock, config } = this.#deps;
-		const token = newToken();
-		const now = clock.now();
-		Object.assign(lab, {
-			tokenHash: sha256(token),
-			ownerHash: owner.sessionHash,
-			clientIp: owner.ip,
-			startedAt: now,
-			expiresAt: now + config.labTtlMs,
-			idleSince: now,
-		});
-		lab.events.emit('lab', { expiresAt: new Date(lab.expiresAt).toISOString() });
-		await this.#save();
-		return token;
+	claim(lab: Lab, owner: { sessionHash: string; ip: string | null }): Promise<string> {
+		return this.#creation.claim(lab, owner);
 	}
 
-	/** 429 when the session, or (with `MAX_LABS_PER_IP`) the address, holds its share already. */
+	/** 429 when the session or its address holds its share of labs already (creation.ts). */
 	checkOwnerCaps(sessionHash: string, ip: string | null): void {
-		this.#owners.check(this.#running(), sessionHash, ip);
+		this.#creation.checkOwnerCaps(sessionHash, ip);
 	}
 
 	/**
@@ -355,7 +262,7 @@ export class LabManager {
 		this.requireRunning(lab);
 		const { docker, log } = this.#deps;
 		const nodes = node ? [node] : [...LAB_NODES];
-		const plan = this.#plan(lab.id, {
+		const plan = this.#creation.plan(lab.id, {
 			index: lab.addresses.index,
 			tokenHash: lab.tokenHash,
 			ownerHash: lab.ownerHash,
@@ -442,47 +349,18 @@ export class LabManager {
 		return this.#activity.last(labId);
 	}
 
-	/** Labs running or starting (stopped ones take disk only), against `MAX_LABS`. */
+	/** Labs running or starting, against `MAX_LABS` (creation.ts). */
 	get load(): number {
-		return this.#running().length + this.#owners.starting;
+		return this.#creation.load;
 	}
 
 	/**
 	 * Stops what is idle or past its time, ends what was kept long enough or is over the disk
-	 * budget (lifetime.ts). Exposed for tests; normally run by the reaper timer. Returns the ids
+	 * budget (reaping.ts). Exposed for tests; normally run by the reaper timer. Returns the ids
 	 * of the labs stopped or ended.
 	 */
-	async reap(): Promise<string[]> {
-		const { clock, config } = this.#deps;
-		const actions = dueActions(this.list(), {
-			now: clock.now(),
-			idleMs: config.labIdleMs,
-			keepMs: config.labKeepMs,
-			keepDiskBytes: config.labKeepDiskMb * 1024 * 1024,
-			isAttached: this.#deps.isAttached,
-			isPooled: (labId) => this.#deps.isPooled?.(labId) ?? false,
-			isBusy: (labId) => this.isBusy(labId),
-		});
-		const acted: string[] = [];
-		for (const next of actions) {
-			// Planned before the awaits of the labs before it: a lab taken from a pool or extended
-			// since then is not past its time any more.
-			if (
-				next.reason === 'expired' &&
-				next.lab.status === 'running' &&
-				next.lab.expiresAt > clock.now()
-			)
-				continue;
-			acted.push(next.lab.id);
-			try {
-				if (next.action === 'end') await this.end(next.lab, next.reason);
-				else await this.exclusive(next.lab, 'остановка', () => this.stop(next.lab, next.reason));
-			} catch (error) {
-				// Busy since the plan was made, or Docker failed: the next round tries again.
-				this.#deps.log.warn({ labId: next.lab.id, err: error }, `could not ${next.action} lab`);
-			}
-		}
-		return acted;
+	reap(): Promise<string[]> {
+		return this.#reaper.reap();
 	}
 
 	/**
@@ -530,24 +408,10 @@ export class LabManager {
 	async close(): Promise<void> {
 		const waited = await this.#operations.close();
 		if (waited > 0) this.#deps.log.info({ operations: waited }, 'lab operations finished');
-		if (this.#reapTimer !== null) this.#deps.clock.clearTimeout(this.#reapTimer);
-		this.#reapTimer = null;
+		this.#reaper.stop();
 		this.#activity.close();
 		for (const labId of this.#labs.keys()) this.#deactivate(labId, 'closing');
 		await this.#save();
-	}
-
-	/** `boot`: a learner waits for the nodes (`now`), or they are for a warm pool. */
-	#plan(labId: string, identity: LabIdentity, boot: BootPriority = 'now'): LabPlan {
-		const { config, image } = this.#deps;
-		return {
-			labId,
-			addresses: labAddresses(config.labSubnetPool, identity.index),
-			image,
-			limits: nodeLimits(config, this.#deps.storageQuota()),
-			labels: labLabels(identity, this.#serverId),
-			boot,
-		};
 	}
 
 	#register(fields: LabFields): Lab {
@@ -576,22 +440,11 @@ export class LabManager {
 		return this.list().filter((lab) => lab.status !== 'stopped');
 	}
 
-	#scheduleReap(): void {
-		this.#reapTimer = this.#deps.clock.setTimeout(async () => {
-			try {
-				await this.reap();
-			} catch (error) {
-				this.#deps.log.error({ err: error }, 'reaper failed');
-			}
-			this.#scheduleReap();
-		}, REAP_EVERY_MS);
-	}
-
 	#save(): Promise<void> {
 		return this.#store.save({
 			labs: () => this.#labs.values(),
 			lastActivity: (labId) => this.lastActivity(labId),
-			creating: () => this.#creating.entries(),
+			creating: () => this.#creation.creating(),
 		});
 	}
 }
