@@ -6,17 +6,14 @@
  * see each other — and are saved as `creating`, so a killed server's half labs go at the next
  * start. What is created is registered by the manager (manager.ts).
  */
-import type Docker from 'dockerode';
-import type { Logger } from 'pino';
-import type { Config } from '../config/config';
 import type { BootPriority } from '../docker/nodes';
 import { provisionLab, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
-import type { Clock } from '../lib/clock';
 import { sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
 import type { Lab, LabFields } from './lab';
 import { labLabels, type LabIdentity } from './labels';
+import type { LabManagerDeps } from './manager';
 import { LabOwnership } from './ownership';
 import { nodeLimits } from './placement';
 import { freeSubnet, roomOnHost, type RoomContext } from './room';
@@ -32,14 +29,10 @@ export interface LabOwner {
 	pooled?: boolean;
 }
 
-export interface CreationContext {
-	docker: Docker;
-	config: Config;
-	clock: Clock;
-	log: Logger;
-	image: string;
-	/** Whether Docker limits a node's writable layer itself (docker/storage-quota.ts). */
-	storageQuota: () => boolean;
+export interface CreationContext extends Pick<
+	LabManagerDeps,
+	'docker' | 'config' | 'clock' | 'log' | 'image' | 'storageQuota'
+> {
 	/** This server's id on its labs' labels (labels.ts). */
 	serverId: string;
 	room: RoomContext;

@@ -1,6 +1,9 @@
 /**
- * Labs: one per learner, two nodes each. This module decides who gets a lab, how long it runs,
- * when it stops and when it goes; docker/provision.ts does the Docker work.
+ * Labs: one per learner, two nodes each. This module holds the server's labs and decides who
+ * gets a lab, how long it runs, when it stops and when it goes, with one sibling per part:
+ * creation.ts (a new lab), adoption.ts (labs taken back after a restart), running.ts (extend,
+ * reset, halt), keeping.ts (stop, resume), reaping.ts (the reaper); docker/provision.ts does
+ * the Docker work.
  *
  * Data kept per lab, and where it survives a restart:
  * - in Docker labels (immutable, labels.ts): id, subnet index, SHA-256 of the token, SHA-256 of
@@ -9,11 +12,10 @@
  * - in memory only: live node state from the observers (live-state.ts; rebuilt on adoption in a
  *   second).
  *
- * A new lab passes the caps and is planned and provisioned by creation.ts. A running lab stops
- * at `expiresAt` (TTL, pushed by «Продлить» up to a cap on its running time) or when no terminal
- * has been attached for the idle timeout: its nodes stop with their files, and «Продолжить»
- * (`resume`) starts them again, until `LAB_KEEP_DAYS` or the disk budget for stopped labs ends it
- * (lifetime.ts). The reaper (reaping.ts) runs on the injected clock.
+ * A running lab stops at `expiresAt` (TTL, pushed by «Продлить» up to a cap on its running time)
+ * or when no terminal has been attached for the idle timeout: its nodes stop with their files,
+ * and «Продолжить» (`resume`) starts them again, until `LAB_KEEP_DAYS` or the disk budget for
+ * stopped labs ends it (lifetime.ts). The reaper runs on the injected clock.
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -25,20 +27,20 @@ import {
 	type StopReason,
 } from '../api';
 import type { Config } from '../config/config';
-import { listLabResources } from '../docker/lab-network';
-import { deprovisionLab, resetLabNode, stopLabNodes } from '../docker/provision';
+import { deprovisionLab } from '../docker/provision';
 import { HttpError } from '../http/errors';
 import type { Clock } from '../lib/clock';
-import { sameDigest, sha256 } from '../lib/hash';
-import { initialStatus, newLab, type Lab, type LabFields } from './lab';
+import { newLab, type Lab, type LabFields } from './lab';
+import { authorizeLab, cookieMaxAgeS } from './access';
 import { LabActivity } from './activity';
-import { adoption } from './adoption';
+import { adoptLabs } from './adoption';
 import { LabCreation, type LabOwner } from './creation';
 import { serverIdFor } from './labels';
 import { resumeLab, stopLab, type KeepingContext } from './keeping';
 import { watchLab, type LabWatch } from './live-state';
 import { LabOperations } from './operations';
 import { LabReaper } from './reaping';
+import { extendLab, haltNode, requireRunning, resetNodes, type RunningContext } from './running';
 import { roomOnHost, type RoomContext } from './room';
 import { labStore } from './store';
 
@@ -88,6 +90,7 @@ export class LabManager {
 	#store: ReturnType<typeof labStore>;
 	#deps: LabManagerDeps;
 	#keeping: KeepingContext;
+	#running: RunningContext;
 	#room: RoomContext;
 
 	/** This server's id on its labs' labels: a hash of its state directory. */
@@ -116,10 +119,16 @@ export class LabManager {
 			...deps,
 			serverId: this.#serverId,
 			room: this.#room,
-			running: () => this.#running(),
+			running: () => this.list().filter((lab) => lab.status !== 'stopped'),
 			register: (fields) => this.#register(fields),
 			save: () => this.#save(),
 		});
+		this.#running = {
+			...deps,
+			watch: (labId) => this.#watches.get(labId),
+			plan: (labId, identity) => this.#creation.plan(labId, identity),
+			save: () => this.#save(),
+		};
 		this.#reaper = new LabReaper({ ...deps, labs: this });
 	}
 
@@ -137,27 +146,16 @@ export class LabManager {
 	 * reaper.
 	 */
 	async adopt(): Promise<{ adopted: number; removed: number }> {
-		const { docker, clock, config, log } = this.#deps;
-		const saved = await this.#store.read();
-		let adopted = 0;
-		let removed = 0;
-		for (const [labId, found] of await listLabResources(docker)) {
-			const next = adoption(found, saved, { serverId: this.#serverId, now: clock.now(), config });
-			if (next.kind === 'foreign') continue;
-			if (next.kind === 'remove') {
-				log.info({ labId, complete: next.whole }, 'removing orphaned or expired lab');
-				await deprovisionLab(docker, labId);
-				removed++;
-				continue;
-			}
-			const lab = this.#register(next.fields);
-			if (next.stopNodes) await stopLabNodes(docker, labId, lab.containers);
-			this.#activity.restore(labId, saved[labId]?.lastActivity ?? null);
-			adopted++;
-		}
+		const { adopted, removed } = await adoptLabs({
+			...this.#deps,
+			serverId: this.#serverId,
+			saved: await this.#store.read(),
+			register: (fields) => this.#register(fields),
+			activity: this.#activity,
+		});
 		await this.#save();
 		this.#reaper.start();
-		log.info({ adopted, removed }, 'labs adopted');
+		this.#deps.log.info({ adopted, removed }, 'labs adopted');
 		return { adopted, removed };
 	}
 
@@ -170,10 +168,7 @@ export class LabManager {
 		return this.#operations.track(() => this.#creation.create(owner));
 	}
 
-	/**
-	 * A pool's lab handed to a learner (warm-labs.ts): theirs from now on, opened by a token made
-	 * now, living a TTL from now (creation.ts). Returns the token.
-	 */
+	/** A pool's lab handed to a learner (warm-labs.ts); returns its new token (creation.ts). */
 	claim(lab: Lab, owner: { sessionHash: string; ip: string | null }): Promise<string> {
 		return this.#creation.claim(lab, owner);
 	}
@@ -196,127 +191,41 @@ export class LabManager {
 		return this.#operations.isBusy(labId);
 	}
 
-	/** The lab, if `token` opens it: 404 for an unknown lab, 401 without a token, 403 for another's. */
+	/** The lab, if `token` opens it: 404, 401 or 403 otherwise (access.ts). */
 	authorize(labId: string, token: string | undefined): Lab {
-		const lab = this.#labs.get(labId);
-		if (!lab)
-			throw new HttpError(
-				404,
-				'lab-not-found',
-				'Стенд не найден: возможно, его время истекло. Запустите новый.',
-			);
-		if (!token) throw new HttpError(401, 'unauthorized', 'Нужен ключ доступа к стенду.');
-		if (!sameDigest(sha256(token), lab.tokenHash)) {
-			throw new HttpError(403, 'forbidden', 'Этот ключ не открывает этот стенд.');
-		}
-		return lab;
+		return authorizeLab(this.#labs.get(labId), token);
 	}
 
-	/** 409 `lab-stopped` unless the lab runs (its nodes are up). */
+	/** 409 `lab-stopped` unless the lab runs (running.ts). */
 	requireRunning(lab: Lab): void {
-		if (lab.status === 'running') return;
-		throw new HttpError(
-			409,
-			'lab-stopped',
-			lab.status === 'starting'
-				? 'Стенд запускается: подождите несколько секунд.'
-				: 'Стенд остановлен: нажмите «Продолжить», чтобы запустить его снова.',
-		);
+		requireRunning(lab);
 	}
 
-	/**
-	 * How long the lab's cookie should live: as long as the lab may — running, then kept stopped
-	 * for `LAB_KEEP_DAYS` — and an hour more (a lab extended later gets a fresh cookie on its GET).
-	 */
+	/** How long the lab's cookie should live, in seconds (access.ts). */
 	cookieMaxAgeS(lab: Lab): number {
-		const { clock, config } = this.#deps;
-		const until = lab.keptUntil ?? lab.expiresAt + config.labKeepMs;
-		return Math.max(0, Math.round((until - clock.now()) / 1000)) + 3600;
+		return cookieMaxAgeS(lab, this.#deps.clock.now(), this.#deps.config.labKeepMs);
 	}
 
 	get(labId: string): Lab | undefined {
 		return this.#labs.get(labId);
 	}
 
-	/** «Продлить»: the lab lives another TTL from now, up to its lifetime cap. */
+	/** «Продлить»: the lab lives another TTL from now, up to its lifetime cap (running.ts). */
 	async extend(lab: Lab): Promise<Lab> {
-		this.requireRunning(lab);
-		const { config, clock } = this.#deps;
-		const cap = lab.startedAt + config.labMaxLifetimeMs;
-		const next = Math.min(clock.now() + config.labTtlMs, cap);
-		if (next <= lab.expiresAt) {
-			throw new HttpError(
-				409,
-				'extend-limit',
-				'Продлить стенд больше нельзя: он уже живёт максимальное время.',
-			);
-		}
-		lab.expiresAt = next;
-		lab.events.emit('lab', { expiresAt: new Date(next).toISOString() });
-		await this.#save();
+		await extendLab(this.#running, lab);
 		return lab;
 	}
 
-	/** «Сбросить стенд»: the node (or both) back to the state at the start of the course. */
+	/** «Сбросить стенд»: the node (or both) back to the start of the course (running.ts). */
 	async reset(lab: Lab, node?: LabNode): Promise<Lab> {
-		this.requireRunning(lab);
-		const { docker, log } = this.#deps;
-		const nodes = node ? [node] : [...LAB_NODES];
-		const plan = this.#creation.plan(lab.id, {
-			index: lab.addresses.index,
-			tokenHash: lab.tokenHash,
-			ownerHash: lab.ownerHash,
-			createdAt: lab.createdAt,
-			workshop: lab.workshop,
-		});
-		const watch = this.#watches.get(lab.id);
-		const started = performance.now();
-		for (const name of nodes) {
-			await this.#deps.onTeardown(lab.id, name);
-			lab.events.emit('reset', { node: name });
-			watch?.unwatch(name);
-			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
-			delete lab.halted[name];
-		}
-		await Promise.all(
-			nodes.map(async (name) => {
-				lab.containers[name] = await resetLabNode(docker, plan, name);
-				watch?.watch(name);
-			}),
-		);
-		log.info({ labId: lab.id, nodes, ms: Math.round(performance.now() - started) }, 'lab reset');
-		await this.#save();
+		await resetNodes(this.#running, lab, node ? [node] : [...LAB_NODES]);
 		return lab;
 	}
 
-	/**
-	 * Stops a node over a limit (node-limits.ts): its processes are killed, the learner is told
-	 * why (`limit` event), and it stays stopped — across restarts too — until it is reset.
-	 */
+	/** Stops a node over a limit (node-limits.ts) until it is reset (running.ts). */
 	async halt(lab: Lab, node: LabNode, event: Omit<NodeLimitEvent, 'at'>): Promise<void> {
 		if (!this.#labs.has(lab.id) || lab.status !== 'running' || this.isBusy(lab.id)) return;
-		const { docker, clock, log } = this.#deps;
-		const at = new Date(clock.now()).toISOString();
-		lab.halted[node] = { ...event, at };
-		await docker
-			.getContainer(lab.containers[node])
-			.kill()
-			.catch((error: unknown) =>
-				log.warn({ labId: lab.id, node, err: error }, 'could not stop node'),
-			);
-		this.#watches.get(lab.id)?.unwatch(node);
-		lab.nodes[node] = {
-			...lab.nodes[node],
-			state: 'stopped',
-			keepalived: 'stopped',
-			hasVip: false,
-		};
-		lab.events.emit('limit', { ...event, at });
-		log.warn(
-			{ labId: lab.id, node, kind: event.kind, used: event.used, limit: event.limit },
-			'node stopped over a limit',
-		);
-		await this.#save();
+		await haltNode(this.#running, lab, node, event);
 	}
 
 	/** Ends a lab: terminals closed, containers and network removed, state forgotten. */
@@ -354,11 +263,7 @@ export class LabManager {
 		return this.#creation.load;
 	}
 
-	/**
-	 * Stops what is idle or past its time, ends what was kept long enough or is over the disk
-	 * budget (reaping.ts). Exposed for tests; normally run by the reaper timer. Returns the ids
-	 * of the labs stopped or ended.
-	 */
+	/** One round of the reaper now (reaping.ts), for tests: the ids of the labs stopped or ended. */
 	reap(): Promise<string[]> {
 		return this.#reaper.reap();
 	}
@@ -434,10 +339,6 @@ export class LabManager {
 		this.#watches.delete(labId);
 		this.#unregister.get(labId)?.(why);
 		this.#unregister.delete(labId);
-	}
-
-	#running(): Lab[] {
-		return this.list().filter((lab) => lab.status !== 'stopped');
 	}
 
 	#save(): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * The reaper: every REAP_EVERY_MS on the injected clock it applies lifetime.ts's rules to the
- * labs — stops what is idle or past its time, ends what was kept long enough or is over the disk
- * budget — through the manager's own `stop` and `end` (manager.ts), so that a reaped lab goes
- * the way a learner's «Завершить» or an idle stop would.
+ * labs — what is idle or past its time stops, what was kept long enough or is over the disk
+ * budget goes — through the manager's own `stop` and `end` (manager.ts); a lab that cannot be
+ * reaped now is tried again the next round.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
