@@ -22,7 +22,7 @@ import { ensureNodeImage } from '../lab-server/src/docker/images';
 import { deprovisionLab } from '../lab-server/src/docker/provision';
 import { LAB_NODES, type LabNode } from '../lab-server/src/api';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
-import { TERMINAL_DEFAULTS, type TerminalOptions } from '../lab-server/src/terminals/session';
+import { TERMINAL_DEFAULTS, type TerminalOptions } from '../lab-server/src/terminals/options';
 import { checkInotifyRoom, ensureInotifyLimit } from '../lab-server/src/docker/host-limits';
 import { BenchTerminal, sleep } from './terminal';
 

@@ -27,7 +27,7 @@ import { isLabNode } from './api';
 import { keyedThrottle } from './lib/throttle';
 import { staticSite } from './http/static-site';
 import { TerminalRegistry } from './terminals/registry';
-import type { TerminalOptions } from './terminals/session';
+import type { TerminalOptions } from './terminals/options';
 import { attachTerminalServer } from './terminals/socket';
 import { watchChecks, type CheckWatcher } from './checks/watcher';
 import { drillService } from './drills/service';

@@ -13,7 +13,7 @@ import type { CreatedLab } from '../src/api';
 import { testConfig } from './test-config';
 import type { Clock } from '../src/lib/clock';
 import { createLabServer, type LabServer } from '../src/server';
-import type { TerminalOptions } from '../src/terminals/session';
+import type { TerminalOptions } from '../src/terminals/options';
 
 export interface TestServer {
 	server: LabServer;

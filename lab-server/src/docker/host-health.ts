@@ -1,7 +1,7 @@
 /**
  * Whether the host can take one more lab: free disk in Docker's data root, and free inotify
  * instances of root's (what every node's systemd needs). Measured at most every CACHE_MS; when
- * either runs low, new labs are refused with the reason (labs/manager.ts) instead of failing
+ * either runs low, new labs are refused with the reason (labs/room.ts) instead of failing
  * half-way, and `/api/health` and `npm start` report both.
  */
 import { statfs } from 'node:fs/promises';

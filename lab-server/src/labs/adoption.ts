@@ -1,16 +1,64 @@
 /**
  * What a restarted server makes of the labs it finds in Docker: its own whole labs are taken
  * back (running, or stopped with their files kept), its own broken, expired or half-created ones
- * removed, other servers' left alone.
+ * removed, other servers' left alone. `adoption` decides for one lab; `adoptLabs` does it for
+ * every lab Docker has.
  */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
 import { LAB_NODES } from '../api';
 import type { Config } from '../config/config';
-import type { LabResources } from '../docker/lab-network';
+import { listLabResources, type LabResources } from '../docker/lab-network';
 import { LABELS } from '../docker/labels';
-import type { LabFields } from './lab';
+import { deprovisionLab, stopLabNodes } from '../docker/provision';
+import type { Clock } from '../lib/clock';
+import type { LabActivity } from './activity';
+import type { Lab, LabFields } from './lab';
 import { identityFromLabels } from './labels';
 import { RUNNING, type SavedLab, type SavedLabs } from './store';
 import { labAddresses } from './subnets';
+
+export interface AdoptingContext {
+	docker: Docker;
+	clock: Clock;
+	config: Pick<Config, 'labTtlMs' | 'labSubnetPool' | 'labKeepMs'>;
+	log: Logger;
+	/** This server's id on its labs' labels (labels.ts): other servers' labs are left alone. */
+	serverId: string;
+	/** What the previous server saved (store.ts). */
+	saved: SavedLabs;
+	/** Takes a lab back in: the manager's from now on. */
+	register: (fields: LabFields) => Lab;
+	/** When learners last typed, taken back too. */
+	activity: Pick<LabActivity, 'restore'>;
+}
+
+/**
+ * Takes back every lab of this server's that Docker has, running or stopped; removes whatever is
+ * incomplete, expired or unlabelled.
+ */
+export async function adoptLabs(
+	ctx: AdoptingContext,
+): Promise<{ adopted: number; removed: number }> {
+	const { docker, clock, config, log, saved } = ctx;
+	let adopted = 0;
+	let removed = 0;
+	for (const [labId, found] of await listLabResources(docker)) {
+		const next = adoption(found, saved, { serverId: ctx.serverId, now: clock.now(), config });
+		if (next.kind === 'foreign') continue;
+		if (next.kind === 'remove') {
+			log.info({ labId, complete: next.whole }, 'removing orphaned or expired lab');
+			await deprovisionLab(docker, labId);
+			removed++;
+			continue;
+		}
+		const lab = ctx.register(next.fields);
+		if (next.stopNodes) await stopLabNodes(docker, labId, lab.containers);
+		ctx.activity.restore(labId, saved[labId]?.lastActivity ?? null);
+		adopted++;
+	}
+	return { adopted, removed };
+}
 
 export type Adoption =
 	| { kind: 'foreign' }

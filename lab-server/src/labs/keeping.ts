@@ -2,7 +2,8 @@
  * Labs kept stopped for their learner: stopping one with its files (a drill under way undone,
  * terminals closed with 4018 and their scrollback saved, the nodes stopped, the disk they take
  * measured) and starting the same nodes again for «Продолжить». When — and whether there is room
- * — is the manager's business (manager.ts, lifetime.ts); this module does the change of state.
+ * — is the manager's and the reaper's business (manager.ts, reaping.ts, lifetime.ts); this
+ * module does the change of state.
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';

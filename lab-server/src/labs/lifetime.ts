@@ -1,5 +1,5 @@
 /**
- * When a lab stops and when it goes, as pure rules the reaper applies (manager.ts):
+ * When a lab stops and when it goes, as pure rules the reaper applies (reaping.ts):
  * - a running lab whose time ran out, or with no terminal for `LAB_IDLE_MINUTES` (unless it waits
  *   in a workshop's pool), is stopped with its files kept — or removed when `LAB_KEEP_DAYS` is 0,
  *   or when it is a pool's lab past its time (nobody's work is on it);

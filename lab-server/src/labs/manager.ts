@@ -1,6 +1,9 @@
 /**
- * Labs: one per learner, two nodes each. This module decides who gets a lab, how long it runs,
- * when it stops and when it goes; docker/provision.ts does the Docker work.
+ * Labs: one per learner, two nodes each. This module holds the server's labs and decides who
+ * gets a lab, how long it runs, when it stops and when it goes, with one sibling per part:
+ * creation.ts (a new lab), adoption.ts (labs taken back after a restart), running.ts (extend,
+ * reset, halt), keeping.ts (stop, resume), reaping.ts (the reaper); docker/provision.ts does
+ * the Docker work.
  *
  * Data kept per lab, and where it survives a restart:
  * - in Docker labels (immutable, labels.ts): id, subnet index, SHA-256 of the token, SHA-256 of
@@ -24,32 +27,24 @@ import {
 	type StopReason,
 } from '../api';
 import type { Config } from '../config/config';
-import { listLabResources } from '../docker/lab-network';
-import type { BootPriority } from '../docker/nodes';
-import {
-	deprovisionLab,
-	provisionLab,
-	resetLabNode,
-	stopLabNodes,
-	type LabPlan,
-} from '../docker/provision';
+import { deprovisionLab } from '../docker/provision';
 import { HttpError } from '../http/errors';
 import type { Clock } from '../lib/clock';
-import { sameDigest, sha256 } from '../lib/hash';
-import { newId, newToken } from '../lib/ids';
-import { initialStatus, newLab, type Lab, type LabFields } from './lab';
+import { newLab, type Lab, type LabFields } from './lab';
+import { authorizeLab, cookieMaxAgeS } from './access';
 import { LabActivity } from './activity';
-import { adoption } from './adoption';
-import { labLabels, serverIdFor, type LabIdentity } from './labels';
+import { adoptLabs } from './adoption';
+import { LabCreation, type LabOwner } from './creation';
+import { serverIdFor } from './labels';
 import { resumeLab, stopLab, type KeepingContext } from './keeping';
-import { dueActions } from './lifetime';
 import { watchLab, type LabWatch } from './live-state';
 import { LabOperations } from './operations';
-import { LabOwnership } from './ownership';
-import { nodeLimits } from './placement';
-import { freeSubnet, roomOnHost, type RoomContext } from './room';
+import { LabReaper } from './reaping';
+import { extendLab, haltNode, requireRunning, resetNodes, type RunningContext } from './running';
+import { roomOnHost, type RoomContext } from './room';
 import { labStore } from './store';
-import { labAddresses } from './subnets';
+
+export type { LabOwner } from './creation';
 
 export interface LabManagerDeps {
 	docker: Docker;
@@ -82,34 +77,20 @@ export interface LabManagerDeps {
 	isPooled?: (labId: string) => boolean;
 }
 
-/** Whom a new lab is for. */
-export interface LabOwner {
-	sessionHash: string;
-	/** The client's address, for `MAX_LABS_PER_IP`; null when unknown. */
-	ip?: string | null;
-	workshop?: string;
-	/** Booted for a pool (warm-pool.ts): no learner's caps apply. */
-	pooled?: boolean;
-}
-
-const REAP_EVERY_MS = 15_000;
-
 export class LabManager {
 	#labs = new Map<string, Lab>();
-	#reserved = new Set<number>();
-	/** Labs being created: id → creation time (saved, so a killed server's half labs go). */
-	#creating = new Map<string, number>();
-	#owners: LabOwnership;
+	#creation: LabCreation;
+	#reaper: LabReaper;
 	#operations = new LabOperations();
 	#watches = new Map<string, LabWatch>();
 	#unregister = new Map<string, (why: 'ended' | 'stopped' | 'closing') => void>();
 	/** Resumes under way, so that a second «Продолжить» waits for the first. */
 	#resuming = new Map<string, Promise<Lab>>();
-	#reapTimer: unknown = null;
 	#activity: LabActivity;
 	#store: ReturnType<typeof labStore>;
 	#deps: LabManagerDeps;
 	#keeping: KeepingContext;
+	#running: RunningContext;
 	#room: RoomContext;
 
 	/** This server's id on its labs' labels: a hash of its state directory. */
@@ -134,10 +115,21 @@ export class LabManager {
 			evict: (lab) => this.end(lab, 'evicted'),
 			...(deps.hostProblems ? { hostProblems: deps.hostProblems } : {}),
 		};
-		this.#owners = new LabOwnership({
-			perClient: deps.config.maxLabsPerClient,
-			perIp: deps.config.maxLabsPerIp,
+		this.#creation = new LabCreation({
+			...deps,
+			serverId: this.#serverId,
+			room: this.#room,
+			running: () => this.list().filter((lab) => lab.status !== 'stopped'),
+			register: (fields) => this.#register(fields),
+			save: () => this.#save(),
 		});
+		this.#running = {
+			...deps,
+			watch: (labId) => this.#watches.get(labId),
+			plan: (labId, identity) => this.#creation.plan(labId, identity),
+			save: () => this.#save(),
+		};
+		this.#reaper = new LabReaper({ ...deps, labs: this });
 	}
 
 	get size(): number {
@@ -154,27 +146,16 @@ export class LabManager {
 	 * reaper.
 	 */
 	async adopt(): Promise<{ adopted: number; removed: number }> {
-		const { docker, clock, config, log } = this.#deps;
-		const saved = await this.#store.read();
-		let adopted = 0;
-		let removed = 0;
-		for (const [labId, found] of await listLabResources(docker)) {
-			const next = adoption(found, saved, { serverId: this.#serverId, now: clock.now(), config });
-			if (next.kind === 'foreign') continue;
-			if (next.kind === 'remove') {
-				log.info({ labId, complete: next.whole }, 'removing orphaned or expired lab');
-				await deprovisionLab(docker, labId);
-				removed++;
-				continue;
-			}
-			const lab = this.#register(next.fields);
-			if (next.stopNodes) await stopLabNodes(docker, labId, lab.containers);
-			this.#activity.restore(labId, saved[labId]?.lastActivity ?? null);
-			adopted++;
-		}
+		const { adopted, removed } = await adoptLabs({
+			...this.#deps,
+			serverId: this.#serverId,
+			saved: await this.#store.read(),
+			register: (fields) => this.#register(fields),
+			activity: this.#activity,
+		});
 		await this.#save();
-		this.#scheduleReap();
-		log.info({ adopted, removed }, 'labs adopted');
+		this.#reaper.start();
+		this.#deps.log.info({ adopted, removed }, 'labs adopted');
 		return { adopted, removed };
 	}
 
@@ -184,96 +165,17 @@ export class LabManager {
 	 * requests cannot slip past either.
 	 */
 	create(owner: LabOwner): Promise<{ lab: Lab; token: string }> {
-		return this.#operations.track(() => this.#create(owner));
+		return this.#operations.track(() => this.#creation.create(owner));
 	}
 
-	async #create(owner: LabOwner): Promise<{ lab: Lab; token: string }> {
-		const { config, clock, docker, log } = this.#deps;
-		if (this.load >= config.maxLabs) {
-			throw new HttpError(
-				503,
-				'no-capacity',
-				'Свободных стендов сейчас нет: все места заняты. Попробуйте через несколько минут.',
-			);
-		}
-		const ip = owner.ip ?? null;
-		if (!owner.pooled) this.checkOwnerCaps(owner.sessionHash, ip);
-		// Counted as starting before the first await: parallel requests see each other.
-		const started = this.#owners.starts(owner.sessionHash, ip);
-		let index: number | null = null;
-		let id: string | null = null;
-		try {
-			await roomOnHost(this.#room);
-			index = await freeSubnet(this.#room, this.#reserved);
-			const token = newToken();
-			const identity: LabIdentity = {
-				index,
-				tokenHash: sha256(token),
-				ownerHash: owner.sessionHash,
-				createdAt: clock.now(),
-				workshop: owner.workshop ?? null,
-			};
-			id = newId();
-			this.#creating.set(id, identity.createdAt);
-			await this.#save();
-			const plan = this.#plan(id, identity, owner.pooled ? 'background' : 'now');
-			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
-				log.error({ labId: id, err: error }, 'lab start failed');
-				throw new HttpError(
-					500,
-					'lab-start-failed',
-					'Не удалось запустить стенд. Попробуйте ещё раз через минуту.',
-					{ cause: error },
-				);
-			});
-			this.#creating.delete(id);
-			const lab = this.#register({
-				id,
-				addresses: plan.addresses,
-				tokenHash: identity.tokenHash,
-				ownerHash: identity.ownerHash,
-				clientIp: ip,
-				workshop: identity.workshop,
-				createdAt: identity.createdAt,
-				expiresAt: identity.createdAt + config.labTtlMs,
-				idleSince: identity.createdAt,
-				halted: {},
-				containers: provisioned.containers,
-			});
-			await this.#save();
-			log.info({ labId: id, subnet: plan.addresses.subnet, ms: provisioned.bootMs }, 'lab ready');
-			return { lab, token };
-		} finally {
-			started();
-			if (index !== null) this.#reserved.delete(index);
-			if (id !== null && this.#creating.delete(id)) await this.#save();
-		}
+	/** A pool's lab handed to a learner (warm-labs.ts); returns its new token (creation.ts). */
+	claim(lab: Lab, owner: { sessionHash: string; ip: string | null }): Promise<string> {
+		return this.#creation.claim(lab, owner);
 	}
 
-	/**
-	 * A pool's lab handed to a learner (warm-labs.ts): theirs from now on, opened by a token made
-	 * now (nobody held one for it before), living a TTL from now. Returns the token.
-	 */
-	async claim(lab: Lab, owner: { sessionHash: string; ip: string | null }): Promise<string> {
-		const { clock, config } = this.#deps;
-		const token = newToken();
-		const now = clock.now();
-		Object.assign(lab, {
-			tokenHash: sha256(token),
-			ownerHash: owner.sessionHash,
-			clientIp: owner.ip,
-			startedAt: now,
-			expiresAt: now + config.labTtlMs,
-			idleSince: now,
-		});
-		lab.events.emit('lab', { expiresAt: new Date(lab.expiresAt).toISOString() });
-		await this.#save();
-		return token;
-	}
-
-	/** 429 when the session, or (with `MAX_LABS_PER_IP`) the address, holds its share already. */
+	/** 429 when the session or its address holds its share of labs already (creation.ts). */
 	checkOwnerCaps(sessionHash: string, ip: string | null): void {
-		this.#owners.check(this.#running(), sessionHash, ip);
+		this.#creation.checkOwnerCaps(sessionHash, ip);
 	}
 
 	/**
@@ -289,127 +191,41 @@ export class LabManager {
 		return this.#operations.isBusy(labId);
 	}
 
-	/** The lab, if `token` opens it: 404 for an unknown lab, 401 without a token, 403 for another's. */
+	/** The lab, if `token` opens it: 404, 401 or 403 otherwise (access.ts). */
 	authorize(labId: string, token: string | undefined): Lab {
-		const lab = this.#labs.get(labId);
-		if (!lab)
-			throw new HttpError(
-				404,
-				'lab-not-found',
-				'Стенд не найден: возможно, его время истекло. Запустите новый.',
-			);
-		if (!token) throw new HttpError(401, 'unauthorized', 'Нужен ключ доступа к стенду.');
-		if (!sameDigest(sha256(token), lab.tokenHash)) {
-			throw new HttpError(403, 'forbidden', 'Этот ключ не открывает этот стенд.');
-		}
-		return lab;
+		return authorizeLab(this.#labs.get(labId), token);
 	}
 
-	/** 409 `lab-stopped` unless the lab runs (its nodes are up). */
+	/** 409 `lab-stopped` unless the lab runs (running.ts). */
 	requireRunning(lab: Lab): void {
-		if (lab.status === 'running') return;
-		throw new HttpError(
-			409,
-			'lab-stopped',
-			lab.status === 'starting'
-				? 'Стенд запускается: подождите несколько секунд.'
-				: 'Стенд остановлен: нажмите «Продолжить», чтобы запустить его снова.',
-		);
+		requireRunning(lab);
 	}
 
-	/**
-	 * How long the lab's cookie should live: as long as the lab may — running, then kept stopped
-	 * for `LAB_KEEP_DAYS` — and an hour more (a lab extended later gets a fresh cookie on its GET).
-	 */
+	/** How long the lab's cookie should live, in seconds (access.ts). */
 	cookieMaxAgeS(lab: Lab): number {
-		const { clock, config } = this.#deps;
-		const until = lab.keptUntil ?? lab.expiresAt + config.labKeepMs;
-		return Math.max(0, Math.round((until - clock.now()) / 1000)) + 3600;
+		return cookieMaxAgeS(lab, this.#deps.clock.now(), this.#deps.config.labKeepMs);
 	}
 
 	get(labId: string): Lab | undefined {
 		return this.#labs.get(labId);
 	}
 
-	/** «Продлить»: the lab lives another TTL from now, up to its lifetime cap. */
+	/** «Продлить»: the lab lives another TTL from now, up to its lifetime cap (running.ts). */
 	async extend(lab: Lab): Promise<Lab> {
-		this.requireRunning(lab);
-		const { config, clock } = this.#deps;
-		const cap = lab.startedAt + config.labMaxLifetimeMs;
-		const next = Math.min(clock.now() + config.labTtlMs, cap);
-		if (next <= lab.expiresAt) {
-			throw new HttpError(
-				409,
-				'extend-limit',
-				'Продлить стенд больше нельзя: он уже живёт максимальное время.',
-			);
-		}
-		lab.expiresAt = next;
-		lab.events.emit('lab', { expiresAt: new Date(next).toISOString() });
-		await this.#save();
+		await extendLab(this.#running, lab);
 		return lab;
 	}
 
-	/** «Сбросить стенд»: the node (or both) back to the state at the start of the course. */
+	/** «Сбросить стенд»: the node (or both) back to the start of the course (running.ts). */
 	async reset(lab: Lab, node?: LabNode): Promise<Lab> {
-		this.requireRunning(lab);
-		const { docker, log } = this.#deps;
-		const nodes = node ? [node] : [...LAB_NODES];
-		const plan = this.#plan(lab.id, {
-			index: lab.addresses.index,
-			tokenHash: lab.tokenHash,
-			ownerHash: lab.ownerHash,
-			createdAt: lab.createdAt,
-			workshop: lab.workshop,
-		});
-		const watch = this.#watches.get(lab.id);
-		const started = performance.now();
-		for (const name of nodes) {
-			await this.#deps.onTeardown(lab.id, name);
-			lab.events.emit('reset', { node: name });
-			watch?.unwatch(name);
-			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
-			delete lab.halted[name];
-		}
-		await Promise.all(
-			nodes.map(async (name) => {
-				lab.containers[name] = await resetLabNode(docker, plan, name);
-				watch?.watch(name);
-			}),
-		);
-		log.info({ labId: lab.id, nodes, ms: Math.round(performance.now() - started) }, 'lab reset');
-		await this.#save();
+		await resetNodes(this.#running, lab, node ? [node] : [...LAB_NODES]);
 		return lab;
 	}
 
-	/**
-	 * Stops a node over a limit (node-limits.ts): its processes are killed, the learner is told
-	 * why (`limit` event), and it stays stopped — across restarts too — until it is reset.
-	 */
+	/** Stops a node over a limit (node-limits.ts) until it is reset (running.ts). */
 	async halt(lab: Lab, node: LabNode, event: Omit<NodeLimitEvent, 'at'>): Promise<void> {
 		if (!this.#labs.has(lab.id) || lab.status !== 'running' || this.isBusy(lab.id)) return;
-		const { docker, clock, log } = this.#deps;
-		const at = new Date(clock.now()).toISOString();
-		lab.halted[node] = { ...event, at };
-		await docker
-			.getContainer(lab.containers[node])
-			.kill()
-			.catch((error: unknown) =>
-				log.warn({ labId: lab.id, node, err: error }, 'could not stop node'),
-			);
-		this.#watches.get(lab.id)?.unwatch(node);
-		lab.nodes[node] = {
-			...lab.nodes[node],
-			state: 'stopped',
-			keepalived: 'stopped',
-			hasVip: false,
-		};
-		lab.events.emit('limit', { ...event, at });
-		log.warn(
-			{ labId: lab.id, node, kind: event.kind, used: event.used, limit: event.limit },
-			'node stopped over a limit',
-		);
-		await this.#save();
+		await haltNode(this.#running, lab, node, event);
 	}
 
 	/** Ends a lab: terminals closed, containers and network removed, state forgotten. */
@@ -442,47 +258,14 @@ export class LabManager {
 		return this.#activity.last(labId);
 	}
 
-	/** Labs running or starting (stopped ones take disk only), against `MAX_LABS`. */
+	/** Labs running or starting, against `MAX_LABS` (creation.ts). */
 	get load(): number {
-		return this.#running().length + this.#owners.starting;
+		return this.#creation.load;
 	}
 
-	/**
-	 * Stops what is idle or past its time, ends what was kept long enough or is over the disk
-	 * budget (lifetime.ts). Exposed for tests; normally run by the reaper timer. Returns the ids
-	 * of the labs stopped or ended.
-	 */
-	async reap(): Promise<string[]> {
-		const { clock, config } = this.#deps;
-		const actions = dueActions(this.list(), {
-			now: clock.now(),
-			idleMs: config.labIdleMs,
-			keepMs: config.labKeepMs,
-			keepDiskBytes: config.labKeepDiskMb * 1024 * 1024,
-			isAttached: this.#deps.isAttached,
-			isPooled: (labId) => this.#deps.isPooled?.(labId) ?? false,
-			isBusy: (labId) => this.isBusy(labId),
-		});
-		const acted: string[] = [];
-		for (const next of actions) {
-			// Planned before the awaits of the labs before it: a lab taken from a pool or extended
-			// since then is not past its time any more.
-			if (
-				next.reason === 'expired' &&
-				next.lab.status === 'running' &&
-				next.lab.expiresAt > clock.now()
-			)
-				continue;
-			acted.push(next.lab.id);
-			try {
-				if (next.action === 'end') await this.end(next.lab, next.reason);
-				else await this.exclusive(next.lab, 'остановка', () => this.stop(next.lab, next.reason));
-			} catch (error) {
-				// Busy since the plan was made, or Docker failed: the next round tries again.
-				this.#deps.log.warn({ labId: next.lab.id, err: error }, `could not ${next.action} lab`);
-			}
-		}
-		return acted;
+	/** One round of the reaper now (reaping.ts), for tests: the ids of the labs stopped or ended. */
+	reap(): Promise<string[]> {
+		return this.#reaper.reap();
 	}
 
 	/**
@@ -530,24 +313,10 @@ export class LabManager {
 	async close(): Promise<void> {
 		const waited = await this.#operations.close();
 		if (waited > 0) this.#deps.log.info({ operations: waited }, 'lab operations finished');
-		if (this.#reapTimer !== null) this.#deps.clock.clearTimeout(this.#reapTimer);
-		this.#reapTimer = null;
+		this.#reaper.stop();
 		this.#activity.close();
 		for (const labId of this.#labs.keys()) this.#deactivate(labId, 'closing');
 		await this.#save();
-	}
-
-	/** `boot`: a learner waits for the nodes (`now`), or they are for a warm pool. */
-	#plan(labId: string, identity: LabIdentity, boot: BootPriority = 'now'): LabPlan {
-		const { config, image } = this.#deps;
-		return {
-			labId,
-			addresses: labAddresses(config.labSubnetPool, identity.index),
-			image,
-			limits: nodeLimits(config, this.#deps.storageQuota()),
-			labels: labLabels(identity, this.#serverId),
-			boot,
-		};
 	}
 
 	#register(fields: LabFields): Lab {
@@ -572,26 +341,11 @@ export class LabManager {
 		this.#unregister.delete(labId);
 	}
 
-	#running(): Lab[] {
-		return this.list().filter((lab) => lab.status !== 'stopped');
-	}
-
-	#scheduleReap(): void {
-		this.#reapTimer = this.#deps.clock.setTimeout(async () => {
-			try {
-				await this.reap();
-			} catch (error) {
-				this.#deps.log.error({ err: error }, 'reaper failed');
-			}
-			this.#scheduleReap();
-		}, REAP_EVERY_MS);
-	}
-
 	#save(): Promise<void> {
 		return this.#store.save({
 			labs: () => this.#labs.values(),
 			lastActivity: (labId) => this.lastActivity(labId),
-			creating: () => this.#creating.entries(),
+			creating: () => this.#creation.creating(),
 		});
 	}
 }

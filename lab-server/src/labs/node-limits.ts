@@ -32,7 +32,7 @@ export interface NodeLimitsOptions {
 	inotifyInstances: number;
 	/** The labs to watch now. */
 	labs: () => Iterable<Lab>;
-	/** Stops the node and records why (labs/manager.ts). */
+	/** Stops the node and records why (labs/running.ts). */
 	halt: (lab: Lab, node: LabNode, event: Omit<NodeLimitEvent, 'at'>) => Promise<void>;
 }
 

@@ -2,7 +2,8 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock';
-import { TERMINAL_DEFAULTS, TerminalSession, type TerminalOptions } from './session';
+import { TERMINAL_DEFAULTS, type TerminalOptions } from './options';
+import { TerminalSession } from './session';
 import { loadSnapshot, removeLabSnapshots, type SessionKey } from './snapshots';
 
 export class TerminalRegistry {

@@ -1,16 +1,18 @@
 /**
  * Terminal sessions: one shell of the learner's on one node, kept in a ring buffer, with at most
  * one WebSocket client attached at a time (terminal-socket.ts speaks the protocol), plus any
- * number of read-only viewers (an instructor watching), who never count in flow control.
+ * number of read-only viewers (an instructor watching, viewers.ts), who never count in flow
+ * control.
  *
  * Lifecycle of a session (key: lab / node / term):
  * - created when a client first says HELLO for it: the terminal's holder in the node (holder.ts,
  *   docker/node/labterm) runs the shell, so the shell outlives the exec and a restarted lab
  *   server attaches to it again, asking for its output from where the saved ring ends: what
  *   the shell printed while nobody was attached comes first, or a line saying how much was lost;
- * - output is batched, appended to the ring and sent to the attached client, if any; the exec's
- *   stream is paused while more than `high` bytes are unacknowledged (by the client's ACKs), and
- *   since `high` is below the ring's capacity nothing a client has not seen is ever overwritten;
+ * - output is batched (output-batch.ts), appended to the ring and sent to the attached client, if
+ *   any; the exec's stream is paused while more than `high` bytes are unacknowledged (by the
+ *   client's ACKs), and since `high` is below the ring's capacity nothing a client has not seen
+ *   is ever overwritten;
  * - a client that goes away detaches: the shell keeps running for `graceMs` so a reconnect with
  *   `resumeOffset` gets exactly what it missed; a clean close (1000) or the end of the grace
  *   period ends the shell *inside the node* (killing the exec alone would leave it running) —
@@ -23,9 +25,12 @@ import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock';
 import { FlowControl } from './flow-control';
 import { attachHolder, endHolder, type HolderLink } from './holder';
+import type { TerminalOptions } from './options';
+import { OutputBatch } from './output-batch';
 import { OutputRing } from './output-ring';
 import { ShellMarks } from './shell-marks';
 import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
+import { TerminalViewers, type TerminalViewer } from './viewers';
 
 export type { SessionKey } from './snapshots';
 
@@ -44,50 +49,6 @@ export interface TerminalSink {
 	/** The client has not taken its output for `slowClientMs`: close it (the shell stays). */
 	tooSlow(): void;
 }
-
-/**
- * A read-only viewer (an instructor watching a learner's terminal): it gets every OUTPUT byte
- * but never counts in flow control, so a viewer can neither slow nor stall the learner.
- */
-export interface TerminalViewer {
-	output(data: Uint8Array): void;
-	/** The shell exited, or the session ended. */
-	exit(code: number): void;
-	/** Bytes queued towards the viewer and not yet sent (the socket's `bufferedAmount`). */
-	readonly buffered: number;
-	/** The viewer fell too far behind and was detached; close its connection. */
-	dropped(): void;
-}
-
-/** A viewer with more than this queued is dropped rather than waited for. */
-export const VIEWER_MAX_BUFFERED = 1024 * 1024;
-
-export interface TerminalOptions {
-	/** Bytes kept for resuming. Default 1 MiB. */
-	ringBytes: number;
-	/** Pause the shell's output above this many unacknowledged bytes. Default 256 KiB. */
-	highWatermark: number;
-	/** …and resume below this. Default 64 KiB. */
-	lowWatermark: number;
-	/** Output arriving within this window after a write is sent as one frame. Default 5 ms. */
-	batchMs: number;
-	/** A detached shell is kept this long for a resume. Default 5 min. */
-	graceMs: number;
-	/**
-	 * A client whose socket holds more than `highWatermark` unwritten bytes for this long is
-	 * dropped (it stopped reading); the shell stays for a resume. Default 30 s.
-	 */
-	slowClientMs: number;
-}
-
-export const TERMINAL_DEFAULTS: TerminalOptions = {
-	ringBytes: 1024 * 1024,
-	highWatermark: 256 * 1024,
-	lowWatermark: 64 * 1024,
-	batchMs: 5,
-	graceMs: 5 * 60_000,
-	slowClientMs: 30_000,
-};
 
 /** At most one resize per this interval (`resize`). */
 const RESIZE_EVERY_MS = 100;
@@ -130,9 +91,8 @@ export class TerminalSession {
 	/** The shell's exit status, once the holder has said it. */
 	#exitCode: number | null = null;
 	#sink: TerminalSink | null = null;
-	#viewers = new Set<TerminalViewer>();
-	#pending: Buffer[] = [];
-	#batchTimer: NodeJS.Timeout | null = null;
+	#viewers = new TerminalViewers();
+	#batch: OutputBatch;
 	#graceTimer: unknown = null;
 	#ending = false;
 	#size = { cols: 80, rows: 24 };
@@ -147,6 +107,7 @@ export class TerminalSession {
 		this.#ctx = ctx;
 		this.ring = saved?.ring ?? new OutputRing(ctx.options.ringBytes);
 		this.#holderEnd = saved?.holderEnd ?? 0;
+		this.#batch = new OutputBatch(ctx.options.batchMs, (data) => this.#deliver(data));
 		// The shell is paused while either is over the high watermark: a client cannot cheat the
 		// first by ACKing what it never read, nor the second by reading without rendering.
 		const gate = () => ({
@@ -170,14 +131,14 @@ export class TerminalSession {
 		const asked = this.#holderEnd;
 		this.#link = await attachHolder(docker, containerId, this.key.term, asked, {
 			attached: (from, dropped) => {
-				if (dropped > 0) this.#onOutput(Buffer.from(gapLine(dropped)));
-				else if (from < asked) this.#onOutput(Buffer.from(NEW_SHELL_LINE));
+				if (dropped > 0) this.#batch.push(Buffer.from(gapLine(dropped)));
+				else if (from < asked) this.#batch.push(Buffer.from(NEW_SHELL_LINE));
 				this.#holderEnd = from;
 				log.debug({ ...this.key, asked, from, dropped }, 'terminal holder attached');
 			},
 			output: (data) => {
 				this.#holderEnd += data.byteLength;
-				this.#onOutput(data);
+				this.#batch.push(data);
 				const ends = this.#marks.scan(data);
 				if (ends.length > 0) this.#ctx.onCommandFinished?.(this.key, ends.at(-1)!);
 			},
@@ -202,7 +163,7 @@ export class TerminalSession {
 		this.#sink = null;
 		previous?.replaced();
 		this.#clearGrace();
-		this.#flush();
+		this.#batch.flush();
 		const wanted = resumeOffset ?? this.ring.start;
 		const { offset, data } = this.ring.since(Math.min(wanted, this.ring.end));
 		// What the new client has not rendered (or been sent) yet is all that is outstanding now.
@@ -217,7 +178,7 @@ export class TerminalSession {
 
 	/** Adds a read-only viewer; it gets the ring from `fromOffset` (default: all it holds). */
 	addViewer(viewer: TerminalViewer, fromOffset?: number): { offset: number; backlog: Uint8Array } {
-		this.#flush();
+		this.#batch.flush();
 		const wanted = Math.min(fromOffset ?? this.ring.start, this.ring.end);
 		const { offset, data } = this.ring.since(wanted);
 		this.#viewers.add(viewer);
@@ -225,7 +186,7 @@ export class TerminalSession {
 	}
 
 	removeViewer(viewer: TerminalViewer): void {
-		this.#viewers.delete(viewer);
+		this.#viewers.remove(viewer);
 	}
 
 	get viewers(): number {
@@ -287,9 +248,9 @@ export class TerminalSession {
 		if (this.#ending) return;
 		this.#ending = true;
 		this.#clearGrace();
-		this.#flush();
+		this.#batch.flush();
 		this.#sink = null;
-		this.#releaseViewers(-1);
+		this.#viewers.exit(-1);
 		// The holder hangs the shell up, which passes SIGHUP on to its jobs — what closing an SSH
 		// session does.
 		await endHolder(this.#ctx.docker, this.#ctx.containerId, this.key.term).catch(
@@ -309,7 +270,7 @@ export class TerminalSession {
 	async suspend(): Promise<void> {
 		this.#ending = true;
 		this.#clearGrace();
-		this.#flush();
+		this.#batch.flush();
 		this.#sink = null;
 		// Their sockets are closed by terminal-socket.ts (restart, reset or end of the lab).
 		this.#viewers.clear();
@@ -317,41 +278,11 @@ export class TerminalSession {
 		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd);
 	}
 
-	#onOutput(chunk: Buffer): void {
-		if (chunk.byteLength === 0) return;
-		this.#pending.push(chunk);
-		// Leading edge: the first output after a quiet spell goes out at once (keystroke echo);
-		// whatever follows within `batchMs` is folded into one frame (bulk output).
-		if (this.#batchTimer === null) {
-			this.#flush();
-			this.#armBatch();
-		}
-	}
-
-	// Batching is I/O scheduling, not a policy timeout: it runs on real timers even when tests
-	// drive lifetimes with a manual clock.
-	#armBatch(): void {
-		this.#batchTimer = setTimeout(() => {
-			this.#batchTimer = null;
-			if (this.#pending.length > 0) {
-				this.#flush();
-				this.#armBatch();
-			}
-		}, this.#ctx.options.batchMs);
-	}
-
-	#flush(): void {
-		if (this.#pending.length === 0) return;
-		const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
-		this.#pending = [];
+	/** A batch of output: kept in the ring, sent to the client and the viewers. */
+	#deliver(data: Buffer): void {
 		this.ring.append(data);
 		if (this.#sink) this.#send(this.#sink, data);
-		for (const viewer of this.#viewers) {
-			if (viewer.buffered > VIEWER_MAX_BUFFERED) {
-				this.#viewers.delete(viewer);
-				viewer.dropped();
-			} else viewer.output(data);
-		}
+		this.#viewers.output(data);
 	}
 
 	/** Sends to the client, counting the bytes in both gates until they are rendered and written. */
@@ -393,14 +324,8 @@ export class TerminalSession {
 		}
 	}
 
-	#releaseViewers(code: number): void {
-		const viewers = [...this.#viewers];
-		this.#viewers.clear();
-		for (const viewer of viewers) viewer.exit(code);
-	}
-
 	async #onClosed(): Promise<void> {
-		this.#flush();
+		this.#batch.flush();
 		if (this.#ending) return;
 		this.#ending = true;
 		this.#clearGrace();
@@ -409,7 +334,7 @@ export class TerminalSession {
 		this.#ctx.log.info({ ...this.key, code }, 'terminal exited');
 		this.#sink?.exit(code);
 		this.#sink = null;
-		this.#releaseViewers(code);
+		this.#viewers.exit(code);
 		await removeSnapshot(this.#ctx.stateDir, this.key);
 		this.#ctx.onGone(this);
 	}

@@ -8,7 +8,8 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../api/protocol';
 import type { Clock } from '../lib/clock';
 import type { TerminalRegistry } from './registry';
-import type { TerminalSession, TerminalViewer } from './session';
+import type { TerminalSession } from './session';
+import type { TerminalViewer } from './viewers';
 import { socketBasics } from './socket-basics';
 import type { TerminalTarget } from './upgrade';
 

@@ -1,11 +1,10 @@
 /**
  * Workshops: an instructor opens one for a class; learners join with a short code and get a lab
- * at once, because the workshop keeps a pool of labs already booted for them (labs/warm-pool.ts).
+ * at once, because the workshop keeps a pool of labs already booted for them (pool.ts; the
+ * refill is labs/warm-pool.ts's).
  *
  * Lifecycle:
- * - joining hands a waiting lab over (no container starts on join) and records the learner's
- *   name, browser session hash and time; the same browser session joining again gets the same
- *   lab back (or a fresh one from the pool if theirs has ended);
+ * - joining (joining.ts) hands a waiting lab over: no container starts on join;
  * - waiting labs are never reaped as idle (`isPooled`); they still end at their TTL and are
  *   replaced;
  * - the dashboard (dashboard.ts) reads what is already known; access (access.ts) is by the
@@ -24,22 +23,15 @@ import type { WarmPool, WarmPools } from '../labs/warm-pool';
 import type { Clock } from '../lib/clock';
 import { sameDigest, sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
-import { TokenBucket } from '../lib/rate-limit';
 import { workshopAccess } from './access';
 import { Dashboard } from './dashboard';
+import { WorkshopJoins } from './joining';
+import { workshopPool } from './pool';
 import { workshopStore } from './store';
-import { DEFAULT_TITLE, newCode, normalizeCode, type Workshop } from './workshop';
+import { DEFAULT_TITLE, newCode, type Workshop } from './workshop';
 
 export type { Workshop } from './workshop';
 
-/** How long a learner is asked to wait while the pool refills. */
-const POOL_RETRY_AFTER_S = 15;
-/** Joins per workshop: a whole class at once, then two a second (a script cannot take every seat in a blink). */
-const JOINS_PER_WORKSHOP = { ratePerSecond: 2, burst: 40 };
-/** Joins per browser session: a reload or two, not a loop. */
-const JOINS_PER_SESSION = { ratePerSecond: 0.1, burst: 5 };
-/** Sessions whose join budget is remembered (the oldest is forgotten beyond). */
-const SESSIONS_REMEMBERED = 10_000;
 /** How often ended and expired workshops are looked for. */
 const COLLECT_EVERY_MS = 10 * 60_000;
 
@@ -61,7 +53,7 @@ export class WorkshopManager {
 	#access: ReturnType<typeof workshopAccess>;
 	#dashboard: Dashboard;
 	#pools: Pick<WarmPools, 'take' | 'refill'>;
-	#joinBudgets = new Map<string, TokenBucket>();
+	#joins: WorkshopJoins;
 	#collectTimer: unknown = null;
 
 	constructor(deps: WorkshopManagerDeps) {
@@ -70,6 +62,12 @@ export class WorkshopManager {
 		this.#access = workshopAccess(deps.config.instructorSecret);
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
 		this.#pools = deps.pools;
+		this.#joins = new WorkshopJoins({
+			...deps,
+			workshops: () => this.#workshops.values(),
+			poolOf: (workshop) => this.#poolOf(workshop),
+			save: () => this.#save(),
+		});
 	}
 
 	/** Each open workshop's pool of labs booted for its learners (refilled by labs/warm-pool.ts). */
@@ -116,62 +114,13 @@ export class WorkshopManager {
 		};
 	}
 
-	/**
-	 * `POST /api/workshops/:code/join`: a booted lab from the pool, or the one this browser
-	 * session already has. Throws 404 for an unknown code, 409 when every seat is taken, 503 while
-	 * the pool is still filling.
-	 */
+	/** `POST /api/workshops/:code/join`: a lab from the pool, or this session's own (joining.ts). */
 	join(
 		code: string,
 		name: string,
 		sessionHash: string,
 	): { lab: Lab; token: string; again: boolean } {
-		const { labs, clock, log } = this.#deps;
-		const wanted = normalizeCode(code);
-		const workshop = [...this.#workshops.values()].find((w) => w.code === wanted);
-		if (!workshop) {
-			throw new HttpError(
-				404,
-				'workshop-not-found',
-				`Занятия с кодом «${code}» нет. Проверьте код у преподавателя.`,
-			);
-		}
-		this.#takeJoinBudget(`workshop:${workshop.id}`, JOINS_PER_WORKSHOP);
-		this.#takeJoinBudget(`session:${sessionHash}`, JOINS_PER_SESSION);
-		const known = workshop.learners.find((l) => l.sessionHash === sessionHash);
-		const current = known && labs.get(known.labId);
-		if (known && current) {
-			known.name = name;
-			void this.#save();
-			return { lab: current, token: known.token, again: true };
-		}
-		if (!known && workshop.learners.length >= workshop.seats) {
-			throw new HttpError(
-				409,
-				'workshop-full',
-				`Все места на занятии заняты (${workshop.seats}). Попросите преподавателя добавить мест.`,
-			);
-		}
-		const taken = this.#pools.take(this.#poolOf(workshop));
-		if (!taken) {
-			this.#pools.refill();
-			throw new HttpError(
-				503,
-				'pool-refilling',
-				'Стенды для занятия ещё запускаются. Попробуйте ещё раз через 15–30 секунд.',
-				{ headers: { 'Retry-After': String(POOL_RETRY_AFTER_S) } },
-			);
-		}
-		const { lab, token } = taken;
-		const joinedAt = clock.now();
-		if (known) Object.assign(known, { name, labId: lab.id, token, joinedAt });
-		else workshop.learners.push({ name, sessionHash, labId: lab.id, token, joinedAt });
-		// The idle timeout counts from the hand-over, not from when the lab was booted.
-		labs.touch(lab);
-		void this.#save();
-		log.info({ workshopId: workshop.id, labId: lab.id, again: Boolean(known) }, 'learner joined');
-		this.#pools.refill();
-		return { lab, token, again: false };
+		return this.#joins.join(code, name, sessionHash);
 	}
 
 	/** `GET /api/workshops/:id`: who is where, from what is already known (nothing is run). */
@@ -320,31 +269,14 @@ export class WorkshopManager {
 	}
 
 	#poolOf(workshop: Workshop): WarmPool {
-		const { config } = this.#deps;
-		return {
-			owner: `workshop:${workshop.id}`,
-			workshop: workshop.id,
-			ready: workshop.ready,
-			get starting() {
-				return workshop.starting;
-			},
-			set starting(count: number) {
-				workshop.starting = count;
-			},
-			// A workshop left open is not a reason to keep booting labs forever: past the labs'
-			// lifetime cap from its start, its pool is no longer replenished.
-			wanted: (now) =>
-				now >= workshop.createdAt + config.labMaxLifetimeMs
-					? 0
-					: Math.min(workshop.pool, workshop.seats - workshop.learners.length),
-			isOpen: () => !workshop.ended && this.#workshops.get(workshop.id) === workshop,
-			// An instructor's class is waiting: its pool does not wait for a quiet host.
-			yieldsToLoad: false,
+		return workshopPool(workshop, {
+			config: this.#deps.config,
+			isOpen: (w) => !w.ended && this.#workshops.get(w.id) === w,
 			onReady: async (lab) => {
 				this.#track(lab);
 				await this.#save();
 			},
-		};
+		});
 	}
 
 	#labsOf(workshop: Workshop): Lab[] {
@@ -375,26 +307,6 @@ export class WorkshopManager {
 		this.#deps.log.info({ workshopId: workshop.id, labId }, 'learner left the workshop');
 		void this.#save();
 		this.#pools.refill();
-	}
-
-	/** 429 when `key` has joined more often than `rate` allows. */
-	#takeJoinBudget(key: string, rate: { ratePerSecond: number; burst: number }): void {
-		let budget = this.#joinBudgets.get(key);
-		if (!budget) {
-			budget = new TokenBucket({ ...rate, clock: this.#deps.clock });
-			if (this.#joinBudgets.size >= SESSIONS_REMEMBERED) {
-				this.#joinBudgets.delete(this.#joinBudgets.keys().next().value!);
-			}
-			this.#joinBudgets.set(key, budget);
-		}
-		if (!budget.take(1)) {
-			throw new HttpError(
-				429,
-				'too-many-joins',
-				'Слишком много попыток войти: подождите несколько секунд и попробуйте снова.',
-				{ headers: { 'Retry-After': '10' } },
-			);
-		}
 	}
 
 	/**
