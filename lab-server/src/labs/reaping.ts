@@ -25,6 +25,7 @@ export interface ReapingDeps {
 
 export class LabReaper {
 	#timer: unknown = null;
+	#running = false;
 	#deps: ReapingDeps;
 
 	constructor(deps: ReapingDeps) {
@@ -68,20 +69,28 @@ export class LabReaper {
 		return acted;
 	}
 
-	/** Reaps every REAP_EVERY_MS from now on. */
+	/** Reaps every REAP_EVERY_MS from now on, until `stop()`. */
 	start(): void {
+		this.#running = true;
+		this.#schedule();
+	}
+
+	/** No round starts after this; one already under way finishes and does not schedule another. */
+	stop(): void {
+		this.#running = false;
+		if (this.#timer !== null) this.#deps.clock.clearTimeout(this.#timer);
+		this.#timer = null;
+	}
+
+	#schedule(): void {
 		this.#timer = this.#deps.clock.setTimeout(async () => {
+			this.#timer = null;
 			try {
 				await this.reap();
 			} catch (error) {
 				this.#deps.log.error({ err: error }, 'reaper failed');
 			}
-			this.start();
+			if (this.#running) this.#schedule();
 		}, REAP_EVERY_MS);
-	}
-
-	stop(): void {
-		if (this.#timer !== null) this.#deps.clock.clearTimeout(this.#timer);
-		this.#timer = null;
 	}
 }

@@ -1,6 +1,6 @@
 /**
  * Terminal sessions: one shell of the learner's on one node, kept in a ring buffer, with at most
- * one WebSocket client attached at a time (terminal-socket.ts speaks the protocol), plus any
+ * one WebSocket client attached at a time (socket.ts speaks the protocol), plus any
  * number of read-only viewers (an instructor watching, viewers.ts), who never count in flow
  * control.
  *
@@ -272,7 +272,7 @@ export class TerminalSession {
 		this.#clearGrace();
 		this.#batch.flush();
 		this.#sink = null;
-		// Their sockets are closed by terminal-socket.ts (restart, reset or end of the lab).
+		// Their sockets are closed by socket.ts (restart, reset or end of the lab).
 		this.#viewers.clear();
 		this.#link?.release();
 		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd);
