@@ -72,6 +72,14 @@ export function terminalText(page: Page, node: string): Promise<string> {
 	return page.locator(`lab-terminal[node="${node}"] .xterm-rows`).innerText();
 }
 
+/** Whether the whole element is within the page's viewport (top to bottom) right now. */
+export function inViewport(locator: Locator): Promise<boolean> {
+	return locator.evaluate((el) => {
+		const box = el.getBoundingClientRect();
+		return box.top >= 0 && box.bottom <= window.innerHeight;
+	});
+}
+
 /**
  * Waits until `read()` gives text matching `expected`, and returns it; on timeout fails with the
  * text it saw last, so a failure says what the page showed instead.

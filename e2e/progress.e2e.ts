@@ -9,7 +9,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickStartLab, SHOTS, startE2E } from './harness';
+import { clickStartLab, inViewport, SHOTS, startE2E } from './harness';
 
 const SERVICE_STEP = '07-service';
 const FAILOVER_STEP = '10-failover';
@@ -142,6 +142,16 @@ describe('progress and drills on a real lab', () => {
 		const before = /на (hap[12])/.exec(active)?.[1] ?? '';
 		expect(before).toMatch(/^hap[12]$/);
 		const after = before === 'hap1' ? 'hap2' : 'hap1';
+		// While it is on, the other drills wait and «Восстановить» is the button to press.
+		const restore = drills.getByRole('button', { name: 'Восстановить' });
+		expect(await restore.getAttribute('class')).toContain('btn--primary');
+		const freeze = drills.getByRole('button', { name: 'Заморозить узел' });
+		expect(await freeze.getAttribute('aria-disabled')).toBe('true');
+		// aria-disabled keeps it focusable and clickable (Playwright waits for "enabled" unless forced).
+		await freeze.click({ force: true });
+		expect(await drills.locator('[data-slot="error"]').innerText()).toContain(
+			'Сейчас идут учения «Остановить haproxy»',
+		);
 		await expect.poll(() => holder.innerText(), { timeout: 30_000, interval: 250 }).toBe(after);
 		const timeline = drills.getByRole('list', { name: 'Хронология' });
 		expect(await timeline.innerText()).toContain(`VIP перешёл на ${after}`);
@@ -155,7 +165,13 @@ describe('progress and drills on a real lab', () => {
 		await expect
 			.poll(() => drills.locator('[data-slot="outcome"]').innerText(), { timeout: 30_000 })
 			.toContain(`VIP переехал с ${before} на ${after}`);
-		await drills.locator('[data-slot="measured"]').scrollIntoViewIfNeeded();
+		// The results came into view by themselves, each number under its own name.
+		for (const slot of ['outcome', 'figures']) {
+			await expect.poll(() => inViewport(drills.locator(`[data-slot="${slot}"]`))).toBe(true);
+		}
+		expect(await drills.locator('[data-slot="moved"]').innerText()).toMatch(/^\d+,\d с$/);
+		const figures = await drills.locator('.drills__figures dt').allTextContents();
+		expect(figures).toEqual(['VIP переехал', 'Клиент без ответа', 'По теории']);
 		await page.screenshot({ path: path.join(SHOTS, 'drill-stop-haproxy.png') });
 		expect(await seriousViolations(page)).toEqual([]);
 
@@ -165,9 +181,11 @@ describe('progress and drills on a real lab', () => {
 			.poll(() => check.locator('[data-slot="badge"]').innerText(), { timeout: 30_000 })
 			.toBe('выполнено');
 
-		await drills.getByRole('button', { name: 'Восстановить' }).click();
+		await restore.click();
 		await expect
 			.poll(() => drills.locator('[data-slot="active"]').innerText(), { timeout: 30_000 })
 			.toContain('Стенд восстановлен');
+		expect(await restore.getAttribute('class')).not.toContain('btn--primary');
+		expect(await freeze.getAttribute('aria-disabled')).toBeNull();
 	});
 });

@@ -2,8 +2,11 @@
  * `<drills-panel>`: failure drills on a step (DrillsPanel.astro). A button per drill
  * (`POST /drills/:name`), «Восстановить», the active drill and its phase, the outcome, a live
  * VRRP view (keepalived per node, frozen nodes, who holds the VIP), a timeline of transitions
- * (newest first, at most TIMELINE_MAX), and the downtime meter's measured outage beside the
- * theory for the learner's config (`GET /drills` → `expected`).
+ * (newest first, at most TIMELINE_MAX), and one failover's three numbers, each named: how long
+ * the VIP took to move (the outcome's `ms`), how long the client went unanswered (the downtime
+ * meter's outage) and the theory for the learner's config (`GET /drills` → `expected`). While a
+ * drill is on, the other drills wait (aria-disabled, with the reason) and «Восстановить» is the
+ * primary button; an outcome or an outage is scrolled into view where the learner may not see it.
  *
  * Loaded lazily: DrillsPanel.astro imports this module once a lab runs, so none of it counts
  * before. It reads `lab:node`, `lab:vip`, `lab:drill` and `lab:outage` (the lab panel passes the
@@ -76,6 +79,8 @@ class DrillsPanel extends HTMLElement {
 	#expected: Partial<Record<DrillName, ExpectedOutage>> = {};
 	#theoryDrill: FailureDrill = DEFAULT_THEORY;
 	#outage: Outage | null = null;
+	/** The last outcome's time from the drill to the VIP's new holder. */
+	#movedMs: number | null = null;
 	#timeline: Entry[] = [];
 	#requesting = false;
 	#timeFormat = new Intl.DateTimeFormat('ru-RU', {
@@ -124,6 +129,7 @@ class DrillsPanel extends HTMLElement {
 		this.#nodes = { hap1: blankNode(), hap2: blankNode() };
 		this.#shown = null;
 		this.#outage = null;
+		this.#movedMs = null;
 		this.#timeline = [];
 		this.#slot('error').textContent = '';
 		this.#render();
@@ -210,6 +216,7 @@ class DrillsPanel extends HTMLElement {
 		});
 		this.#render();
 		if (drill.phase !== 'applied') this.#announce(drill.detail);
+		if (drill.phase === 'outcome' || drill.phase === 'failed') this.#reveal();
 	};
 
 	#applyDrill(event: DrillEvent): void {
@@ -226,6 +233,9 @@ class DrillsPanel extends HTMLElement {
 			for (const node of LAB_NODES) this.#nodes[node].frozen = false;
 		} else if (event.drill !== 'restore') {
 			this.#theoryDrill = event.drill;
+			if (event.phase === 'outcome' && event.ok && event.ms !== undefined) {
+				this.#movedMs = event.ms;
+			}
 		}
 		this.#shown = {
 			drill: event.drill,
@@ -247,6 +257,7 @@ class DrillsPanel extends HTMLElement {
 		});
 		this.#render();
 		this.#announce(this.#t('drills.outageSaid', { s: seconds(outage.ms) }));
+		this.#reveal();
 	};
 
 	// ── actions ────────────────────────────────────────────────────────────────
@@ -256,7 +267,15 @@ class DrillsPanel extends HTMLElement {
 			'button[data-drill]',
 		);
 		if (!button || !this.contains(button) || this.#requesting || !this.#labId) return;
-		void this.#run(button.dataset.drill as DrillName);
+		const drill = button.dataset.drill as DrillName;
+		const on = this.#drillOn();
+		if (on && drill !== 'restore') {
+			this.#slot('error').textContent = this.#t('drills.restoreFirstNamed', {
+				drill: this.#drillName(on),
+			});
+			return;
+		}
+		void this.#run(drill);
 	};
 
 	async #run(drill: DrillName): Promise<void> {
@@ -273,6 +292,7 @@ class DrillsPanel extends HTMLElement {
 				this.#theoryDrill = drill;
 				// What the meter sees from now on belongs to this drill.
 				this.#outage = null;
+				this.#movedMs = null;
 			}
 			// The outcome (or `restored`) comes later as a `drill` event.
 			this.#shown = {
@@ -309,10 +329,40 @@ class DrillsPanel extends HTMLElement {
 	#setRequesting(on: boolean): void {
 		this.#requesting = on;
 		this.toggleAttribute('aria-busy', on);
+		this.#syncAvailability();
+	}
+
+	/** The failure drill applied to the lab now, if any: «Восстановить» comes before any other. */
+	#drillOn(): DrillName | null {
+		const shown = this.#shown;
+		if (!shown || shown.drill === 'restore' || shown.phase === 'restored') return null;
+		return shown.drill;
+	}
+
+	/**
+	 * Buttons that cannot act now say so (aria-disabled keeps them focusable, and a click says
+	 * why); «Восстановить» is the primary button only while there is something to restore.
+	 */
+	#syncAvailability(): void {
+		const on = this.#drillOn();
 		for (const button of this.#buttons()) {
-			if (on) button.setAttribute('aria-disabled', 'true');
+			const restore = button.dataset.drill === 'restore';
+			const waits = this.#requesting || (on !== null && !restore);
+			if (waits) button.setAttribute('aria-disabled', 'true');
 			else button.removeAttribute('aria-disabled');
+			if (restore) button.classList.toggle('btn--primary', on !== null);
 		}
+	}
+
+	/**
+	 * Brings a drill's results into view if the learner cannot see them all (eyes on the
+	 * terminals, say): the outcome and the three numbers below it, from the outcome down.
+	 */
+	#reveal(): void {
+		const parts = [this.#slot('outcome'), this.#slot('figures')].filter((el) => !el.hidden);
+		if (parts.every(inViewport)) return;
+		const calm = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+		parts[0]?.scrollIntoView({ block: 'start', behavior: calm ? 'auto' : 'smooth' });
 	}
 
 	#syncButtons(running: boolean): void {
@@ -322,6 +372,7 @@ class DrillsPanel extends HTMLElement {
 	// ── rendering ──────────────────────────────────────────────────────────────
 
 	#render(): void {
+		this.#syncAvailability();
 		this.#renderNodes();
 		this.#renderShown();
 		this.#renderDowntime();
@@ -378,6 +429,10 @@ class DrillsPanel extends HTMLElement {
 	}
 
 	#renderDowntime(): void {
+		this.#slot('moved').textContent =
+			this.#movedMs === null
+				? this.#t('drills.theoryUnknownShort')
+				: this.#t('drills.seconds', { s: seconds(this.#movedMs) });
 		const outage = this.#outage;
 		this.#slot('measured').textContent = outage
 			? this.#t('drills.seconds', { s: seconds(outage.ms) })
@@ -459,6 +514,11 @@ class DrillsPanel extends HTMLElement {
 		if (!el) throw new Error(`drills-panel: missing [data-slot="${name}"] in DrillsPanel.astro`);
 		return el;
 	}
+}
+
+function inViewport(el: Element): boolean {
+	const box = el.getBoundingClientRect();
+	return box.top >= 0 && box.bottom <= window.innerHeight;
 }
 
 function blankNode(): NodeView {
