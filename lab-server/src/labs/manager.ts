@@ -21,6 +21,7 @@ import {
 	type EndReason,
 	type LabNode,
 	type NodeLimitEvent,
+	type ResetBy,
 	type StopReason,
 } from '../api';
 import type { Config } from '../config/config';
@@ -350,8 +351,11 @@ export class LabManager {
 		return lab;
 	}
 
-	/** «Сбросить стенд»: the node (or both) back to the state at the start of the course. */
-	async reset(lab: Lab, node?: LabNode): Promise<Lab> {
+	/**
+	 * «Сбросить стенд»: the node (or both) back to the state at the start of the course; `by` says
+	 * who asked, for the learner's page (an instructor's reset is announced there).
+	 */
+	async reset(lab: Lab, node: LabNode | undefined, by: ResetBy): Promise<Lab> {
 		this.requireRunning(lab);
 		const { docker, log } = this.#deps;
 		const nodes = node ? [node] : [...LAB_NODES];
@@ -366,7 +370,7 @@ export class LabManager {
 		const started = performance.now();
 		for (const name of nodes) {
 			await this.#deps.onTeardown(lab.id, name);
-			lab.events.emit('reset', { node: name });
+			lab.events.emit('reset', { node: name, by });
 			watch?.unwatch(name);
 			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
 			delete lab.halted[name];
