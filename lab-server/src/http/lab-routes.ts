@@ -1,7 +1,7 @@
 /** The API's lab calls (`/api/labs…`), each body parsed once with its schema. */
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { LAB_NODES, isCheckId, type CreatedLab, type ResetBy } from '../api';
+import { LAB_NODES, isCheckId, type CompletedStep, type CreatedLab, type ResetBy } from '../api';
 import { completeStep } from '../checks/autopilot';
 import type { CheckWatcher } from '../checks/watcher';
 import type { Config } from '../config/config';
@@ -132,8 +132,9 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 				const check = params[1]!;
 				if (!isCheckId(check))
 					throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
-				const commands = await completeStep(deps.docker, lab, check);
-				sendJson(res, 200, { commands, checks: await runChecks(lab) });
+				const done = await completeStep(deps.docker, lab, check);
+				const body: CompletedStep = { ...done, checks: await runChecks(lab) };
+				sendJson(res, 200, body);
 			}),
 		),
 		route(
