@@ -3,13 +3,14 @@
  * Docker): the instructor creates one through the API (pool of 2), a learner joins by code and
  * name on /workshop/ and lands on the first step with the lab running, the instructor's dashboard
  * lists the learner and shows the learner's terminal read-only, and presenter mode moves between
- * steps with the arrow keys. Screenshots go to e2e/screenshots/.
+ * steps with the arrow keys; when the instructor resets the learner's lab, the learner's page says
+ * so (and does not when the learner resets it). Screenshots go to e2e/screenshots/.
  */
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHOTS, startE2E } from './harness';
+import { SHOTS, startE2E, terminalText } from './harness';
 
 const SECRET = 'e2e-instructor-secret-0123456789';
 
@@ -125,6 +126,67 @@ describe('a workshop', () => {
 		expect(await seriousViolations(darkPage)).toEqual([]);
 		await darkPage.screenshot({ path: path.join(SHOTS, 'dashboard-dark.png') });
 		await dark.close();
+	});
+
+	it('tells the learner that the instructor reset the lab, without taking the focus', async () => {
+		const page = learner.pages()[0]!;
+		// The learner is at work in hap1's terminal.
+		await page.locator('lab-terminal[node="hap1"] .xterm').click();
+		const focusedTerminal = () =>
+			page.evaluate(
+				() => document.activeElement?.closest('lab-terminal')?.getAttribute('node') ?? null,
+			);
+		expect(await focusedTerminal()).toBe('hap1');
+
+		const context = await newContext();
+		const dashboard = await context.newPage();
+		await dashboard.goto(`${base}${created.instructorUrl}`);
+		await dashboard.getByRole('button', { name: 'Сбросить стенд: Анна Петрова' }).click();
+		await dashboard
+			.getByRole('dialog', { name: 'Сбросить стенд участника?' })
+			.getByRole('button', { name: 'Сбросить' })
+			.click();
+
+		const notice = page.locator('lab-panel [data-slot="reset-notice"]');
+		await notice.waitFor({ state: 'visible', timeout: 60_000 });
+		const text =
+			'Преподаватель сбросил ваш стенд: узлы hap1 и hap2 возвращаются в исходное состояние';
+		expect(await notice.innerText()).toContain(text);
+		// Said to screen readers by the panel's polite live region, not by moving the focus.
+		await expect
+			.poll(() => page.locator('lab-panel > [aria-live="polite"]').innerText())
+			.toContain(text);
+		expect(await focusedTerminal()).toBe('hap1');
+		// The reset is over (the dashboard says so) and hap1's terminal is on a new shell.
+		await expect
+			.poll(() => dashboard.getByText('Стенд участника «Анна Петрова» сброшен').count(), {
+				timeout: 60_000,
+			})
+			.toBe(1);
+		await expect
+			.poll(() => terminalText(page, 'hap1'), { timeout: 30_000 })
+			.toContain('новый сеанс');
+		expect(await focusedTerminal()).toBe('hap1');
+		expect(await seriousViolations(page)).toEqual([]);
+		await page.screenshot({ path: path.join(SHOTS, 'instructor-reset-notice.png') });
+		await context.close();
+
+		// «Понятно» hides it, and the focus goes back to the terminal.
+		await notice.getByRole('button', { name: 'Скрыть сообщение о сбросе стенда' }).click();
+		expect(await notice.isHidden()).toBe(true);
+		expect(await focusedTerminal()).toBe('hap1');
+
+		// The learner's own reset needs no notice: the button's line says it is done.
+		const panel = page.locator('lab-panel');
+		await panel.getByRole('button', { name: 'Сбросить стенд' }).click();
+		await panel
+			.getByRole('dialog', { name: 'Сбросить стенд?' })
+			.getByRole('button', { name: 'Сбросить' })
+			.click();
+		await expect
+			.poll(() => panel.locator('[data-slot="action-message"]').innerText(), { timeout: 60_000 })
+			.toBe('Стенд сброшен');
+		expect(await notice.isHidden()).toBe(true);
 	});
 
 	it('presents the steps one per screen, moved with the arrow keys', async () => {

@@ -318,7 +318,7 @@ pkill -f keepalived-lab/observe; true`,
 		expect(nodeEvents).toBeLessThanOrEqual(4 * 10 + 2 + 2);
 		expect(badLogs).toBeLessThanOrEqual(1);
 		// Back to the image's own script for what follows.
-		await t.server.labs.reset(t.server.labs.get(lab.id)!, 'hap1');
+		await t.server.labs.reset(t.server.labs.get(lab.id)!, 'hap1', 'learner');
 	});
 
 	it('1 000 terminal open/close cycles leave fds, execs and node processes as they were', async () => {

@@ -80,9 +80,24 @@ export async function completeCheck(id: string, checkId: string): Promise<Comple
 		Array.isArray(json.commands) &&
 		json.commands.every((c) => typeof c === 'string')
 	) {
-		return { commands: json.commands as string[], checks: asCheckResults(json.checks) };
+		return {
+			commands: json.commands as string[],
+			checks: asCheckResults(json.checks),
+			election: asElection(json.election),
+		};
 	}
 	throw new ApiError(200, 'bad-response', null);
+}
+
+/** An autopilot answer's `election`; null when absent or not one. */
+function asElection(value: unknown): CompletedStep['election'] {
+	return isObject(value) &&
+		typeof value.ms === 'number' &&
+		Number.isFinite(value.ms) &&
+		Array.isArray(value.checks) &&
+		value.checks.every(isCheckId)
+		? { checks: value.checks, ms: value.ms }
+		: null;
 }
 
 /** A check result from the server (an answer or a `check` event), or null when it is not one. */

@@ -43,6 +43,7 @@ import {
 	type LabStatus,
 	type RunStatus,
 } from './lab-state';
+import { afterReset, resetNoticeText } from './reset-notice';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
@@ -78,6 +79,8 @@ class LabPanel extends HTMLElement {
 	#attempt = 0;
 	#focusOnAttach = false;
 	#lastVerify = 0;
+	/** Nodes the instructor reset since the learner last dismissed the notice (reset-notice.ts). */
+	#instructorReset: ReadonlySet<LabNode> = new Set();
 
 	connectedCallback(): void {
 		// ClientRouter moves this element on every navigation: connect once, ignore the moves.
@@ -299,6 +302,8 @@ class LabPanel extends HTMLElement {
 	#run(lab: Lab): void {
 		const changed = this.#lab?.id !== lab.id;
 		this.#lab = lab;
+		// Another lab: what its instructor did to the previous one is no longer news.
+		if (changed) this.#dismissResetNotice();
 		writeStorage(localStorage, LAB_ID_KEY, lab.id);
 		this.#status = 'running';
 		this.#lowTimeAnnounced = false;
@@ -471,6 +476,14 @@ class LabPanel extends HTMLElement {
 		}
 	}
 
+	/** The terminal in view: the selected tab's (either one in split view shows it too). */
+	#visibleTerminal(): TerminalElement | null {
+		const node =
+			this.querySelector<HTMLElement>('[data-action="tab"][aria-selected="true"]')?.dataset.node ??
+			'hap1';
+		return this.querySelector<TerminalElement>(`lab-terminal[node="${node}"]`);
+	}
+
 	#terminals(): HTMLElement[] {
 		return [...this.querySelectorAll<HTMLElement>('lab-terminal')];
 	}
@@ -561,6 +574,17 @@ class LabPanel extends HTMLElement {
 			this.#renderLab();
 			this.#announce(data.message);
 		});
+		events.addEventListener('reset', (e) => {
+			const nodes = afterReset(this.#instructorReset, parseData(e));
+			if (nodes === this.#instructorReset) return;
+			this.#instructorReset = nodes;
+			// Shown beside the terminals and said once to screen readers; the focus stays where
+			// the learner is (most likely a terminal).
+			const text = resetNoticeText(nodes, this.#t);
+			this.#slot('reset-notice-text').textContent = text;
+			this.#slot('reset-notice').hidden = false;
+			this.#announce(text);
+		});
 		events.addEventListener('lab', (e) => {
 			const data = parseData(e);
 			if (this.#lab && typeof data?.expiresAt === 'string') {
@@ -634,6 +658,9 @@ class LabPanel extends HTMLElement {
 				void this.#action(button, 'lab.resetNodeDone', (id) => resetLab(id, node), 'lab.resetting');
 				break;
 			}
+			case 'dismiss-reset-notice':
+				this.#dismissResetNotice();
+				break;
 			case 'split':
 				this.#applyLayout(this.dataset.layout === 'split' ? 'tabs' : 'split', true);
 				break;
@@ -642,6 +669,15 @@ class LabPanel extends HTMLElement {
 				break;
 		}
 	};
+
+	/** Hides the instructor's reset notice; the focus, on its button, goes back to the terminal. */
+	#dismissResetNotice(): void {
+		this.#instructorReset = new Set();
+		const notice = this.#slot('reset-notice');
+		const hadFocus = notice.contains(document.activeElement);
+		notice.hidden = true;
+		if (hadFocus) this.#visibleTerminal()?.focus();
+	}
 
 	/** Asks in the dialog `slot` (LabPanel.astro); `confirmed` runs on its confirm button. */
 	#confirm(slot: string, confirmed: () => void): void {

@@ -54,6 +54,11 @@ const VERIFY_AFTER_FAILURES = 3;
 /** Close codes of ours (the 3000–3999 range is the application's): keep the shell for a resume. */
 const CLOSE_DETACHED = 3000;
 const CLOSE_BAD_FRAME = 3001;
+/**
+ * The page's own lines in a terminal («новый сеанс»): grey #9ca3af, 7:1 on the background. SGR 2
+ * (dim) would halve the foreground to 4.47:1, under WCAG's 4.5:1 for text this size.
+ */
+const NOTE_STYLE = '\x1b[38;2;156;163;175m';
 /** How much earlier output a fresh xterm asks the server's ring (1 MiB) to replay. */
 const REPLAY_BYTES = 256 * 1024;
 
@@ -351,7 +356,7 @@ class LabTerminal extends HTMLElement {
 			}
 			case 'ready': {
 				if (!frame.resumed && this.#wroteAny) {
-					term.write(`\r\n\x1b[2m── ${this.#t('term.newShell')} ──\x1b[0m\r\n`);
+					term.write(`\r\n${NOTE_STYLE}── ${this.#t('term.newShell')} ──\x1b[0m\r\n`);
 				} else if (
 					frame.resumed &&
 					!this.#wroteAny &&
@@ -359,7 +364,7 @@ class LabTerminal extends HTMLElement {
 					frame.offset >= this.#received
 				) {
 					// A fresh xterm on a running shell, and nothing earlier left to replay.
-					term.write(`\x1b[2m${this.#t('term.resumed')}\x1b[0m\r\n`);
+					term.write(`${NOTE_STYLE}${this.#t('term.resumed')}\x1b[0m\r\n`);
 				}
 				this.#received = frame.offset;
 				this.#freshSession = false;

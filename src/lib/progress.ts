@@ -2,9 +2,10 @@
  * The learner's progress: the latest result of every check, for the lab this browser runs. The
  * steps list marks passed steps from it, each step's check box shows its own result.
  *
- * Data: `{ labId, results }`, `results` keyed by check id. Kept in localStorage as
+ * Data: `{ labId, results, waiting }`, `results` keyed by check id, kept in localStorage as
  * `keepalived-lab:progress:<labId>` → `CheckResult[]`, for the remembered lab only (writing one
- * lab's progress deletes every other lab's).
+ * lab's progress deletes every other lab's); `waiting`: the checks that wait for the VRRP
+ * election «Выполнить шаг за меня» began (check-view.ts; not stored).
  *
  * Lifecycle (a singleton per page load; ClientRouter keeps it across steps):
  * - on load: the remembered lab's stored results, so the list is marked before the lab answers;
@@ -14,6 +15,7 @@
  * - no lab remembered any more (it ended and the panel forgot it): empty, storage cleared.
  * Every change dispatches `lab:progress` on `document` with the new `Progress`.
  */
+import { electionWaits, type ElectionWaits } from './check-view';
 import { asCheckResult, completeCheck, getChecks, type CheckResult } from './lab-api';
 import { currentLab, LAB_ID_KEY, type LabSnapshot } from './lab-state';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
@@ -22,6 +24,7 @@ export interface Progress {
 	/** The lab the results belong to; null when no lab is known. */
 	labId: string | null;
 	results: ReadonlyMap<string, CheckResult>;
+	waiting: ElectionWaits;
 }
 
 declare global {
@@ -59,8 +62,9 @@ export function refreshChecks(): Promise<CheckResult[]> {
 export async function completeStep(checkId: string): Promise<string[]> {
 	const labId = runningLabId();
 	if (!labId) throw new Error('progress: no lab is running');
-	const { commands, checks } = await completeCheck(labId, checkId);
-	if (runningLabId() === labId) merge(labId, checks);
+	const { commands, checks, election } = await completeCheck(labId, checkId);
+	// The waits go in with the results, in one change: no box shows a failed election meanwhile.
+	if (runningLabId() === labId) merge(labId, checks, electionWaits(election, Date.now()));
 	return commands;
 }
 
@@ -104,14 +108,15 @@ function runningLabId(): string | null {
 	return status === 'running' && lab ? lab.id : null;
 }
 
-function merge(labId: string, results: CheckResult[]): void {
-	const next = new Map(progress.labId === labId ? progress.results : []);
+function merge(labId: string, results: CheckResult[], waiting?: ElectionWaits): void {
+	const same = progress.labId === labId;
+	const next = new Map(same ? progress.results : []);
 	for (const result of results) next.set(result.id, result);
 	for (const key of storageKeys(localStorage, KEY_PREFIX)) {
 		if (key !== KEY_PREFIX + labId) removeStorage(localStorage, key);
 	}
 	writeStorage(localStorage, KEY_PREFIX + labId, JSON.stringify([...next.values()]));
-	set({ labId, results: next });
+	set({ labId, results: next, waiting: waiting ?? (same ? progress.waiting : new Map()) });
 }
 
 function set(next: Progress): void {
@@ -121,7 +126,8 @@ function set(next: Progress): void {
 
 function load(labId: string | null): Progress {
 	const results = new Map<string, CheckResult>();
-	if (!labId) return { labId, results };
+	const waiting: ElectionWaits = new Map();
+	if (!labId) return { labId, results, waiting };
 	try {
 		const stored: unknown = JSON.parse(readStorage(localStorage, KEY_PREFIX + labId) ?? '[]');
 		for (const item of Array.isArray(stored) ? stored : []) {
@@ -131,7 +137,7 @@ function load(labId: string | null): Progress {
 	} catch {
 		// Not ours or damaged: the server's answer replaces it soon.
 	}
-	return { labId, results };
+	return { labId, results, waiting };
 }
 
 function ignore(): void {}

@@ -2,29 +2,34 @@
  * `<step-check>`: the check box at the end of a step (StepCheck.astro). It shows the step's
  * check result on the learner's lab (ожидает / не пройдено / выполнено, with the server's
  * message), runs the checks on «Проверить», and runs the step's commands on «Выполнить шаг за
- * меня» after a confirmation, then lists the commands it ran.
+ * меня» after a confirmation, then lists the commands it ran and types them, as comments, into
+ * both terminals (so the learner sees there what was done, without running anything twice).
+ * While the VRRP election it began is under way, the box waits in a neutral state rather than
+ * showing the VIP check failed (check-view.ts).
  *
  * Markup it expects: `data-check` (the check id), `[data-slot]` parts (badge, title, message,
  * live, ran, commands), `button[data-action="check|complete"]`, `dialog[data-slot="confirm"]`,
  * and the `check.*` strings in `data-i18n`. `data-status` on the element says what is shown:
- * `nolab` | `unknown` | `pending` | `fail` | `pass`.
+ * `nolab` | `unknown` | `waiting` | `pending` | `fail` | `pass`.
  *
  * Results come from `progress.ts` (GET /checks when the lab starts, then `check` events), so the
  * box follows the lab live; buttons work only while the lab runs.
  */
+import { shownStatus } from './check-view';
 import type { CheckResult } from './lab-api';
 import { ApiError } from './lab-api';
-import { currentLab, type LabSnapshot } from './lab-state';
+import { currentLab, type LabRunDetail, type LabSnapshot } from './lab-state';
 import { completeStep, currentProgress, refreshChecks, type Progress } from './progress';
-import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
-
-type Shown = 'nolab' | 'unknown' | CheckResult['status'];
+import { createT, dictFrom, type Translate } from '../i18n/t';
 
 class StepCheck extends HTMLElement {
 	#t: Translate = createT({});
 	#busy = false;
 	#running = false;
 	#shown: CheckResult | null = null;
+	#waitTimer: ReturnType<typeof setTimeout> | undefined;
+	/** «Выполнить шаг за меня» is running: the results that come meanwhile are not its outcome. */
+	#autopilot = false;
 
 	connectedCallback(): void {
 		this.#t = createT(dictFrom(this));
@@ -39,6 +44,7 @@ class StepCheck extends HTMLElement {
 		this.removeEventListener('click', this.#onClick);
 		document.removeEventListener('lab:state', this.#onState);
 		document.removeEventListener('lab:progress', this.#onProgress);
+		clearTimeout(this.#waitTimer);
 	}
 
 	get #check(): string {
@@ -62,15 +68,27 @@ class StepCheck extends HTMLElement {
 		const result = progress.results.get(this.#check) ?? null;
 		const before = this.#shown;
 		this.#shown = result;
-		const shown: Shown = result?.status ?? (this.#running ? 'unknown' : 'nolab');
+		const waitUntil = progress.waiting.get(this.#check);
+		const shown = shownStatus(result, this.#running, waitUntil, Date.now());
+		// Mid-way (keepalived started, the answer not back yet) the VIP check fails until VRRP has
+		// elected: the box keeps what it showed, and the answer brings the election's wait.
+		if (this.#autopilot && shown === 'fail') return;
+		clearTimeout(this.#waitTimer);
+		// The election's time is up: what the check says then is the answer.
+		if (shown === 'waiting' && waitUntil !== undefined) {
+			this.#waitTimer = setTimeout(
+				() => this.#render(currentProgress(), true),
+				waitUntil - Date.now(),
+			);
+		}
 		this.dataset.status = shown;
-		this.#slot('badge').textContent = this.#t(`check.status.${shown}` as UiKey);
+		this.#slot('badge').textContent = this.#t(`check.status.${shown}`);
 		const title = this.#slot('title');
 		title.textContent = result?.title ?? '';
 		title.hidden = !result;
 		const message = this.#slot('message');
-		message.textContent = result?.message ?? '';
-		message.hidden = !result?.message;
+		message.textContent = shown === 'waiting' ? this.#t('check.waiting') : (result?.message ?? '');
+		message.hidden = !message.textContent;
 		// A step that passes by itself (the learner typed the commands) is worth saying aloud.
 		if (live && !this.#busy && result?.status === 'pass' && before && before.status !== 'pass') {
 			this.#say('', this.#t('check.result.pass'));
@@ -116,10 +134,13 @@ class StepCheck extends HTMLElement {
 
 	async #complete(): Promise<void> {
 		this.#setBusy(true);
+		this.#autopilot = true;
 		this.#slot('ran').hidden = true;
 		this.#say(this.#t('check.autopilotRunning'));
 		try {
 			const commands = await completeStep(this.#check);
+			this.#autopilot = false;
+			this.#render(currentProgress(), false);
 			const list = this.#slot('commands');
 			list.replaceChildren(
 				...commands.map((command) => {
@@ -134,14 +155,39 @@ class StepCheck extends HTMLElement {
 				commands.length > 0 ? 'check.autopilotDone' : 'check.autopilotNothing',
 			);
 			this.#slot('ran').hidden = false;
+			this.#showInTerminals(commands);
 			const result = currentProgress().results.get(this.#check);
 			// The list of commands below says it is done; the verdict is for screen readers.
-			this.#say('', result ? this.#verdict(result) : this.#t('check.autopilotFinished'));
+			this.#say(
+				'',
+				this.dataset.status === 'waiting'
+					? this.#t('check.waiting')
+					: result
+						? this.#verdict(result)
+						: this.#t('check.autopilotFinished'),
+			);
 		} catch (error) {
 			this.#say(this.#t('check.failed', { message: this.#errorText(error) }));
 		} finally {
+			this.#autopilot = false;
+			this.#render(currentProgress(), false);
 			this.#setBusy(false);
 		}
+	}
+
+	/**
+	 * The commands the server ran, typed into both terminals as one block of shell comments: the
+	 * terminal shows what was done (and keeps it in its scrollback) and nothing runs twice. Typed
+	 * like a run button's command, so never into a running program or a pager.
+	 */
+	#showInTerminals(commands: string[]): void {
+		if (commands.length === 0) return;
+		const lines = [this.#t('check.autopilotTerminal'), ...commands.map((c) => `  ${c}`)];
+		const detail: LabRunDetail = {
+			node: 'both',
+			command: lines.map((line) => `# ${line}`).join('\n'),
+		};
+		this.dispatchEvent(new CustomEvent('lab:run', { detail, bubbles: true, cancelable: true }));
 	}
 
 	#verdict(result: CheckResult): string {

@@ -35,4 +35,10 @@ export interface CompletedStep {
 	/** The guide's commands that were run, on both nodes, in order. */
 	commands: string[];
 	checks: CheckResult[];
+	/**
+	 * keepalived was just started on both nodes, and VRRP elects a MASTER only after its
+	 * master-down interval: the `checks` that follow the election may fail for up to `ms` from the
+	 * answer before they pass, without anything being wrong. Null when nothing was started.
+	 */
+	election: { checks: CheckId[]; ms: number } | null;
 }

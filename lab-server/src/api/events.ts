@@ -35,6 +35,12 @@ export type EndReason = 'deleted' | 'expired' | 'idle' | 'evicted' | 'workshop-e
  */
 export type StopReason = 'idle' | 'expired' | 'host-restart';
 
+/**
+ * Who reset a lab: its `learner` («Сбросить стенд» in the lab panel) or the workshop's
+ * `instructor` (the dashboard), whom the learner's page names in a notice.
+ */
+export type ResetBy = 'learner' | 'instructor';
+
 /** A node went over a limit the host cannot enforce by itself and was stopped. */
 export interface NodeLimitEvent {
 	node: LabNode;
@@ -60,7 +66,7 @@ export interface LabEvents {
 	/** A stopped lab runs again («Продолжить»). */
 	resumed: [{ expiresAt: string }];
 	/** A node was replaced by a fresh one; its terminals closed with 4014. */
-	reset: [{ node: LabNode }];
+	reset: [{ node: LabNode; by: ResetBy }];
 	check: [CheckResult];
 	drill: [DrillEvent];
 	outage: [Outage];

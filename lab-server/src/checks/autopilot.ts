@@ -6,11 +6,13 @@
  */
 import type Docker from 'dockerode';
 import { CHECKS } from './specs';
+import { configValue } from './keepalived-conf';
 import { execInNode } from '../docker/engine';
 import { guideConfig } from '../course/guide-config';
+import { masterDownMs } from '../drills/theory';
 import { HttpError } from '../http/errors';
 import type { Lab } from '../labs/lab';
-import { LAB_NODES, type CheckId } from '../api';
+import { LAB_NODES, type CheckId, type CompletedStep } from '../api';
 
 interface Action {
 	/** The check id of the step this action completes. */
@@ -18,7 +20,15 @@ interface Action {
 	/** Shell commands as the guide prints them; `{CONFIG}` is the guide's config on stdin. */
 	commands: string[];
 	stdin?: (lab: Pick<Lab, 'addresses'>) => string;
+	/** keepalived starts with the guide's config: a VRRP election follows. */
+	startsKeepalived?: true;
 }
+
+/**
+ * Past VRRP's master-down interval, the time for keepalived to start and for the lab server to
+ * see the new MASTER (live-state.ts) and run the checks again.
+ */
+const ELECTION_SEEN_MS = 5_000;
 
 /** The course's steps that change a node, in course order. */
 export const AUTOPILOT: readonly Action[] = [
@@ -32,6 +42,7 @@ export const AUTOPILOT: readonly Action[] = [
 	{
 		check: 'service',
 		commands: ['sudo systemctl enable keepalived', 'sudo systemctl start keepalived'],
+		startsKeepalived: true,
 	},
 	{ check: 'logs', commands: ['sudo tail -20 /var/log/messages | grep -i keepalived'] },
 ];
@@ -42,13 +53,13 @@ const HANDS_ON: ReadonlySet<CheckId> = new Set(['failover']);
 /**
  * Runs every action of the steps up to and including the one checked by `check`, in course
  * order (a step with nothing to run, such as «Где сейчас VIP», completes with those before it).
- * Returns the commands it ran.
+ * Returns the commands it ran, and the election that starting keepalived began (if it did).
  */
 export async function completeStep(
 	docker: Docker,
 	lab: Pick<Lab, 'containers' | 'addresses'>,
 	check: CheckId,
-): Promise<string[]> {
+): Promise<Omit<CompletedStep, 'checks'>> {
 	const order = CHECKS.map((c) => c.id);
 	const target = order.indexOf(check);
 	if (HANDS_ON.has(check)) {
@@ -92,7 +103,23 @@ export async function completeStep(
 			ran.push(command);
 		}
 	}
-	return ran;
+	return {
+		commands: ran,
+		election: due.some((a) => a.startsKeepalived) ? guideElection(lab) : null,
+	};
+}
+
+/** The checks that follow VRRP's election, and how long the guide's config lets it take. */
+function guideElection(lab: Pick<Lab, 'addresses'>): NonNullable<CompletedStep['election']> {
+	const config = guideConfig(lab.addresses.vip);
+	const ms = masterDownMs({
+		advertInt: configValue(config, 'advert_int') ?? 1,
+		priority: configValue(config, 'priority') ?? 100,
+	});
+	return {
+		checks: CHECKS.filter((c) => c.live).map((c) => c.id),
+		ms: Math.round(ms + ELECTION_SEEN_MS),
+	};
 }
 
 function lastLine(text: string): string {

@@ -11,13 +11,22 @@ import type { ExpectedOutage, FailureDrill } from '../api';
  * (its track script failed `fall` times, one check per `interval`) or stops cleanly sends an
  * advert with priority 0, and the backup takes over after the skew alone.
  */
+/**
+ * How long a backup waits without adverts before it declares the master down and takes over:
+ * 3×advert_int + (256 − priority)/256 s (VRRPv2; keepalived 2.2.7). Also how long a fresh pair of
+ * BACKUP nodes waits before the first MASTER.
+ */
+export function masterDownMs(config: { advertInt: number; priority: number }): number {
+	return 3 * config.advertInt * 1000 + skewMs(config.priority);
+}
+
 export function expectedOutageMs(
 	drill: FailureDrill | 'restore',
 	config: { advertInt: number; priority: number; fall: number; interval: number },
 ): ExpectedOutage {
-	const skew = ((256 - config.priority) / 256) * 1000;
+	const skew = skewMs(config.priority);
 	const advert = config.advertInt * 1000;
-	const masterDown = 3 * advert + skew;
+	const masterDown = masterDownMs(config);
 	const s = (ms: number) => (ms / 1000).toFixed(1).replace('.', ',');
 	switch (drill) {
 		case 'stop-haproxy': {
@@ -58,4 +67,8 @@ export function expectedOutageMs(
 		case 'restore':
 			return { ms: null, range: null, explanation: 'Всё возвращается как было.' };
 	}
+}
+
+function skewMs(priority: number): number {
+	return ((256 - priority) / 256) * 1000;
 }

@@ -1,7 +1,7 @@
 /** The API's lab calls (`/api/labs…`), each body parsed once with its schema. */
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { LAB_NODES, isCheckId, type CreatedLab } from '../api';
+import { LAB_NODES, isCheckId, type CompletedStep, type CreatedLab, type ResetBy } from '../api';
 import { completeStep } from '../checks/autopilot';
 import type { CheckWatcher } from '../checks/watcher';
 import type { Config } from '../config/config';
@@ -108,7 +108,7 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			path('/reset'),
 			withLab(async (lab, { req, res }) => {
 				const { node } = parseBody(resetBody, await readJson(req));
-				sendJson(res, 200, labView(await resetLab(deps, lab, node)));
+				sendJson(res, 200, labView(await resetLab(deps, lab, node, 'learner')));
 			}),
 		),
 		route(
@@ -132,8 +132,9 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 				const check = params[1]!;
 				if (!isCheckId(check))
 					throw new HttpError(404, 'unknown-check', `Проверки «${check}» нет.`);
-				const commands = await completeStep(deps.docker, lab, check);
-				sendJson(res, 200, { commands, checks: await runChecks(lab) });
+				const done = await completeStep(deps.docker, lab, check);
+				const body: CompletedStep = { ...done, checks: await runChecks(lab) };
+				sendJson(res, 200, body);
 			}),
 		),
 		route(
@@ -162,16 +163,17 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 
 /**
  * Resets a node (or both), undoing a running drill first: an intruder or a filter on the other
- * node must not outlive the reset.
+ * node must not outlive the reset. `by`: the lab's learner, or the workshop's instructor.
  */
 export async function resetLab(
 	deps: Pick<LabRouteDeps, 'labs' | 'drills'>,
 	lab: Lab,
 	node: (typeof LAB_NODES)[number] | undefined,
+	by: ResetBy,
 ): Promise<Lab> {
 	return deps.labs.exclusive(lab, 'сброс', async () => {
 		if (deps.drills.active(lab)) await deps.drills.start(lab, 'restore').catch(() => undefined);
-		return deps.labs.reset(lab, node);
+		return deps.labs.reset(lab, node, by);
 	});
 }
 

@@ -127,7 +127,7 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			asInstructor(async (workshop, { req, res, params }) => {
 				const lab = workshops.learnerLab(workshop, params[1]!);
 				const { node } = parseBody(resetBody, await readJson(req));
-				sendJson(res, 200, labView(await resetLab(deps, lab, node)));
+				sendJson(res, 200, labView(await resetLab(deps, lab, node, 'instructor')));
 			}),
 		),
 	];

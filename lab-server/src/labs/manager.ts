@@ -24,6 +24,7 @@ import {
 	type EndReason,
 	type LabNode,
 	type NodeLimitEvent,
+	type ResetBy,
 	type StopReason,
 } from '../api';
 import type { Config } from '../config/config';
@@ -216,9 +217,12 @@ export class LabManager {
 		return lab;
 	}
 
-	/** «Сбросить стенд»: the node (or both) back to the start of the course (running.ts). */
-	async reset(lab: Lab, node?: LabNode): Promise<Lab> {
-		await resetNodes(this.#running, lab, node ? [node] : [...LAB_NODES]);
+	/**
+	 * «Сбросить стенд»: the node (or both) back to the start of the course (running.ts); `by` says
+	 * who asked, for the learner's page (an instructor's reset is announced there).
+	 */
+	async reset(lab: Lab, node: LabNode | undefined, by: ResetBy): Promise<Lab> {
+		await resetNodes(this.#running, lab, node ? [node] : [...LAB_NODES], by);
 		return lab;
 	}
 

@@ -6,7 +6,7 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { LabNode, NodeLimitEvent } from '../api';
+import type { LabNode, NodeLimitEvent, ResetBy } from '../api';
 import type { Config } from '../config/config';
 import { resetLabNode, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
@@ -60,7 +60,12 @@ export async function extendLab(ctx: RunningContext, lab: Lab): Promise<void> {
 }
 
 /** «Сбросить стенд»: the nodes back to the state at the start of the course. */
-export async function resetNodes(ctx: RunningContext, lab: Lab, nodes: LabNode[]): Promise<void> {
+export async function resetNodes(
+	ctx: RunningContext,
+	lab: Lab,
+	nodes: LabNode[],
+	by: ResetBy,
+): Promise<void> {
 	requireRunning(lab);
 	const { docker, log } = ctx;
 	const plan = ctx.plan(lab.id, {
@@ -74,7 +79,7 @@ export async function resetNodes(ctx: RunningContext, lab: Lab, nodes: LabNode[]
 	const started = performance.now();
 	for (const name of nodes) {
 		await ctx.onTeardown(lab.id, name);
-		lab.events.emit('reset', { node: name });
+		lab.events.emit('reset', { node: name, by });
 		watch?.unwatch(name);
 		lab.nodes[name] = initialStatus(name, lab.addresses[name]);
 		delete lab.halted[name];
