@@ -16,6 +16,7 @@ import { occupiedIndexes, parsePool } from '../src/labs/subnets';
 import { sh, stripAnsi } from './helpers';
 import { TerminalClient } from '../testing/terminal-client';
 import { errorOf } from '../testing/http';
+import { CloseCode } from '../src/api/protocol';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
@@ -196,6 +197,28 @@ describe('lab server', () => {
 			method: 'DELETE',
 			headers: { authorization: `Bearer ${second.token}` },
 		});
+	});
+
+	it('opens a terminal that reconnects at once after «Сбросить» on the new node', async () => {
+		const url = `${ws}/api/labs/${first.id}/terminals/hap2`;
+		const before = new TerminalClient(url, { token: first.token, term: 'reset' });
+		await before.waitFor('ubuntu@hap2:~$');
+		before.type('touch /tmp/old-node; echo TOUCHED\r');
+		await before.waitFor(/^TOUCHED/m);
+		const reset = fetch(`${base}/api/labs/${first.id}/reset`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' },
+			body: '{"node":"hap2"}',
+		});
+		expect(await before.closed).toMatchObject({ code: CloseCode.NODE_RESET });
+		// As the page does, but at once: the old node is still there while the new one boots.
+		const after = new TerminalClient(url, { token: first.token, term: 'reset' });
+		await after.waitFor('ubuntu@hap2:~$', 30_000);
+		expect((await reset).status).toBe(200);
+		after.type('ls /tmp/old-node 2>&1 | tail -1; echo END\r');
+		await after.waitFor(/No such file[\s\S]*^END/m);
+		after.ws.close(1000);
+		await after.closed;
 	});
 
 	it('closes only the offending socket on garbage and oversized frames', async () => {

@@ -60,6 +60,11 @@ export interface Lab {
 	nodes: Record<LabNode, NodeStatus>;
 	/** Every change of the VIP holder seen since the lab started (or was adopted), oldest first. */
 	vipHistory: VipChange[];
+	/**
+	 * Nodes being reset (in memory): settled once the new container is in `containers`. A
+	 * terminal that reconnects after the reset closed it waits for this, not for the old node.
+	 */
+	resetting: Partial<Record<LabNode, Promise<void>>>;
 	events: LabEmitter;
 }
 
@@ -69,7 +74,7 @@ type Lifecycle = 'status' | 'startedAt' | 'keptUntil' | 'stoppedAt' | 'diskBytes
  * What a lab is made from; its node state and events start fresh, and unless given it is
  * running since its creation.
  */
-export type LabFields = Omit<Lab, 'nodes' | 'events' | 'vipHistory' | Lifecycle> &
+export type LabFields = Omit<Lab, 'nodes' | 'events' | 'vipHistory' | 'resetting' | Lifecycle> &
 	Partial<Pick<Lab, Lifecycle>>;
 
 /** Every open SSE stream and terminal of a lab listens on its emitter; they are capped elsewhere. */
@@ -90,6 +95,7 @@ export function newLab(fields: LabFields): Lab {
 			hap2: initialStatus('hap2', fields.addresses.hap2),
 		},
 		vipHistory: [],
+		resetting: {},
 		events,
 	};
 }

@@ -77,19 +77,29 @@ export async function resetNodes(
 	});
 	const watch = ctx.watch(lab.id);
 	const started = performance.now();
+	// Set before the terminals are closed: a client reconnecting at once waits for the new node.
+	const done: (() => void)[] = [];
 	for (const name of nodes) {
-		await ctx.onTeardown(lab.id, name);
-		lab.events.emit('reset', { node: name, by });
-		watch?.unwatch(name);
-		lab.nodes[name] = initialStatus(name, lab.addresses[name]);
-		delete lab.halted[name];
+		lab.resetting[name] = new Promise<void>((resolve) => done.push(resolve));
 	}
-	await Promise.all(
-		nodes.map(async (name) => {
-			lab.containers[name] = await resetLabNode(docker, plan, name);
-			watch?.watch(name);
-		}),
-	);
+	try {
+		for (const name of nodes) {
+			await ctx.onTeardown(lab.id, name);
+			lab.events.emit('reset', { node: name, by });
+			watch?.unwatch(name);
+			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
+			delete lab.halted[name];
+		}
+		await Promise.all(
+			nodes.map(async (name) => {
+				lab.containers[name] = await resetLabNode(docker, plan, name);
+				watch?.watch(name);
+			}),
+		);
+	} finally {
+		for (const name of nodes) delete lab.resetting[name];
+		for (const resolve of done) resolve();
+	}
 	log.info({ labId: lab.id, nodes, ms: Math.round(performance.now() - started) }, 'lab reset');
 	await ctx.save();
 }

@@ -88,6 +88,10 @@ export function serveTerminal(
 			helloReceived();
 			if (lab.status !== 'running') return close(CloseCode.LAB_STOPPED, 'lab stopped: resume it');
 			opening = true;
+			// A reconnect right after «Сбросить» opens on the new node, not on the one going away
+			// (that shell would print nothing, and the terminal would wait for a prompt forever).
+			await lab.resetting[node];
+			if (ws.readyState !== ws.OPEN) return;
 			const open = deps.terminals.get({ labId: lab.id, node, term });
 			if (!open && deps.terminals.countForLab(lab.id) >= deps.terminalsPerLab) {
 				return close(
