@@ -156,6 +156,22 @@ describe('a lab that waits for its learner', () => {
 		await shell.waitFor('again-42');
 		shell.ws.close(1000);
 
+		// «second» had printed a prompt or two before the stop. Its new holder, started before
+		// the server attaches (as a busy host can make it), has printed more (Enter twice, in the
+		// holder's frames): the saved offset lies inside the new shell's output, and still the
+		// terminal must say that the shell is a new one.
+		const hello = String.raw`h\0\0\0\010\0\0\0\0\0\0\0\0`;
+		const enter = String.raw`i\0\0\0\001\r`;
+		await sh(
+			docker,
+			labNow.containers.hap1,
+			`{ printf '${hello}${enter}${enter}'; sleep 1; } | timeout 2 labterm open /run/lab-terminals/second bash -l >/dev/null; true`,
+			{ user: 'ubuntu' },
+		);
+		const second = terminal('second');
+		await second.waitFor('прежняя оболочка завершилась');
+		second.ws.close(1000);
+
 		// A second «Продолжить» (another tab) is answered with the running lab.
 		const again = await api('/resume', {
 			method: 'POST',

@@ -90,7 +90,11 @@ export class TerminalRegistry {
 
 	async #start(key: SessionKey, containerId: string, cols: number, rows: number) {
 		const options = { ...TERMINAL_DEFAULTS, ...this.deps.options };
-		const saved = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
+		const snapshot = await loadSnapshot(this.deps.stateDir, key, options.ringBytes);
+		const saved = snapshot && {
+			...snapshot,
+			holderGone: (await nodeStartedAt(this.deps.docker, containerId)) > snapshot.savedAt,
+		};
 		const session = new TerminalSession(
 			key,
 			{
@@ -115,4 +119,13 @@ export class TerminalRegistry {
 
 function keyOf(key: SessionKey): string {
 	return `${key.labId}/${key.node}/${key.term}`;
+}
+
+/** When the node's container last started (epoch ms); 0 if Docker cannot say. */
+async function nodeStartedAt(docker: Docker, containerId: string): Promise<number> {
+	const info = await docker
+		.getContainer(containerId)
+		.inspect()
+		.catch(() => null);
+	return Date.parse(info?.State.StartedAt ?? '') || 0;
 }

@@ -97,16 +97,23 @@ export class TerminalSession {
 	#ending = false;
 	#size = { cols: 80, rows: 24 };
 	#marks = new ShellMarks();
+	#holderGone: boolean;
 
+	/**
+	 * `saved`: the ring and holder offset a suspended session left; `holderGone` when its node
+	 * has started again since (resumed, or the host rebooted): every process in it is new, so the
+	 * saved offset means nothing to the holder there now.
+	 */
 	constructor(
 		key: SessionKey,
 		ctx: SessionContext,
-		saved?: { ring: OutputRing; holderEnd: number },
+		saved?: { ring: OutputRing; holderEnd: number; holderGone?: boolean },
 	) {
 		this.key = key;
 		this.#ctx = ctx;
 		this.ring = saved?.ring ?? new OutputRing(ctx.options.ringBytes);
 		this.#holderEnd = saved?.holderEnd ?? 0;
+		this.#holderGone = saved?.holderGone ?? false;
 		this.#batch = new OutputBatch(ctx.options.batchMs, (data) => this.#deliver(data));
 		// The shell is paused while either is over the high watermark: a client cannot cheat the
 		// first by ACKing what it never read, nor the second by reading without rendering.
@@ -128,11 +135,15 @@ export class TerminalSession {
 	async start(cols: number, rows: number): Promise<void> {
 		const { docker, containerId, log } = this.#ctx;
 		this.#size = { cols, rows };
-		const asked = this.#holderEnd;
+		// A new holder numbers from 0: asking it for an old offset could land inside its own first
+		// prompt (the old shell had printed no more than that), and the new shell go unannounced.
+		const gone = this.#holderGone;
+		this.#holderGone = false;
+		const asked = gone ? 0 : this.#holderEnd;
 		this.#link = await attachHolder(docker, containerId, this.key.term, asked, {
 			attached: (from, dropped) => {
 				if (dropped > 0) this.#batch.push(Buffer.from(gapLine(dropped)));
-				else if (from < asked) this.#batch.push(Buffer.from(NEW_SHELL_LINE));
+				else if (gone || from < asked) this.#batch.push(Buffer.from(NEW_SHELL_LINE));
 				this.#holderEnd = from;
 				log.debug({ ...this.key, asked, from, dropped }, 'terminal holder attached');
 			},

@@ -31,6 +31,8 @@ export interface Snapshot {
 	ring: OutputRing;
 	/** The holder's offset of the ring's last byte + 1. */
 	holderEnd: number;
+	/** When it was saved (the file's mtime, epoch ms): a node started after it has a new holder. */
+	savedAt: number;
 }
 
 export async function saveSnapshot(
@@ -70,8 +72,10 @@ export async function loadSnapshot(
 	capacity: number,
 ): Promise<Snapshot | undefined> {
 	let bytes: Buffer;
+	let savedAt: number;
 	try {
-		bytes = await readFile(snapshotPath(stateDir, key));
+		const file = snapshotPath(stateDir, key);
+		[bytes, { mtimeMs: savedAt }] = await Promise.all([readFile(file), stat(file)]);
 	} catch {
 		return undefined;
 	}
@@ -81,7 +85,7 @@ export async function loadSnapshot(
 	const start = Number(bytes.readBigUInt64BE(MAGIC.byteLength));
 	const holderEnd = Number(bytes.readBigUInt64BE(MAGIC.byteLength + 8));
 	const ring = OutputRing.restore({ start, data: bytes.subarray(HEADER_BYTES) }, capacity);
-	return { ring, holderEnd };
+	return { ring, holderEnd, savedAt };
 }
 
 export async function removeSnapshot(stateDir: string, key: SessionKey): Promise<void> {
