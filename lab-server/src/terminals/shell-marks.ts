@@ -1,17 +1,22 @@
 /**
- * The shell's command-finished marks in a terminal's output: OSC 133 `D;<status>` (printed by the
- * node's bash profile, docker/node/rootfs/etc/skel/.bashrc.lab, before each prompt). A mark may be
- * split across chunks; output is the learner's to print, so a mark is only ever a hint that
- * something may have changed (the checks look at the nodes themselves), never trusted as fact.
+ * The shell's command marks in a terminal's output: OSC 133 `C` where a command starts and
+ * `D;<status>` where it ends (printed by the node's bash profile, docker/node/rootfs/etc/skel/
+ * .bashrc.lab, before each prompt). Only an end after a start counts: bash prints `D` before
+ * every prompt, also the first one and after an empty Enter, when nothing ran (and a check run
+ * for nothing costs the learner's echo a docker exec per node). A mark may be split across
+ * chunks; output is the learner's to print, so a mark is only ever a hint that something may
+ * have changed (the checks look at the nodes themselves), never trusted as fact.
  */
 
-const PREFIX = Buffer.from('\x1b]133;D');
-/** The longest mark looked for: the prefix, `;`, a status of up to 3 digits, BEL. */
-const MAX_MARK = PREFIX.byteLength + 5;
+const PREFIX = Buffer.from('\x1b]133;');
+/** The longest mark looked for: the prefix, `D;`, a status of up to 3 digits, BEL. */
+const MAX_MARK = PREFIX.byteLength + 6;
 
 export class ShellMarks {
 	/** The end of the previous chunk, in case a mark starts there. */
 	#tail: Buffer = Buffer.alloc(0);
+	/** A command has started (`C`) since the last end. */
+	#running = false;
 
 	/**
 	 * The exit statuses of the commands whose end marks are in `chunk` (null where the mark has
@@ -37,10 +42,7 @@ export class ShellMarks {
 				consumed = from;
 				continue;
 			}
-			const status = /^;(\d{1,3})$/.exec(
-				data.subarray(at + PREFIX.byteLength, end).toString('latin1'),
-			);
-			found.push(status ? Number(status[1]) : null);
+			this.#mark(data.subarray(at + PREFIX.byteLength, end).toString('latin1'), found);
 			from = end + 1;
 			consumed = from;
 		}
@@ -49,5 +51,16 @@ export class ShellMarks {
 		const partial = data.indexOf(0x1b, keepFrom);
 		this.#tail = partial >= 0 ? Buffer.from(data.subarray(partial)) : Buffer.alloc(0);
 		return found;
+	}
+
+	#mark(body: string, found: (number | null)[]): void {
+		if (body === 'C') {
+			this.#running = true;
+			return;
+		}
+		const end = /^D(?:;(\d{1,3}))?$/.exec(body);
+		if (!end || !this.#running) return;
+		this.#running = false;
+		found.push(end[1] === undefined ? null : Number(end[1]));
 	}
 }
