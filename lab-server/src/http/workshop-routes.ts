@@ -1,4 +1,7 @@
-/** The API's workshop calls (`/api/workshops…`): the instructor's, and joining by code. */
+/**
+ * The API's workshop calls (`/api/workshops…`): the instructor's (creating and listing take the
+ * secret or a sign-in, instructor-routes.ts), and joining by code.
+ */
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/config';
@@ -49,13 +52,17 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 	const asInstructor =
 		(handle: (workshop: Workshop, ctx: RouteContext) => Promise<void>) =>
 		async (ctx: RouteContext) =>
-			handle(workshops.authorizeInstructor(ctx.params[0]!, ctx.req), ctx);
+			handle(workshops.access.authorizeInstructor(ctx.params[0]!, ctx.req), ctx);
 
 	return [
 		route('POST', /^\/api\/workshops$/, async ({ req, res }) => {
-			workshops.authorizeCreate(req);
+			workshops.access.authorizeSecretHolder(req);
 			const body = parseBody(createWorkshopBody, await readJson(req));
 			sendJson(res, 201, workshops.create(body));
+		}),
+		route('GET', /^\/api\/workshops$/, async ({ req, res }) => {
+			workshops.access.authorizeSecretHolder(req);
+			sendJson(res, 200, workshops.list());
 		}),
 		route(
 			'POST',
@@ -79,7 +86,7 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				const token = bearer(req);
 				// The cookie holds the workshop's own key, never the server's secret (which opens
 				// every workshop and would then sit in a browser's cookie jar).
-				if (!token || !workshops.isInstructorToken(workshop, token)) {
+				if (!token || !workshops.access.isInstructorToken(workshop, token)) {
 					throw new HttpError(
 						403,
 						'forbidden',
