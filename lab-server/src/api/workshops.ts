@@ -13,6 +13,16 @@ export function dashboardUrl(workshopId: string): string {
 	return `${INSTRUCTOR_PAGE}?workshop=${encodeURIComponent(workshopId)}`;
 }
 
+/** What a new workshop may ask for (`POST /api/workshops`; the instructor page's form too). */
+export const WORKSHOP_LIMITS = {
+	/** Characters of a title. */
+	title: 80,
+	/** Labs booted ahead. */
+	pool: { min: 1, max: 50 },
+	/** Learners who may join; at least `pool`. */
+	seats: { min: 1, max: 200 },
+} as const;
+
 /** `POST /api/workshops` → 201. */
 export interface CreatedWorkshop {
 	id: string;

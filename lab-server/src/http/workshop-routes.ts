@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { WORKSHOP_LIMITS } from '../api';
 import type { Config } from '../config/config';
 import type { DrillService } from '../drills/service';
 import { labView } from '../labs/lab';
@@ -21,9 +22,14 @@ import { route, type Route, type RouteContext } from './router';
 /** `POST /api/workshops`. */
 const createWorkshopBody = z
 	.object({
-		title: z.string().trim().min(1).max(80).optional(),
-		pool: z.number().int().min(1).max(50),
-		seats: z.number().int().min(1).max(200).optional(),
+		title: z.string().trim().min(1).max(WORKSHOP_LIMITS.title).optional(),
+		pool: z.number().int().min(WORKSHOP_LIMITS.pool.min).max(WORKSHOP_LIMITS.pool.max),
+		seats: z
+			.number()
+			.int()
+			.min(WORKSHOP_LIMITS.seats.min)
+			.max(WORKSHOP_LIMITS.seats.max)
+			.optional(),
 	})
 	.strict()
 	.refine((body) => body.seats === undefined || body.seats >= body.pool, {
