@@ -24,8 +24,12 @@ beforeAll(async () => {
 });
 afterAll(() => close?.());
 
-function newContext(): Promise<BrowserContext> {
-	return browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' });
+function newContext(colorScheme: 'light' | 'dark' = 'light'): Promise<BrowserContext> {
+	return browser.newContext({
+		viewport: { width: 1440, height: 900 },
+		locale: 'ru-RU',
+		colorScheme,
+	});
 }
 
 /** No serious axe violation, and a screenshot (the whole page, or what a projector shows). */
@@ -162,4 +166,15 @@ it('an instructor signs in, creates a workshop and follows a learner from step t
 	await clean(page, 'instructor-present-lab', false);
 	await learner.close();
 	await instructor.close();
+
+	// The dark theme: the sign-in form and the list of workshops.
+	const dark = await newContext('dark');
+	const night = await dark.newPage();
+	await night.goto(`${base}/instructor/`);
+	await night.getByLabel('Секрет преподавателя').fill(SECRET);
+	await clean(night, 'instructor-sign-in-dark');
+	await night.getByRole('button', { name: 'Войти' }).click();
+	await night.getByRole('row', { name: new RegExp(TITLE) }).waitFor();
+	await clean(night, 'instructor-workshops-dark');
+	await dark.close();
 });
