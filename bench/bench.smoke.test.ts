@@ -1,5 +1,5 @@
 /**
- * The benchmark cannot rot: `npm test` runs `npm run bench -- --quick --json` as a user would
+ * The benchmark cannot rot: `npm test` runs `npm run bench -- --quick --peer --json` as a user would
  * (a child process, real server, real labs) and requires every figure to come out as a number.
  * It checks that the benchmark runs, not what it measures: figures are read by people, never
  * asserted against targets in a test.
@@ -7,9 +7,9 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-describe('npm run bench -- --quick', () => {
+describe('npm run bench -- --quick --peer', () => {
 	it('runs every figure once and prints each as a number in its JSON line', async () => {
-		const child = spawn('npx', ['tsx', 'bench/run.ts', '--quick', '--json'], {
+		const child = spawn('npx', ['tsx', 'bench/run.ts', '--quick', '--peer', '--json'], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 			env: { ...process.env, LOG_LEVEL: 'warn' },
 		});
@@ -31,6 +31,10 @@ describe('npm run bench -- --quick', () => {
 			'memPerLabMB',
 			'noisyNeighbourBootMs',
 			'noisyNeighbourEchoP99Ratio',
+			'peerCtrlcP95Ratio',
+			'peerEchoP50Ratio',
+			'peerEchoP99Ratio',
+			'peerThroughputRatio',
 			'resumeP50Ms',
 			'resumeP95Ms',
 			'stoppedLabDiskMiB',

@@ -4,19 +4,19 @@
  * output is queued between the pty and the client when the learner gives up (flow control's
  * high watermark, the exec stream's buffers, the batching), since all of it arrives first.
  */
-import { progress, type BenchLab, type Harness } from './harness';
+import { progress, type LabJson, type TerminalOpener } from './harness';
 import { sleep } from './terminal';
 
 const FLOOD_MS = 300;
 const PROMPT_TIMEOUT_MS = 15_000;
 
 export async function measureCtrlC(
-	harness: Harness,
-	lab: BenchLab,
+	opener: TerminalOpener,
+	lab: LabJson,
 	samples: number,
 	deadline: number,
 ): Promise<number[]> {
-	const terminal = harness.openTerminal(lab, 'hap1', 'bench-ctrlc');
+	const terminal = opener.openTerminal(lab, 'hap1', 'bench-ctrlc');
 	const prompt = 'ubuntu@hap1:~$';
 	try {
 		await terminal.prompt('hap1', 30_000);

@@ -5,7 +5,7 @@
  * idle. A small pause between keystrokes, as a person types; the line is cleared now and then
  * (Ctrl-U, not timed) so it never wraps.
  */
-import { progress, type BenchLab, type Harness } from './harness';
+import { progress, type LabJson, type TerminalOpener } from './harness';
 import { watchHost, type HostSample } from './host-watch';
 import { sleep } from './terminal';
 
@@ -15,8 +15,8 @@ const ECHO_TIMEOUT_MS = 2_000;
 let opened = 0;
 
 export async function measureEcho(
-	harness: Harness,
-	lab: BenchLab,
+	opener: TerminalOpener,
+	lab: LabJson,
 	samples: number,
 	pauseMs: number,
 	deadline: number,
@@ -24,7 +24,7 @@ export async function measureEcho(
 	beside?: () => void,
 ): Promise<{ times: number[]; host: HostSample }> {
 	// A shell of its own each time (a closed one may still be ending when the next opens).
-	const terminal = harness.openTerminal(lab, 'hap1', `bench-echo-${++opened}`);
+	const terminal = opener.openTerminal(lab, 'hap1', `bench-echo-${++opened}`);
 	try {
 		await terminal.prompt('hap1', 30_000);
 		await sleep(200);

@@ -24,7 +24,7 @@ import { LAB_NODES, type LabNode } from '../lab-server/src/api';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
 import { TERMINAL_DEFAULTS, type TerminalOptions } from '../lab-server/src/terminals/options';
 import { checkInotifyRoom, ensureInotifyLimit } from '../lab-server/src/docker/host-limits';
-import { BenchTerminal, sleep } from './terminal';
+import { BenchTerminal, sleep, type TimedTerminal } from './terminal';
 
 export interface LabJson {
 	id: string;
@@ -36,6 +36,11 @@ export interface LabJson {
 
 export interface BenchLab extends LabJson {
 	terminals: BenchTerminal[];
+}
+
+/** Who opens the terminals a measurement types into: the lab server (the harness) or the peer. */
+export interface TerminalOpener {
+	openTerminal(lab: LabJson, node: LabNode, term: string): TimedTerminal;
 }
 
 /** One `POST /api/labs` → both prompts, split into its parts (ms). */

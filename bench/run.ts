@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --only <figure>]`: the lab server's figures from
+ * `npm run bench [-- --quick] [-- --json] [-- --peer] [-- --only <figure>]`: the lab server's figures from
  * the README's «Benchmarks» targets, measured on a real server started here (127.0.0.1, port 0,
  * a temporary STATE_DIR) with real Docker and real WebSockets, against their targets.
  *
@@ -18,6 +18,9 @@
  * - `capacity`: 40 labs running keepalived: event-loop delay and memory per lab (capacity.ts);
  * - `resume`: a configured lab stopped and resumed, «Продолжить» → both prompts, and the disk a
  *   stopped lab takes (resume.ts).
+ * - `peer`, only with `--peer`: echo, throughput and Ctrl-C on our terminal path and on the
+ *   node-pty peer's (`docker exec -it`, peer.ts), alternating on one node, as ratios
+ *   (peer-compare.ts).
  *
  * `--quick` is a smoke run (4 labs, fewer samples, about a minute); the full run takes about a
  * quarter of an hour, most of it installing keepalived in 80 nodes. The host must allow 40 labs:
@@ -34,7 +37,9 @@ import { measureLabReady } from './lab-ready';
 import { measureResume, type ResumeResult } from './resume';
 import { measureNoisy, type NoisyResult } from './noisy';
 import { round, summarize } from './stats';
+import { table, type Row } from './report-table';
 import { measureThroughput, type ThroughputRun } from './throughput';
+import { comparePeer, peerJson, peerRows, type PeerPlan, type PeerResult } from './peer-compare';
 import { measureWarm, type WarmResult } from './warm';
 
 const FIGURES = [
@@ -46,6 +51,7 @@ const FIGURES = [
 	'noisy',
 	'capacity',
 	'resume',
+	'peer',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -67,6 +73,7 @@ interface Plan {
 	capacityLabs: number;
 	capacityWindowMs: number;
 	resumeSamples: number;
+	peer: PeerPlan;
 	/** The whole run, cleanup excluded. */
 	budgetMs: number;
 }
@@ -74,11 +81,14 @@ interface Plan {
 function parseArgs(argv: readonly string[]): Plan {
 	let quick = false;
 	let json = false;
+	/** The peer comparison runs only when asked for: it adds minutes, and a devDependency. */
+	let peer = false;
 	const only = new Set<Figure>();
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i]!;
 		if (arg === '--quick') quick = true;
 		else if (arg === '--json') json = true;
+		else if (arg === '--peer') peer = true;
 		else if (arg === '--only' || arg.startsWith('--only=')) {
 			const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
 			for (const name of (value ?? '').split(',')) {
@@ -91,14 +101,17 @@ function parseArgs(argv: readonly string[]): Plan {
 			}
 		} else {
 			throw new TypeError(
-				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--only ${FIGURES.join('|')}]`,
+				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--peer] [--only ${FIGURES.join('|')}]`,
 			);
 		}
 	}
 	return {
 		quick,
 		json,
-		only: only.size > 0 ? only : new Set(FIGURES),
+		only: new Set([
+			...(only.size > 0 ? only : FIGURES.filter((figure) => figure !== 'peer')),
+			...(peer ? (['peer'] as const) : []),
+		]),
 		labReadySamples: quick ? 4 : 20,
 		warmSamples: quick ? 3 : 10,
 		warmEchoRounds: quick ? 1 : 5,
@@ -111,6 +124,7 @@ function parseArgs(argv: readonly string[]): Plan {
 		capacityLabs: quick ? 4 : 40,
 		capacityWindowMs: quick ? 5_000 : 30_000,
 		resumeSamples: quick ? 3 : 10,
+		peer: { rounds: quick ? 2 : 6, echoPerRound: quick ? 50 : 100, ctrlcPerRound: quick ? 3 : 5 },
 		budgetMs: (quick ? 15 : 45) * 60_000,
 	};
 }
@@ -127,6 +141,7 @@ interface Results {
 	capacity?: CapacityResult;
 	batchReady?: ReadySample[];
 	resume?: ResumeResult;
+	peer?: PeerResult;
 	errors: { figure: Figure; message: string }[];
 }
 
@@ -223,6 +238,10 @@ async function main(): Promise<number> {
 				deadline,
 			);
 		});
+		await run('peer', async () => {
+			await harness.fill(1, deadline);
+			results.peer = await comparePeer(harness, harness.labs[0]!, plan.peer, deadline);
+		});
 		await run('resume', async () => {
 			results.resume = await measureResume(harness, plan.resumeSamples, deadline);
 		});
@@ -233,14 +252,6 @@ async function main(): Promise<number> {
 	}
 	report(plan, results);
 	return results.errors.length > 0 ? 1 : 0;
-}
-
-interface Row {
-	figure: string;
-	p50: string;
-	tail: string;
-	target: string;
-	met: string;
 }
 
 function report(plan: Plan, results: Results): void {
@@ -412,6 +423,9 @@ function report(plan: Plan, results: Results): void {
 		});
 	} else missing('resume', '«Продолжить» → both prompts', resumeTarget);
 
+	if (results.peer) rows.push(...peerRows(results.peer));
+	else missing('peer', 'terminal path vs the node-pty peer', '≤ 1.0× the peer');
+
 	const notes: string[] = [];
 	if (results.warm) {
 		const post = summarize(results.warm.times.map((s) => s.postMs));
@@ -483,6 +497,7 @@ function report(plan: Plan, results: Results): void {
 			resumeP50Ms: value(results.resume && summarize(results.resume.times).p50),
 			resumeP95Ms: value(results.resume && summarize(results.resume.times).p95),
 			stoppedLabDiskMiB: value(results.resume && summarize(results.resume.diskMb).p50),
+			...(results.peer ? peerJson(results.peer, value) : {}),
 		};
 		process.stdout.write(`${JSON.stringify(json)}\n`);
 	}
@@ -500,24 +515,6 @@ function describeHost(host: HostSample): string {
 	];
 	if (host.hostCpuPercent !== null) parts.push(`host CPU ${round(host.hostCpuPercent)} % busy`);
 	return parts.join(', ');
-}
-
-function table(rows: Row[]): string[] {
-	const header: Row = {
-		figure: 'figure',
-		p50: 'median',
-		tail: 'tail',
-		target: 'target',
-		met: 'met',
-	};
-	const keys = ['figure', 'p50', 'tail', 'target', 'met'] as const;
-	const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
-	const line = (r: Row) =>
-		keys
-			.map((k, i) => r[k].padEnd(widths[i]!))
-			.join('  ')
-			.trimEnd();
-	return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
 /** Ctrl-C or SIGTERM: remove what the run started, then exit; a second one exits at once. */

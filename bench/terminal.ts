@@ -5,6 +5,7 @@
  * stream, so this one keeps only a short tail and counts bytes, and `until` reports the moment
  * the frame that satisfied it arrived, not when a promise chain got round to it.
  */
+import type { WebSocket } from 'ws';
 import { TerminalClient, type ClientOptions } from '../lab-server/testing/terminal-client';
 import { stripAnsi } from '../lab-server/testing/test-labs';
 
@@ -12,8 +13,12 @@ import { stripAnsi } from '../lab-server/testing/test-labs';
 const TAIL_CHARS = 4096;
 const OP_OUTPUT = 0x00;
 
-export class BenchTerminal {
-	readonly client: TerminalClient;
+/**
+ * A terminal's output as timing needs it: a short tail, byte and frame counts, and `until`,
+ * which resolves with the arrival time of the frame that satisfied it. Subclasses feed it
+ * (`arrived`) from their wire: ours (protocol v1) or the peer's (bench/peer.ts).
+ */
+export abstract class TimedTerminal {
 	/** OUTPUT bytes received since the socket opened. */
 	received = 0;
 	/** OUTPUT frames received since the socket opened. */
@@ -21,19 +26,22 @@ export class BenchTerminal {
 	#tail = '';
 	#listeners = new Set<(at: number) => void>();
 
-	constructor(url: string, options: ClientOptions) {
-		this.client = new TerminalClient(url, options);
-		// Registered after the client's own handler, so `client.output` holds this frame's text.
-		this.client.ws.on('message', (data: Buffer) => {
-			const at = performance.now();
-			if (data[0] === OP_OUTPUT) {
-				this.received += data.byteLength - 1;
-				this.frames++;
-				this.#tail = (this.#tail + this.client.output).slice(-TAIL_CHARS);
-				this.client.output = '';
-			}
-			for (const listener of this.#listeners) listener(at);
-		});
+	/** The socket, for `until` to give up when it closes. */
+	protected abstract readonly socket: WebSocket;
+
+	abstract type(text: string): void;
+
+	/** Closes cleanly: the shell ends. */
+	abstract close(timeoutMs?: number): Promise<void>;
+
+	/** A frame arrived at `at`: `text` is its output (null for other frames) of `bytes` bytes. */
+	protected arrived(at: number, text: string | null, bytes: number): void {
+		if (text !== null) {
+			this.received += bytes;
+			this.frames++;
+			this.#tail = (this.#tail + text).slice(-TAIL_CHARS);
+		}
+		for (const listener of this.#listeners) listener(at);
 	}
 
 	/** The output tail with escape sequences removed. */
@@ -44,11 +52,6 @@ export class BenchTerminal {
 	/** Forgets the tail, so the next `until` only sees output that arrives from now on. */
 	mark(): void {
 		this.#tail = '';
-		this.client.output = '';
-	}
-
-	type(text: string): void {
-		this.client.type(text);
 	}
 
 	/**
@@ -61,7 +64,7 @@ export class BenchTerminal {
 			const done = () => {
 				clearTimeout(timer);
 				this.#listeners.delete(check);
-				this.client.ws.off('close', onClose);
+				this.socket.off('close', onClose);
 			};
 			const check = (at: number) => {
 				if (!test(this.text)) return;
@@ -81,7 +84,7 @@ export class BenchTerminal {
 				);
 			}, timeoutMs);
 			this.#listeners.add(check);
-			this.client.ws.on('close', onClose);
+			this.socket.on('close', onClose);
 		});
 	}
 
@@ -89,6 +92,34 @@ export class BenchTerminal {
 	prompt(node: string, timeoutMs: number): Promise<number> {
 		const prompt = `ubuntu@${node}:~$`;
 		return this.until((text) => text.includes(prompt), timeoutMs, `the prompt "${prompt}"`);
+	}
+}
+
+/** Ours: the lab server's terminal protocol v1. */
+export class BenchTerminal extends TimedTerminal {
+	readonly client: TerminalClient;
+	protected readonly socket: WebSocket;
+
+	constructor(url: string, options: ClientOptions) {
+		super();
+		this.client = new TerminalClient(url, options);
+		this.socket = this.client.ws;
+		// Registered after the client's own handler, so `client.output` holds this frame's text.
+		this.client.ws.on('message', (data: Buffer) => {
+			const at = performance.now();
+			const output = data[0] === OP_OUTPUT;
+			this.arrived(at, output ? this.client.output : null, data.byteLength - 1);
+			if (output) this.client.output = '';
+		});
+	}
+
+	override mark(): void {
+		super.mark();
+		this.client.output = '';
+	}
+
+	type(text: string): void {
+		this.client.type(text);
 	}
 
 	/** Drops the connection without a close frame: the server keeps the shell until the lab ends. */

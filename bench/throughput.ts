@@ -4,7 +4,7 @@
  * the prompt is back. Bytes are what arrived as OUTPUT, the TTY's added carriage returns
  * included; MB here is 10^6 bytes.
  */
-import { progress, type BenchLab, type Harness } from './harness';
+import { progress, type LabJson, type TerminalOpener } from './harness';
 import { sleep } from './terminal';
 
 export const STREAM_BYTES = 67_000_000;
@@ -19,12 +19,12 @@ export interface ThroughputRun {
 }
 
 export async function measureThroughput(
-	harness: Harness,
-	lab: BenchLab,
+	opener: TerminalOpener,
+	lab: LabJson,
 	runs: number,
 	deadline: number,
 ): Promise<ThroughputRun[]> {
-	const terminal = harness.openTerminal(lab, 'hap2', 'bench-throughput');
+	const terminal = opener.openTerminal(lab, 'hap2', 'bench-throughput');
 	const prompt = 'ubuntu@hap2:~$';
 	try {
 		await terminal.prompt('hap2', 30_000);

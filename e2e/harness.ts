@@ -173,10 +173,17 @@ export async function clickStartLab(page: Page): Promise<void> {
 	);
 }
 
-/** A learner's page (1280×900, Russian) on the step `slug`, its lab started and hap1's prompt shown. */
-export async function startLabOnStep(e2e: E2E, slug: string): Promise<Page> {
+/**
+ * A learner's page (1280×900 unless `viewport` says, Russian) on the step `slug`, its lab started
+ * and hap1's prompt shown.
+ */
+export async function startLabOnStep(
+	e2e: E2E,
+	slug: string,
+	viewport = { width: 1280, height: 900 },
+): Promise<Page> {
 	const context = await e2e.browser.newContext({
-		viewport: { width: 1280, height: 900 },
+		viewport,
 		locale: 'ru-RU',
 	});
 	const page = await context.newPage();

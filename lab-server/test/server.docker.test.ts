@@ -114,6 +114,34 @@ describe('lab server', () => {
 		await Promise.all([hap1.closed, hap2.closed]);
 	});
 
+	it('tells a client the sizes its replay was written at', async () => {
+		const url = `${ws}/api/labs/${first.id}/terminals/hap2`;
+		const wide = new TerminalClient(url, { token: first.token, term: 'sizes', cols: 150 });
+		await wide.waitFor('ubuntu@hap2:~$');
+		wide.type('echo wide-$((1+1))\r');
+		await wide.waitFor('wide-2');
+		wide.send({ op: 'resize', cols: 70, rows: 20 });
+		wide.type('echo narrow-$((2+2))\r');
+		await wide.waitFor('narrow-4');
+		const narrowFrom = wide.output.indexOf('narrow-4');
+		wide.ws.terminate();
+		await wide.closed;
+
+		const again = new TerminalClient(url, { token: first.token, term: 'sizes', resumeOffset: 0 });
+		await again.waitFor('narrow-4');
+		const { replay } = again.ready!;
+		expect(replay?.sizes.map(({ cols, rows }) => [cols, rows])).toEqual([
+			[150, 40],
+			[70, 20],
+		]);
+		// The new size holds from output after the resize, and before the command it ran then.
+		const [, narrow] = replay!.sizes;
+		expect(narrow!.from).toBeGreaterThan(wide.output.indexOf('wide-2'));
+		expect(narrow!.from).toBeLessThan(narrowFrom);
+		again.ws.close(1000);
+		await again.closed;
+	});
+
 	it('ends the shell inside the node when a terminal is closed cleanly', async () => {
 		const client = new TerminalClient(`${ws}/api/labs/${first.id}/terminals/hap2`, {
 			token: first.token,
@@ -152,7 +180,13 @@ describe('lab server', () => {
 			resumeOffset: before.offset,
 		});
 		await after.waitFor(/^DONE\r?$/m);
-		expect(after.ready).toEqual({ op: 'ready', offset: before.offset, resumed: true });
+		expect(after.ready).toEqual({
+			op: 'ready',
+			offset: before.offset,
+			resumed: true,
+			// What it missed was written at the size the first client gave.
+			replay: { end: expect.any(Number), sizes: [{ from: before.offset, cols: 120, rows: 40 }] },
+		});
 		const text = stripAnsi(before.output + after.output);
 		const lines = text.split('\n').filter((l) => /^line-\d+\r?$/.test(l));
 		expect(lines.map((l) => l.trim())).toEqual(

@@ -32,6 +32,7 @@ import {
 	type ClientFrame,
 } from '../../lab-server/src/api/protocol';
 import { CommandQueue } from './command-queue';
+import { ReplayAtSize } from './replay-at-size';
 import { terminalUrl } from './lab-api';
 import type { RunStatus } from './lab-state';
 import type { LabNode } from '../../lab-server/src/api';
@@ -71,6 +72,8 @@ class LabTerminal extends HTMLElement {
 	#kit: Kit | null = null;
 	#term: Terminal | null = null;
 	#fit: FitAddon | null = null;
+	/** The ring's replay, written at the size it was written for (replay-at-size.ts). */
+	#replay: ReplayAtSize | null = null;
 	#resizeObserver: ResizeObserver | null = null;
 	#screen: HTMLElement | null = null;
 
@@ -240,6 +243,7 @@ class LabTerminal extends HTMLElement {
 		});
 		this.#term = term;
 		this.#fit = fit;
+		this.#replay = new ReplayAtSize(term, () => this.#fitNow());
 		this.#resizeObserver = new ResizeObserver(() => this.#fitNow());
 		this.#resizeObserver.observe(this.#screen!);
 		this.#fitNow();
@@ -282,8 +286,10 @@ class LabTerminal extends HTMLElement {
 
 	#fitNow(): void {
 		const screen = this.#screen;
-		// A hidden tab has no size; it fits when shown (the observer fires again).
+		// A hidden tab has no size; it fits when shown (the observer fires again). A replay keeps
+		// its own size until it is written; it fits then.
 		if (!screen || !this.#fit || screen.clientWidth === 0 || screen.clientHeight === 0) return;
+		if (this.#replay?.holding) return;
 		const fontSize = this.#cssFontSize();
 		if (this.#term && fontSize !== null && this.#term.options.fontSize !== fontSize) {
 			this.#term.options.fontSize = fontSize;
@@ -359,11 +365,11 @@ class LabTerminal extends HTMLElement {
 		const term = this.#term!;
 		switch (frame.op) {
 			case 'output': {
-				const length = frame.data.length;
-				this.#received += length;
+				const at = this.#received;
+				this.#received += frame.data.length;
 				this.#wroteAny = true;
 				// A view into this message's own ArrayBuffer, which nothing reuses: no copy needed.
-				term.write(frame.data, () => this.#rendered(generation, length));
+				this.#replay!.write(at, frame.data, (bytes) => this.#rendered(generation, bytes));
 				break;
 			}
 			case 'ready': {
@@ -383,11 +389,14 @@ class LabTerminal extends HTMLElement {
 				this.#failures = 0;
 				this.#saveOffset();
 				term.options.disableStdin = false;
+				// Before «connected»: this resize is the replay's, not one to send to the shell.
+				this.#replay!.begin(frame.replay);
 				this.#setConn('connected');
 				// The box may have changed between HELLO and READY (a tab shown, a window resized).
 				this.#fitNow();
-				if (term.cols !== this.#helloSize.cols || term.rows !== this.#helloSize.rows) {
-					this.#send({ op: 'resize', cols: term.cols, rows: term.rows });
+				const { cols, rows } = this.#replay!.holding ? this.#helloSize : term;
+				if (cols !== this.#helloSize.cols || rows !== this.#helloSize.rows) {
+					this.#send({ op: 'resize', cols, rows });
 				}
 				if (!frame.resumed) this.#commands.newShell();
 				this.#commands.setConnected(true);
@@ -404,6 +413,7 @@ class LabTerminal extends HTMLElement {
 
 	#onClose(event: CloseEvent): void {
 		this.#ws = null;
+		this.#replay?.cancel();
 		this.#commands.setConnected(false);
 		clearTimeout(this.#ackTimer);
 		this.#pendingAck = 0;

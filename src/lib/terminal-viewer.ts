@@ -16,6 +16,7 @@ import {
 	shouldReconnect,
 } from '../../lab-server/src/api/protocol';
 import { labPath } from './lab-api';
+import { ReplayAtSize } from './replay-at-size';
 import type { LabNode } from '../../lab-server/src/api';
 import { FitAddon, Terminal, loadXtermCss } from './xterm-kit';
 
@@ -59,13 +60,16 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 	term.loadAddon(fit);
 	term.open(host);
 	const refit = (): void => {
-		if (host.clientWidth === 0 || host.clientHeight === 0) return;
+		if (host.clientWidth === 0 || host.clientHeight === 0 || replay.holding) return;
 		try {
 			fit.fit();
 		} catch {
 			// Font metrics not ready: the next resize fits.
 		}
 	};
+	// The learner's screen, drawn at the learner's size first (replay-at-size.ts).
+	const replay = new ReplayAtSize(term, () => refit());
+	let received = 0;
 	const observer = new ResizeObserver(refit);
 	observer.observe(host);
 	refit();
@@ -93,16 +97,21 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 			} catch {
 				return; // a frame we cannot read is skipped: this is only a view
 			}
-			if (frame.op === 'output') term.write(frame.data);
-			else if (frame.op === 'ready') {
+			if (frame.op === 'output') {
+				replay.write(received, frame.data, () => {});
+				received += frame.data.length;
+			} else if (frame.op === 'ready') {
 				// The ring replays from its start: paint it on a clean screen.
 				term.reset();
+				received = frame.offset;
+				replay.begin(frame.replay);
 				onState({ kind: 'connected' });
 			} else if (frame.op === 'error') onState({ kind: 'error', message: frame.message });
 		});
 		socket.addEventListener('close', (event) => {
 			if (ws !== socket || disposed) return;
 			ws = null;
+			replay.cancel();
 			if (event.code === CloseCode.LAB_ENDED) return onState({ kind: 'lab-ended' });
 			if (event.code === CloseCode.NOT_STARTED) {
 				retry = setTimeout(connect, NOT_STARTED_RETRY_MS);

@@ -188,6 +188,25 @@ describe('server frames', () => {
 			{ op: 'ready', offset: 2 ** 33 + 5, resumed: true },
 			jsonFrame(1, `{"offset":${2 ** 33 + 5},"resumed":true}`),
 		],
+		[
+			'ready with a replay',
+			{
+				op: 'ready',
+				offset: 7,
+				resumed: false,
+				replay: {
+					end: 90,
+					sizes: [
+						{ from: 0, cols: 120, rows: 30 },
+						{ from: 40, cols: 60, rows: 30 },
+					],
+				},
+			},
+			jsonFrame(
+				1,
+				'{"offset":7,"resumed":false,"replay":{"end":90,"sizes":[{"from":0,"cols":120,"rows":30},{"from":40,"cols":60,"rows":30}]}}',
+			),
+		],
 		['exit', { op: 'exit', code: 130 }, jsonFrame(2, '{"code":130}')],
 		[
 			'error',
@@ -216,6 +235,33 @@ describe('server frames', () => {
 		['READY not JSON', jsonFrame(1, 'ready'), 'bad-json'],
 		['READY without resumed', jsonFrame(1, '{"offset":0}'), 'bad-payload'],
 		['READY negative offset', jsonFrame(1, '{"offset":-1,"resumed":false}'), 'bad-payload'],
+		['READY replay ending at offset', readyFrame(5, []), 'bad-payload'],
+		['READY replay without sizes', readyFrame(9, []), 'bad-payload'],
+		['READY replay size without rows', readyFrame(9, ['{"from":0,"cols":80}']), 'bad-payload'],
+		['READY replay 0 columns wide', readyFrame(9, ['{"from":0,"cols":0,"rows":9}']), 'bad-size'],
+		[
+			'READY replay sizes out of order',
+			readyFrame(99, ['{"from":8,"cols":80,"rows":24}', '{"from":8,"cols":60,"rows":24}']),
+			'bad-payload',
+		],
+		[
+			'READY replay size past its end',
+			readyFrame(9, ['{"from":9,"cols":80,"rows":24}']),
+			'bad-payload',
+		],
+		[
+			'READY replay a number',
+			jsonFrame(1, '{"offset":5,"resumed":true,"replay":9}'),
+			'bad-payload',
+		],
+		[
+			'READY replay with too many sizes',
+			readyFrame(
+				999,
+				Array.from({ length: 33 }, (_, i) => `{"from":${i},"cols":80,"rows":24}`),
+			),
+			'bad-payload',
+		],
 		['EXIT fractional code', jsonFrame(2, '{"code":1.5}'), 'bad-payload'],
 		['EXIT an array', jsonFrame(2, '[0]'), 'bad-payload'],
 		['ERROR numeric code', jsonFrame(3, '{"code":1,"message":"x"}'), 'bad-payload'],
@@ -225,6 +271,14 @@ describe('server frames', () => {
 		expect(codeOf(() => decodeServerFrame(frame))).toBe(code);
 	});
 });
+
+/** A READY frame at offset 5 whose replay ends at `end`, with these sizes (JSON texts). */
+function readyFrame(end: number, sizes: string[]): Uint8Array {
+	return jsonFrame(
+		1,
+		`{"offset":5,"resumed":true,"replay":{"end":${end},"sizes":[${sizes.join(',')}]}}`,
+	);
+}
 
 describe('shouldReconnect', () => {
 	it.each([1001, 1005, 1006, 1011, 1012, 1013, 1014, 4013, 4014])('reconnects after %i', (code) => {

@@ -30,10 +30,32 @@ export type ClientFrame =
 
 export type ServerFrame =
 	| { op: 'output'; data: Uint8Array }
-	/** `offset`: the offset of the next OUTPUT byte. */
-	| { op: 'ready'; offset: number; resumed: boolean }
+	/**
+	 * `offset`: the offset of the next OUTPUT byte. `replay`, when the server sends earlier output
+	 * right after: the sizes that output was written for, so that a client at another size can
+	 * render it as it was, then reflow it to its own.
+	 */
+	| { op: 'ready'; offset: number; resumed: boolean; replay?: Replay }
 	| { op: 'exit'; code: number }
 	| { op: 'error'; code: string; message: string };
+
+/**
+ * The output replayed after READY, from its `offset` to `end`, was written for a terminal of
+ * `sizes[0]`, then of each next size from its offset `from` on (the window was resized).
+ */
+export interface Replay {
+	end: number;
+	sizes: SizeFrom[];
+}
+
+export interface SizeFrom {
+	from: number;
+	cols: number;
+	rows: number;
+}
+
+/** At most this many sizes in a READY's `replay` (older ones are dropped first). */
+export const MAX_REPLAY_SIZES = 32;
 
 export type ProtocolErrorCode =
 	| 'empty-frame'
@@ -263,14 +285,45 @@ function checkSize(cols: number, rows: number): void {
 }
 
 function checkReady(value: unknown): Extract<ServerFrame, { op: 'ready' }> {
-	const { offset, resumed } = asRecord(value, 'bad-payload', 'READY');
+	const { offset, resumed, replay } = asRecord(value, 'bad-payload', 'READY');
 	if (!isOffset(offset) || typeof resumed !== 'boolean') {
 		throw new ProtocolError(
 			'bad-payload',
 			'READY needs an integer "offset" and a boolean "resumed"',
 		);
 	}
-	return { op: 'ready', offset, resumed };
+	if (replay === undefined) return { op: 'ready', offset, resumed };
+	return { op: 'ready', offset, resumed, replay: checkReplay(replay, offset) };
+}
+
+function checkReplay(value: unknown, offset: number): Replay {
+	const { end, sizes } = asRecord(value, 'bad-payload', 'READY "replay"');
+	if (!isOffset(end) || end <= offset || !Array.isArray(sizes)) {
+		throw new ProtocolError(
+			'bad-payload',
+			'READY "replay" needs an integer "end" past "offset" and an array "sizes"',
+		);
+	}
+	if (sizes.length === 0 || sizes.length > MAX_REPLAY_SIZES) {
+		throw new ProtocolError('bad-payload', `READY "replay" needs 1..${MAX_REPLAY_SIZES} sizes`);
+	}
+	let after = -1;
+	const checked = sizes.map((size: unknown) => {
+		const { from, cols, rows } = asRecord(size, 'bad-payload', 'READY "replay" size');
+		if (!isOffset(from) || from <= after || from >= end) {
+			throw new ProtocolError(
+				'bad-payload',
+				'READY "replay" sizes need increasing integer offsets "from" before "end"',
+			);
+		}
+		if (!Number.isInteger(cols) || !Number.isInteger(rows)) {
+			throw new ProtocolError('bad-payload', 'READY "replay" sizes need integer "cols" and "rows"');
+		}
+		checkSize(cols as number, rows as number);
+		after = from;
+		return { from, cols: cols as number, rows: rows as number };
+	});
+	return { end, sizes: checked };
 }
 
 function checkExit(value: unknown): Extract<ServerFrame, { op: 'exit' }> {

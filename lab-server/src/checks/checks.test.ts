@@ -276,16 +276,33 @@ describe('evaluateChecks', () => {
 			hap1 в FAULT: не проходит проверка из track_script (работает ли haproxy? sudo systemctl status haproxy) или недоступен интерфейс; в FAULT узел VIP не берёт.
 			hap2 в состоянии MASTER, но адреса 10.129.3.10 на нём нет: в virtual_ipaddress указан другой адрес — исправьте его на 10.129.3.10/24."
 		`);
+		// keepalived just started: BACKUP until master-down, with nothing wrong (not a failure).
 		expect(
 			judge('vip', none, none, {
 				hap1: live('BACKUP'),
 				hap2: live('stopped'),
-			}).message,
+			}),
 		).toMatchInlineSnapshot(`
-			"VIP 10.129.3.10 не поднят ни на одном узле (hap1 — BACKUP, hap2 — служба остановлена).
+			{
+			  "message": "Идут выборы VRRP (hap1 — BACKUP, hap2 — служба остановлена): VIP появится сам.
 			На hap2 keepalived не запущен: sudo systemctl start keepalived.
-			Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int плюс (256 − priority)/256 с (около 6,6 с при advert_int 2 и priority 100): если службу только что запустили, подождите и проверьте снова."
+			Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int плюс (256 − priority)/256 с (около 6,6 с при advert_int 2 и priority 100).",
+			  "status": "pending",
+			}
 		`);
+		expect(
+			judge('vip', none, none, {
+				hap1: live('BACKUP'),
+				hap2: live('BACKUP'),
+			}).status,
+		).toBe('pending');
+		// A FAULT beside a BACKUP is not an election that ends by itself.
+		expect(
+			judge('vip', none, none, {
+				hap1: live('BACKUP'),
+				hap2: live('FAULT'),
+			}).status,
+		).toBe('fail');
 		expect(
 			judge('vip', none, none, {
 				hap1: live('MASTER', true),

@@ -251,9 +251,17 @@ export function judgeVip(live: Record<LabNode, LiveNode>, vip: string): Verdict 
 				return [];
 		}
 	});
-	if (reports.some((r) => r.state === 'BACKUP') && !reports.some((r) => r.state === 'MASTER')) {
-		why.push(
-			'Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int плюс (256 − priority)/256 с (около 6,6 с при advert_int 2 и priority 100): если службу только что запустили, подождите и проверьте снова.',
+	const electing =
+		reports.some((r) => r.state === 'BACKUP') &&
+		!reports.some((r) => r.state === 'MASTER' || r.state === 'FAULT');
+	if (electing) {
+		// Nothing is wrong yet: a BACKUP that hears no MASTER takes the VIP after master-down.
+		return pending(
+			[
+				`Идут выборы VRRP (${states}): VIP появится сам.`,
+				...why,
+				'Узел в BACKUP становится MASTER, если не слышит мастера 3 × advert_int плюс (256 − priority)/256 с (около 6,6 с при advert_int 2 и priority 100).',
+			].join('\n'),
 		);
 	}
 	return fail([`VIP ${vip} не поднят ни на одном узле (${states}).`, ...why].join('\n'));

@@ -41,7 +41,7 @@ export function serveTerminal(
 	let session: TerminalSession | null = null;
 	let opening = false;
 	const sink: TerminalSink = {
-		ready: (offset, resumed) => send({ op: 'ready', offset, resumed }),
+		ready: (offset, resumed, replay) => send({ op: 'ready', offset, resumed, replay }),
 		output: (data, written) => send({ op: 'output', data }, written),
 		tooSlow: () => close(CloseCode.CLIENT_TOO_SLOW, 'client not reading its output'),
 		exit: (code) => {

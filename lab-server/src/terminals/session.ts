@@ -22,6 +22,7 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
+import type { Replay, SizeFrom } from '../api/protocol';
 import type { Clock } from '../lib/clock';
 import { FlowControl } from './flow-control';
 import { attachHolder, endHolder, type HolderLink } from './holder';
@@ -29,6 +30,7 @@ import type { TerminalOptions } from './options';
 import { OutputBatch } from './output-batch';
 import { OutputRing } from './output-ring';
 import { ShellMarks } from './shell-marks';
+import { SizeHistory } from './size-history';
 import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
 import { TerminalViewers, type TerminalViewer } from './viewers';
 
@@ -36,8 +38,11 @@ export type { SessionKey } from './snapshots';
 
 /** The attached client, as the session sees it. */
 export interface TerminalSink {
-	/** Where the client's stream of OUTPUT starts (sent before any output). */
-	ready(offset: number, resumed: boolean): void;
+	/**
+	 * Where the client's stream of OUTPUT starts (sent before any output), and the size the
+	 * replayed part of it was written for.
+	 */
+	ready(offset: number, resumed: boolean, replay: Replay | undefined): void;
 	/**
 	 * Sends OUTPUT. `written` is called once the bytes have left the server (the socket's write
 	 * callback): until then they sit in the server's memory, and they count in flow control.
@@ -96,6 +101,8 @@ export class TerminalSession {
 	#graceTimer: unknown = null;
 	#ending = false;
 	#size = { cols: 80, rows: 24 };
+	/** The sizes the ring's output was written for (replayed at them: size-history.ts). */
+	readonly #sizes: SizeHistory;
 	#marks = new ShellMarks();
 	#holderGone: boolean;
 
@@ -107,11 +114,17 @@ export class TerminalSession {
 	constructor(
 		key: SessionKey,
 		ctx: SessionContext,
-		saved?: { ring: OutputRing; holderEnd: number; holderGone?: boolean },
+		saved?: {
+			ring: OutputRing;
+			holderEnd: number;
+			holderGone?: boolean;
+			sizes?: readonly SizeFrom[];
+		},
 	) {
 		this.key = key;
 		this.#ctx = ctx;
 		this.ring = saved?.ring ?? new OutputRing(ctx.options.ringBytes);
+		this.#sizes = new SizeHistory(saved?.sizes);
 		this.#holderEnd = saved?.holderEnd ?? 0;
 		this.#holderGone = saved?.holderGone ?? false;
 		this.#batch = new OutputBatch(ctx.options.batchMs, (data) => this.#deliver(data));
@@ -182,18 +195,21 @@ export class TerminalSession {
 		this.#socket.reset();
 		this.#sink = sink;
 		const resumed = resumeOffset !== undefined && resumeOffset <= this.ring.end;
-		sink.ready(offset, resumed);
+		sink.ready(offset, resumed, this.#sizes.replay(offset, this.ring.end));
 		if (data.byteLength > 0) this.#send(sink, data);
 		return { offset, resumed, backlog: data.byteLength };
 	}
 
 	/** Adds a read-only viewer; it gets the ring from `fromOffset` (default: all it holds). */
-	addViewer(viewer: TerminalViewer, fromOffset?: number): { offset: number; backlog: Uint8Array } {
+	addViewer(
+		viewer: TerminalViewer,
+		fromOffset?: number,
+	): { offset: number; backlog: Uint8Array; replay: Replay | undefined } {
 		this.#batch.flush();
 		const wanted = Math.min(fromOffset ?? this.ring.start, this.ring.end);
 		const { offset, data } = this.ring.since(wanted);
 		this.#viewers.add(viewer);
-		return { offset, backlog: data };
+		return { offset, backlog: data, replay: this.#sizes.replay(offset, this.ring.end) };
 	}
 
 	removeViewer(viewer: TerminalViewer): void {
@@ -238,6 +254,9 @@ export class TerminalSession {
 			this.#lastResizeAt = performance.now();
 			this.#link?.resize(cols, rows);
 			this.resizeCalls++;
+			// What the shell printed before this was printed for the size before.
+			this.#batch.flush();
+			this.#sizes.mark(this.ring.end, cols, rows);
 			if (this.#size.cols === cols && this.#size.rows === rows) return;
 		}
 	}
@@ -272,7 +291,13 @@ export class TerminalSession {
 		);
 		this.#link?.release();
 		if (options.keepScrollback) {
-			await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd);
+			await saveSnapshot(
+				this.#ctx.stateDir,
+				this.key,
+				this.ring,
+				this.#holderEnd,
+				this.#sizes.sizes,
+			);
 		} else await removeSnapshot(this.#ctx.stateDir, this.key);
 		this.#ctx.onGone(this);
 	}
@@ -286,7 +311,7 @@ export class TerminalSession {
 		// Their sockets are closed by socket.ts (restart, reset or end of the lab).
 		this.#viewers.clear();
 		this.#link?.release();
-		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd);
+		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd, this.#sizes.sizes);
 	}
 
 	/** A batch of output: kept in the ring, sent to the client and the viewers. */

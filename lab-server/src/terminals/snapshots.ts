@@ -2,7 +2,7 @@
  * A terminal's scrollback kept across a server restart, a lab's stop, or a learner's absence: the
  * ring (output-ring.ts) written to `STATE_DIR/terminals/<lab>/<node>-<term>.ring` — a magic, the
  * ring's start offset, the holder's offset of the ring's end (where a re-attach asks the holder
- * to go on), then the bytes — read back when the session is re-attached, removed when the
+ * to go on), the sizes its output was written for (size-history.ts), then the bytes — read back when the session is re-attached, removed when the
  * learner closes the terminal. A file of another format is ignored (the terminal starts with an
  * empty scrollback). A lab keeps at most KEPT_PER_LAB of them, the newest: terminal names are
  * the learner's to choose, and each kept ring is up to 1 MiB of the server's disk.
@@ -10,6 +10,7 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensurePrivateDir } from '../lib/state-file';
+import { MAX_REPLAY_SIZES, type SizeFrom } from '../api/protocol';
 import { OutputRing } from './output-ring';
 
 export interface SessionKey {
@@ -22,10 +23,14 @@ function snapshotPath(stateDir: string, key: SessionKey): string {
 	return path.join(stateDir, 'terminals', key.labId, `${key.node}-${key.term}.ring`);
 }
 
-const MAGIC = Buffer.from('KLRING2\0');
+const MAGIC = Buffer.from('KLRING3\0');
+/** The format before sizes were kept: read as one without sizes. */
+const MAGIC_V2 = Buffer.from('KLRING2\0');
 /** Scrollbacks kept per lab: `TERMINALS_PER_LAB`'s highest value, so open ones always fit. */
 export const KEPT_PER_LAB = 64;
 const HEADER_BYTES = MAGIC.byteLength + 16;
+/** A size: u64 offset `from`, u16 cols, u16 rows; after the header, a u32 count of them. */
+const SIZE_BYTES = 12;
 
 export interface Snapshot {
 	ring: OutputRing;
@@ -33,6 +38,8 @@ export interface Snapshot {
 	holderEnd: number;
 	/** When it was saved (the file's mtime, epoch ms): a node started after it has a new holder. */
 	savedAt: number;
+	/** The sizes the ring's output was written for, oldest first. */
+	sizes: SizeFrom[];
 }
 
 export async function saveSnapshot(
@@ -40,6 +47,7 @@ export async function saveSnapshot(
 	key: SessionKey,
 	ring: OutputRing,
 	holderEnd: number,
+	sizes: readonly SizeFrom[],
 ): Promise<void> {
 	const file = snapshotPath(stateDir, key);
 	await ensurePrivateDir(path.dirname(file));
@@ -48,7 +56,16 @@ export async function saveSnapshot(
 	MAGIC.copy(header);
 	header.writeBigUInt64BE(BigInt(start), MAGIC.byteLength);
 	header.writeBigUInt64BE(BigInt(holderEnd), MAGIC.byteLength + 8);
-	await writeFile(file, Buffer.concat([header, data]), { mode: 0o600 });
+	const kept = sizes.slice(-MAX_REPLAY_SIZES);
+	const table = Buffer.alloc(4 + kept.length * SIZE_BYTES);
+	table.writeUInt32BE(kept.length);
+	kept.forEach(({ from, cols, rows }, i) => {
+		const at = 4 + i * SIZE_BYTES;
+		table.writeBigUInt64BE(BigInt(from), at);
+		table.writeUInt16BE(cols, at + 8);
+		table.writeUInt16BE(rows, at + 10);
+	});
+	await writeFile(file, Buffer.concat([header, table, data]), { mode: 0o600 });
 	await pruneSnapshots(path.dirname(file), KEPT_PER_LAB);
 }
 
@@ -79,13 +96,32 @@ export async function loadSnapshot(
 	} catch {
 		return undefined;
 	}
-	if (bytes.byteLength < HEADER_BYTES || !bytes.subarray(0, MAGIC.byteLength).equals(MAGIC)) {
-		return undefined;
-	}
+	if (bytes.byteLength < HEADER_BYTES) return undefined;
+	const magic = bytes.subarray(0, MAGIC.byteLength);
+	const withSizes = magic.equals(MAGIC);
+	if (!withSizes && !magic.equals(MAGIC_V2)) return undefined;
 	const start = Number(bytes.readBigUInt64BE(MAGIC.byteLength));
 	const holderEnd = Number(bytes.readBigUInt64BE(MAGIC.byteLength + 8));
-	const ring = OutputRing.restore({ start, data: bytes.subarray(HEADER_BYTES) }, capacity);
-	return { ring, holderEnd, savedAt };
+	const sizes = withSizes ? readSizes(bytes, HEADER_BYTES) : [];
+	if (!sizes) return undefined;
+	const dataAt = HEADER_BYTES + (withSizes ? 4 + sizes.length * SIZE_BYTES : 0);
+	const ring = OutputRing.restore({ start, data: bytes.subarray(dataAt) }, capacity);
+	return { ring, holderEnd, savedAt, sizes };
+}
+
+/** The size table at `at`, or undefined if the file is too short or the table too long. */
+function readSizes(bytes: Buffer, at: number): SizeFrom[] | undefined {
+	if (bytes.byteLength < at + 4) return undefined;
+	const count = bytes.readUInt32BE(at);
+	if (count > MAX_REPLAY_SIZES || bytes.byteLength < at + 4 + count * SIZE_BYTES) return undefined;
+	return Array.from({ length: count }, (_, i) => {
+		const entry = at + 4 + i * SIZE_BYTES;
+		return {
+			from: Number(bytes.readBigUInt64BE(entry)),
+			cols: bytes.readUInt16BE(entry + 8),
+			rows: bytes.readUInt16BE(entry + 10),
+		};
+	});
 }
 
 export async function removeSnapshot(stateDir: string, key: SessionKey): Promise<void> {

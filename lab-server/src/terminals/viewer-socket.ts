@@ -58,8 +58,8 @@ export function serveViewer(
 				return close(CloseCode.NOT_STARTED, 'terminal not started');
 			}
 			session = open;
-			const { offset, backlog } = open.addViewer(viewer, frame.resumeOffset);
-			send({ op: 'ready', offset, resumed: frame.resumeOffset === offset });
+			const { offset, backlog, replay } = open.addViewer(viewer, frame.resumeOffset);
+			send({ op: 'ready', offset, resumed: frame.resumeOffset === offset, replay });
 			if (backlog.byteLength > 0) send({ op: 'output', data: backlog });
 			log.info({ offset, backlog: backlog.byteLength }, 'terminal viewer attached');
 			return;
