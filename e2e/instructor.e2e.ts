@@ -165,6 +165,23 @@ it('an instructor signs in, creates a workshop and follows a learner from step t
 	await expect.poll(() => terminalFontSize(page)).toBeCloseTo(14 * 1.35, 1);
 	await clean(page, 'instructor-present-lab', false);
 	await learner.close();
+
+	// Signing out in one tab: a dashboard open in another asks to sign in again.
+	const again = await instructor.newPage();
+	await again.goto(`${base}${href}`);
+	await again.getByText(code, { exact: true }).waitFor({ timeout: 15_000 });
+	await home.getByRole('button', { name: 'Выйти' }).click();
+	await home.getByLabel('Секрет преподавателя').waitFor();
+	await waitForText(
+		'the dashboard after signing out',
+		() => again.locator('[data-slot="message"]').innerText(),
+		'войдите как преподаватель',
+		10_000,
+	);
+	expect(await again.getByRole('link', { name: 'Войти' }).getAttribute('href')).toBe(
+		'/instructor/',
+	);
+	expect(await instructor.cookies()).toEqual([]);
 	await instructor.close();
 
 	// The dark theme: the sign-in form and the list of workshops.

@@ -101,6 +101,7 @@ class InstructorDashboard extends HTMLElement {
 			),
 		);
 		this.#slot('sign-in').hidden = !signIn;
+		clearTimeout(this.#timer);
 	}
 
 	async #poll(): Promise<void> {
@@ -115,8 +116,11 @@ class InstructorDashboard extends HTMLElement {
 				await openInstructorSession({ id: key.id, token: key.token }).catch(() => undefined);
 			}
 		} catch (error) {
-			const gone = error instanceof ApiError && [401, 403, 404, 410].includes(error.status);
-			if (gone && !this.#workshop) return this.#refused((error as ApiError).status);
+			const status = error instanceof ApiError ? error.status : 0;
+			const gone = [401, 403, 404, 410].includes(status);
+			// Signed out, or the sign-in expired, with the dashboard open: not an ended workshop.
+			const signedOut = status === 401 && !key.token;
+			if (gone && (!this.#workshop || signedOut)) return this.#refused(status);
 			if (gone) return this.#showEnded();
 			this.#slot('updated').textContent = this.#t('instructor.stale', {
 				time: clock(new Date()),

@@ -38,6 +38,7 @@ class InstructorHome extends HTMLElement {
 		this.#form('sign-in').addEventListener('submit', this.#onSignIn);
 		this.#form('create').addEventListener('submit', this.#onCreate);
 		this.addEventListener('click', this.#onClick);
+		document.addEventListener('visibilitychange', this.#onVisible);
 		void this.#load();
 	}
 
@@ -45,7 +46,16 @@ class InstructorHome extends HTMLElement {
 		this.#form('sign-in').removeEventListener('submit', this.#onSignIn);
 		this.#form('create').removeEventListener('submit', this.#onCreate);
 		this.removeEventListener('click', this.#onClick);
+		document.removeEventListener('visibilitychange', this.#onVisible);
 	}
+
+	/** Back to this tab (from a dashboard, say): the list again, with who has joined since. */
+	#onVisible = (): void => {
+		const signedIn = this.querySelector<HTMLElement>('[data-view="signed-in"]');
+		if (document.visibilityState === 'visible' && signedIn && !signedIn.hidden) {
+			void this.#refresh();
+		}
+	};
 
 	async #load(): Promise<void> {
 		try {
