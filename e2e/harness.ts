@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
 import pino from 'pino';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { inject } from 'vitest';
@@ -65,6 +66,14 @@ export async function startE2E(name: string, env: Record<string, string> = {}): 
 			await rm(stateDir, { recursive: true, force: true });
 		},
 	};
+}
+
+/** axe's serious and critical violations on the page as it is now, one line each. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+	const { violations } = await new AxeBuilder({ page }).analyze();
+	return violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${page.url()}: ${v.id} (${v.nodes.length})`);
 }
 
 /** Text currently rendered by a node's terminal (xterm's DOM renderer rows). */

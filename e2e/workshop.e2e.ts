@@ -7,10 +7,9 @@
  * so (and does not when the learner resets it). Screenshots go to e2e/screenshots/.
  */
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHOTS, startE2E, terminalText } from './harness';
+import { SHOTS, startE2E, terminalText, seriousViolations } from './harness';
 
 const SECRET = 'e2e-instructor-secret-0123456789';
 
@@ -29,13 +28,6 @@ async function newContext(colorScheme: 'light' | 'dark' = 'light'): Promise<Brow
 		locale: 'ru-RU',
 		colorScheme,
 	});
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-	const { violations } = await new AxeBuilder({ page }).analyze();
-	return violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${page.url()}: ${v.id} (${v.nodes.length})`);
 }
 
 interface Created {

@@ -32,6 +32,8 @@ import { attachTerminalServer } from './terminals/socket';
 import { watchChecks, type CheckWatcher } from './checks/watcher';
 import { drillService } from './drills/service';
 import { WorkshopManager } from './workshops/manager';
+import { InstructorSessions } from './workshops/instructor-sessions';
+import { instructorRoutes } from './http/instructor-routes';
 import { cpuLoad } from './lib/cpu-load';
 import { WarmLabs } from './labs/warm-labs';
 import { WarmPools, type WarmPool } from './labs/warm-pool';
@@ -142,6 +144,11 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		hostBusy: options.hostBusy ?? cpuLoad({ busyAbove: HOST_BUSY_SHARE }).busy,
 	});
 	const warm: WarmLabs = new WarmLabs({ size: config.warmLabs, labs, pools });
+	const instructorSessions = new InstructorSessions({
+		secret: config.instructorSecret,
+		trustProxy: config.trustProxy,
+		clock,
+	});
 	workshops = new WorkshopManager({
 		labs,
 		config,
@@ -149,6 +156,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		log,
 		checks: (labId) => checks.get(labId),
 		pools,
+		sessions: instructorSessions,
 	});
 	const sessions = browserSessions(loadSessionKey(stateDir));
 	const admission = new Admission({
@@ -171,6 +179,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			warm,
 		}),
 		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
+		...instructorRoutes({ sessions: instructorSessions, config }),
 	];
 	const http = createServer(
 		createRequestHandler({
@@ -187,7 +196,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		clock,
 		log,
 		guard,
-		authorizeViewer: (req, labId) => workshops.authorizeViewer(req, labId),
+		authorizeViewer: (req, labId) => workshops.access.authorizeViewer(req, labId),
 	});
 
 	let limits: ReturnType<typeof watchNodeLimits> | null = null;

@@ -1,15 +1,21 @@
 /**
  * `<instructor-dashboard>`: one workshop as its instructor sees it (markup in
- * `src/pages/instructor/index.astro`).
+ * `src/pages/instructor/index.astro`, which shows the list of workshops instead when the address
+ * names none: `instructor-home.ts`).
  *
- * Key: the page is opened as `/instructor/#<workshopId>.<instructorToken>`. The fragment never
- * reaches the server in a URL; the token is moved to sessionStorage and the fragment dropped from
- * the address bar (the dashboard is often on a projector), so a reload of this tab still works.
+ * Key: the page is opened as `/instructor/?workshop=<id>` by a signed-in instructor (the sign-in's
+ * httpOnly cookie opens every workshop, in any tab), or as `/instructor/#<workshopId>.<token>`
+ * with the workshop's own key (the link the server gives on creation, to share without a
+ * sign-in). The fragment never reaches the server in a URL; the token is moved to sessionStorage
+ * and the address becomes `?workshop=<id>` (the dashboard is often on a projector), so a reload
+ * of this tab still works.
  *
- * Lifecycle: `POST …/instructor-session` once (the httpOnly cookie the read-only terminal sockets
- * need), then `GET /api/workshops/:id` every 2 s, each after the previous answer. A failed poll
- * keeps the last picture with a «no connection» line; 401/403/404 before any picture means the key
- * is wrong. Rows are keyed by lab id and updated in place, so focus on a row's button survives.
+ * Lifecycle: with a key, `POST …/instructor-session` once (the httpOnly cookie the read-only
+ * terminal sockets need), then `GET /api/workshops/:id` every 2 s, each after the previous answer.
+ * A failed poll keeps the last picture with a «no connection» line; 401/403/404 before any
+ * picture means the key is wrong, or the instructor is not signed in. Rows are keyed by lab id
+ * and updated in place, so focus on a row's button survives. «Шаг» is the step page the learner
+ * has open (their page reports it).
  */
 import { ApiError } from './lab-api';
 import { LAB_NODES, type LabNode } from '../../lab-server/src/api';
@@ -25,6 +31,8 @@ import {
 	type LearnerView,
 	type WorkshopView,
 } from './workshop-api';
+import { workshopInAddress } from './instructor-api';
+import { readStorage, removeStorage, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
 const POLL_MS = 2000;
@@ -56,8 +64,9 @@ class InstructorDashboard extends HTMLElement {
 		this.#dialog('end').addEventListener('close', this.#onEndClose);
 		this.#dialog('viewer').addEventListener('close', this.#onViewerClose);
 		this.#key = readKey();
-		if (!this.#key) return this.#message(this.#t('instructor.noKey'));
-		void this.#start(this.#key);
+		// No workshop named: the page shows the list of workshops (instructor-home.ts).
+		this.hidden = this.#key === null;
+		if (this.#key) void this.#start(this.#key);
 	}
 
 	disconnectedCallback(): void {
@@ -70,13 +79,29 @@ class InstructorDashboard extends HTMLElement {
 	async #start(key: InstructorKey): Promise<void> {
 		this.#message(this.#t('instructor.loading'));
 		try {
-			await openInstructorSession(key);
+			if (key.token) await openInstructorSession({ id: key.id, token: key.token });
 		} catch (error) {
 			if (error instanceof ApiError && [401, 403, 404].includes(error.status))
-				return this.#message(this.#t('instructor.badKey'));
+				return this.#refused(error.status);
 			// Unreachable now: the polling below tries again; the session is retried then.
 		}
 		await this.#poll();
+	}
+
+	/** Refused before any picture: a wrong key, no sign-in, or no such workshop. */
+	#refused(status: number): void {
+		const signIn = status === 401 && !this.#key?.token;
+		this.#message(
+			this.#t(
+				signIn
+					? 'instructor.signInNeeded'
+					: status === 404
+						? 'instructor.notFound'
+						: 'instructor.badKey',
+			),
+		);
+		this.#slot('sign-in').hidden = !signIn;
+		clearTimeout(this.#timer);
 	}
 
 	async #poll(): Promise<void> {
@@ -87,10 +112,15 @@ class InstructorDashboard extends HTMLElement {
 			const first = !this.#workshop;
 			this.#workshop = workshop;
 			this.#render(workshop);
-			if (first) await openInstructorSession(key).catch(() => undefined);
+			if (first && key.token) {
+				await openInstructorSession({ id: key.id, token: key.token }).catch(() => undefined);
+			}
 		} catch (error) {
-			const gone = error instanceof ApiError && [401, 403, 404, 410].includes(error.status);
-			if (gone && !this.#workshop) return this.#message(this.#t('instructor.badKey'));
+			const status = error instanceof ApiError ? error.status : 0;
+			const gone = [401, 403, 404, 410].includes(status);
+			// Signed out, or the sign-in expired, with the dashboard open: not an ended workshop.
+			const signedOut = status === 401 && !key.token;
+			if (gone && (!this.#workshop || signedOut)) return this.#refused(status);
 			if (gone) return this.#showEnded();
 			this.#slot('updated').textContent = this.#t('instructor.stale', {
 				time: clock(new Date()),
@@ -171,7 +201,7 @@ class InstructorDashboard extends HTMLElement {
 		const { key, dir } = this.#sort;
 		let d = 0;
 		if (key === 'name') d = a.name.localeCompare(b.name, 'ru');
-		else if (key === 'step') d = (a.step?.order ?? 0) - (b.step?.order ?? 0);
+		else if (key === 'step') d = (a.viewing?.order ?? 0) - (b.viewing?.order ?? 0);
 		// Most recent first when ascending: «2 мин назад» before «10 мин назад».
 		else if (key === 'activity') d = time(b.lastActivity) - time(a.lastActivity);
 		else d = time(a.expiresAt) - time(b.expiresAt);
@@ -208,8 +238,8 @@ class InstructorDashboard extends HTMLElement {
 		setText(cell('name'), l.name);
 		setText(
 			cell('step'),
-			l.step
-				? this.#t('instructor.stepOf', { order: l.step.order, title: l.step.title })
+			l.viewing
+				? this.#t('instructor.stepOf', { order: l.viewing.order, title: l.viewing.title })
 				: this.#t('instructor.stepNone'),
 		);
 		const check = cell('check');
@@ -344,11 +374,7 @@ class InstructorDashboard extends HTMLElement {
 	#showEnded(): void {
 		clearTimeout(this.#timer);
 		this.#key = null;
-		try {
-			sessionStorage.removeItem(KEY_STORAGE);
-		} catch {
-			// Storage off: nothing was kept.
-		}
+		removeStorage(sessionStorage, KEY_STORAGE);
 		if (this.#dialog('viewer').open) this.#dialog('viewer').close();
 		this.#show('ended');
 		this.#slot('ended').focus();
@@ -434,20 +460,26 @@ class InstructorDashboard extends HTMLElement {
 	}
 }
 
-/** The key from the fragment (kept in sessionStorage, the fragment dropped), or the kept one. */
+/**
+ * The workshop the address names, with its key when there is one: from the fragment (kept in
+ * sessionStorage, the address becomes `?workshop=<id>`), or the one kept for `?workshop=<id>` in
+ * this tab; none kept: the instructor's sign-in opens it. Null when the address names none.
+ */
 function readKey(): InstructorKey | null {
 	const fromHash = parseInstructorKey(location.hash);
-	try {
-		if (fromHash) {
-			sessionStorage.setItem(KEY_STORAGE, `${fromHash.id}.${fromHash.token}`);
-			history.replaceState(history.state, '', location.pathname + location.search);
-			return fromHash;
-		}
-		return parseInstructorKey(sessionStorage.getItem(KEY_STORAGE) ?? '');
-	} catch {
+	if (fromHash) {
+		writeStorage(sessionStorage, KEY_STORAGE, `${fromHash.id}.${fromHash.token}`);
 		// Storage off: keep the fragment in the address bar, it is the only copy.
+		if (readStorage(sessionStorage, KEY_STORAGE) !== null) {
+			const query = `?workshop=${encodeURIComponent(fromHash.id)}`;
+			history.replaceState(history.state, '', location.pathname + query);
+		}
 		return fromHash;
 	}
+	const id = workshopInAddress(location);
+	if (!id) return null;
+	const kept = parseInstructorKey(readStorage(sessionStorage, KEY_STORAGE) ?? '');
+	return kept?.id === id ? kept : { id, token: null };
 }
 
 function button(className: string, text: string, action: string): HTMLButtonElement {

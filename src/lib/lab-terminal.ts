@@ -215,7 +215,7 @@ class LabTerminal extends HTMLElement {
 			cursorBlink: true,
 			disableStdin: true,
 			fontFamily: getComputedStyle(this).getPropertyValue('--font-mono').trim() || 'monospace',
-			fontSize: 14,
+			fontSize: this.#cssFontSize() ?? 14,
 			// At 1.0 the DOM renderer clips underscores of common Linux monospace fonts.
 			lineHeight: 1.2,
 			scrollback: 5000,
@@ -252,6 +252,8 @@ class LabTerminal extends HTMLElement {
 			term.focus();
 		}
 		addEventListener('pagehide', () => this.#saveOffset());
+		// Into or out of presenter mode: the font may change while the size does not.
+		document.addEventListener('astro:page-load', () => this.#fitNow());
 	}
 
 	#buildDom(): void {
@@ -288,11 +290,21 @@ class LabTerminal extends HTMLElement {
 		// its own size until it is written; it fits then.
 		if (!screen || !this.#fit || screen.clientWidth === 0 || screen.clientHeight === 0) return;
 		if (this.#replay?.holding) return;
+		const fontSize = this.#cssFontSize();
+		if (this.#term && fontSize !== null && this.#term.options.fontSize !== fontSize) {
+			this.#term.options.fontSize = fontSize;
+		}
 		try {
 			this.#fit.fit();
 		} catch {
 			// Font metrics not ready yet: the next resize fits.
 		}
+	}
+
+	/** The screen's CSS font size in px (terminal.css: 14 px, larger in presenter mode). */
+	#cssFontSize(): number | null {
+		const size = this.#screen ? parseFloat(getComputedStyle(this.#screen).fontSize) : NaN;
+		return Number.isFinite(size) && size > 0 ? Math.round(size * 10) / 10 : null;
 	}
 
 	// ── the connection ─────────────────────────────────────────────────────────

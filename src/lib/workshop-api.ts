@@ -1,7 +1,8 @@
 /**
  * The workshop calls of the lab server, for the join page and the instructor's dashboard (types:
  * `lab-server/src/api/workshops.ts`). Instructor calls carry the workshop's instructor token as a
- * Bearer header; the token never goes into a URL. Answers are checked once here.
+ * Bearer header, or nothing when the instructor is signed in (the cookie); the token never goes
+ * into a URL. Answers are checked once here.
  */
 import type { LearnerView, WorkshopView } from '../../lab-server/src/api';
 import { ApiError, asLab, isObject, request, type Lab } from './lab-api';
@@ -24,28 +25,35 @@ export async function joinWorkshop(code: string, name: string): Promise<Lab> {
 	return asLab(await request('POST', `/api/workshops/${encodeURIComponent(code)}/join`, { name }));
 }
 
-/** One workshop as its instructor sees it: `#<id>.<token>` from the dashboard's URL fragment. */
+/**
+ * One workshop as its instructor opens it: with the workshop's key (`#<id>.<token>` from the
+ * dashboard's URL fragment) as a Bearer token, or with `token` null by the instructor's sign-in
+ * (its httpOnly cookie goes with every call by itself).
+ */
 export interface InstructorKey {
 	id: string;
-	token: string;
+	token: string | null;
 }
 
 /** `#abc.def…` → `{ id: 'abc', token: 'def…' }`; null when the fragment is not one. */
-export function parseInstructorKey(hash: string): InstructorKey | null {
+export function parseInstructorKey(hash: string): (InstructorKey & { token: string }) | null {
 	const match = /^#?([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+={0,2})$/.exec(hash.trim());
 	return match ? { id: match[1]!, token: match[2]! } : null;
 }
 
 function bearer(key: InstructorKey): Record<string, string> {
-	return { authorization: `Bearer ${key.token}` };
+	return key.token ? { authorization: `Bearer ${key.token}` } : {};
 }
 
 function workshopPath(key: InstructorKey): string {
 	return `/api/workshops/${encodeURIComponent(key.id)}`;
 }
 
-/** Sets the instructor cookie the read-only terminal sockets need (a browser cannot send a header there). */
-export async function openInstructorSession(key: InstructorKey): Promise<void> {
+/**
+ * Sets the workshop's instructor cookie that the read-only terminal sockets need when the page
+ * was opened with the workshop's key (a browser cannot send a header there).
+ */
+export async function openInstructorSession(key: InstructorKey & { token: string }): Promise<void> {
 	await request('POST', `${workshopPath(key)}/instructor-session`, {}, bearer(key));
 }
 
@@ -84,6 +92,7 @@ function asWorkshop(json: unknown): WorkshopView {
 	) {
 		return {
 			...(json as unknown as WorkshopView),
+			learners: json.learners.map((l: LearnerView) => ({ ...l, viewing: l.viewing ?? null })),
 			title: typeof json.title === 'string' ? json.title : '',
 			expiresAt: typeof json.expiresAt === 'string' ? json.expiresAt : '',
 		};
@@ -100,6 +109,9 @@ function isLearner(value: unknown): boolean {
 		(value.expiresAt === null || typeof value.expiresAt === 'string') &&
 		Array.isArray(value.nodes) &&
 		(value.step === null || (isObject(value.step) && typeof value.step.order === 'number')) &&
+		(value.viewing === undefined ||
+			value.viewing === null ||
+			(isObject(value.viewing) && typeof value.viewing.order === 'number')) &&
 		(value.failing === null ||
 			(isObject(value.failing) && typeof value.failing.message === 'string'))
 	);

@@ -6,6 +6,7 @@
  * looks on load (`LAB_ID_KEY`), and the browser goes to the first step, where the panel restores
  * the lab. While the pool is refilling (503) it retries by itself after a visible countdown.
  */
+import { markInvalid, sayStatus, type StatusKind } from './form-status';
 import { ApiError } from './lab-api';
 import { LAB_ID_KEY } from './lab-state';
 import { writeStorage } from './storage';
@@ -58,8 +59,8 @@ class WorkshopJoin extends HTMLElement {
 		const nameInput = this.#input('name');
 		const code = normalizeCode(codeInput.value);
 		const name = nameInput.value.trim();
-		this.#invalid(codeInput, !code);
-		this.#invalid(nameInput, code !== null && (name.length < 1 || name.length > 40));
+		markInvalid(codeInput, !code);
+		markInvalid(nameInput, code !== null && (name.length < 1 || name.length > 40));
 		if (!code) return this.#say('error', this.#t('workshop.error.badCode'), codeInput);
 		if (name.length < 1 || name.length > 40)
 			return this.#say('error', this.#t('workshop.error.badName'), nameInput);
@@ -86,7 +87,7 @@ class WorkshopJoin extends HTMLElement {
 		const api = error instanceof ApiError ? error : null;
 		if (api?.status === 503 && api.code !== 'http') return this.#retryLater();
 		if (api?.status === 404) {
-			this.#invalid(codeInput, true);
+			markInvalid(codeInput, true);
 			return this.#say('error', this.#t('workshop.error.notFound'), codeInput);
 		}
 		if (api?.status === 409 || api?.code === 'workshop-full')
@@ -128,22 +129,9 @@ class WorkshopJoin extends HTMLElement {
 	}
 
 	/** The status line under the form; an error moves focus to the field to fix. */
-	#say(
-		kind: 'busy' | 'ok' | 'error' | 'wait',
-		text: string,
-		focus?: HTMLElement,
-		retrying = false,
-	): void {
-		const status = this.#slot('status');
-		status.dataset.kind = kind;
-		if (status.textContent !== text) status.textContent = text;
+	#say(kind: StatusKind, text: string, focus?: HTMLElement, retrying = false): void {
 		this.#slot('cancel-retry').hidden = !retrying;
-		focus?.focus();
-	}
-
-	#invalid(input: HTMLInputElement, invalid: boolean): void {
-		if (invalid) input.setAttribute('aria-invalid', 'true');
-		else input.removeAttribute('aria-invalid');
+		sayStatus(this.#slot('status'), kind, text, focus);
 	}
 
 	#form(): HTMLFormElement {

@@ -1,6 +1,28 @@
 /** Workshops as the API shows them to instructors. */
 import type { KeepalivedState, LabNode, NodeState } from './lab';
 
+/**
+ * The instructor's page: signed in, it lists the open workshops; `?workshop=<id>` is one
+ * workshop's dashboard (the sign-in's cookie opens it); `#<id>.<token>` is one opened with the
+ * workshop's own key, for a link shared without a sign-in.
+ */
+export const INSTRUCTOR_PAGE = '/instructor/';
+
+/** The dashboard of a workshop, for a signed-in instructor: `/instructor/?workshop=<id>`. */
+export function dashboardUrl(workshopId: string): string {
+	return `${INSTRUCTOR_PAGE}?workshop=${encodeURIComponent(workshopId)}`;
+}
+
+/** What a new workshop may ask for (`POST /api/workshops`; the instructor page's form too). */
+export const WORKSHOP_LIMITS = {
+	/** Characters of a title. */
+	title: 80,
+	/** Labs booted ahead. */
+	pool: { min: 1, max: 50 },
+	/** Learners who may join; at least `pool`. */
+	seats: { min: 1, max: 200 },
+} as const;
+
 /** `POST /api/workshops` → 201. */
 export interface CreatedWorkshop {
 	id: string;
@@ -13,6 +35,29 @@ export interface CreatedWorkshop {
 	instructorUrl: string;
 }
 
+/** `GET /api/workshops`: an open workshop in the instructor's list. */
+export interface WorkshopSummary {
+	id: string;
+	code: string;
+	title: string;
+	seats: number;
+	/** Learners who have joined. */
+	learners: number;
+	/** ISO time */
+	createdAt: string;
+	/** ISO time: the latest expiry of the workshop's labs. */
+	expiresAt: string;
+	/** `dashboardUrl(id)` */
+	dashboardUrl: string;
+}
+
+/** `POST /api/instructor/session` (signed in) and `GET` (whether signed in). */
+export interface InstructorSession {
+	signedIn: boolean;
+	/** ISO time the sign-in ends; null when not signed in. */
+	expiresAt: string | null;
+}
+
 export interface LearnerView {
 	name: string;
 	labId: string;
@@ -22,6 +67,8 @@ export interface LearnerView {
 	lastActivity: string | null;
 	/** The step of the highest passed check, null before the first. */
 	step: { order: number; title: string } | null;
+	/** The step page the learner has open (their page says so), null before it has. */
+	viewing: { slug: string; order: number; title: string } | null;
 	/** The first failing check in course order. */
 	failing: { id: string; message: string } | null;
 	vipHolder: LabNode | null;

@@ -1,7 +1,8 @@
 /**
  * Who may open what: the lab's token (an httpOnly cookie scoped to the lab's API path, or
- * `Authorization: Bearer`), the instructor's token for a workshop (likewise), and the Origin
- * check for WebSocket upgrades. Browser sessions are in sessions.ts; cookies in cookies.ts.
+ * `Authorization: Bearer`), the instructor's token for a workshop (likewise), the signed-in
+ * instructor's session (a cookie for `/api`), and the Origin check for WebSocket upgrades.
+ * Browser sessions are in sessions.ts; cookies in cookies.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readCookie, setCookie } from './cookies';
@@ -11,6 +12,8 @@ const instructorCookie = (workshopId: string) => ({
 	name: `klab_instructor_${workshopId}`,
 	path: '/api',
 });
+/** The signed-in instructor's session (workshops/instructor-sessions.ts): every workshop call. */
+const INSTRUCTOR_SESSION_COOKIE = { name: 'klab_instructor', path: '/api' };
 
 /** The `Authorization: Bearer` token, if any. */
 export function bearer(req: IncomingMessage): string | undefined {
@@ -27,6 +30,22 @@ export function labToken(req: IncomingMessage, labId: string): string | undefine
 export function instructorToken(req: IncomingMessage, workshopId: string): string | undefined {
 	const { name, path } = instructorCookie(workshopId);
 	return bearer(req) ?? readCookie(req, name, path);
+}
+
+/** The instructor's session token, from its cookie (never from a header). */
+export function instructorSessionToken(req: IncomingMessage): string | undefined {
+	return readCookie(req, INSTRUCTOR_SESSION_COOKIE.name, INSTRUCTOR_SESSION_COOKIE.path);
+}
+
+/** Sets (or, with `maxAgeS` 0 and no token, clears) the instructor's session cookie. */
+export function setInstructorSessionCookie(
+	res: ServerResponse,
+	token: string,
+	maxAgeS: number,
+	secure: boolean,
+): void {
+	const { name, path } = INSTRUCTOR_SESSION_COOKIE;
+	setCookie(res, name, token, { path, maxAgeS, secure });
 }
 
 export function setLabCookie(

@@ -5,6 +5,7 @@ import { LAB_NODES, isCheckId, type CompletedStep, type CreatedLab, type ResetBy
 import { completeStep } from '../checks/autopilot';
 import type { CheckWatcher } from '../checks/watcher';
 import type { Config } from '../config/config';
+import { stepSlugSchema } from '../course/steps';
 import type { DrillService } from '../drills/service';
 import { labView, type Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
@@ -23,6 +24,8 @@ import { streamLabEvents } from './sse';
 export const emptyBody = z.object({}).strict();
 /** `POST /api/labs/:id/reset`: one node, or both when `node` is absent. */
 export const resetBody = z.object({ node: z.enum(LAB_NODES).optional() }).strict();
+/** `PUT /api/labs/:id/viewing`: the slug of the step page the learner has open. */
+const viewingBody = z.object({ step: stepSlugSchema() }).strict();
 
 export interface LabRouteDeps {
 	labs: LabManager;
@@ -152,6 +155,16 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 					await labs.exclusive(lab, 'учения', () => deps.drills.start(lab, params[1]!)),
 				),
 			),
+		),
+		route(
+			'PUT',
+			path('/viewing'),
+			// Said by the learner's page on load and when it is shown again: idempotent, and it
+			// changes nothing else (not the lab's activity: reading is not typing).
+			withLab(async (lab, { req, res }) => {
+				lab.viewing = parseBody(viewingBody, await readJson(req)).step;
+				sendNoContent(res);
+			}),
 		),
 		route(
 			'GET',

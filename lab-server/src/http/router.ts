@@ -20,7 +20,7 @@ export interface RouteContext {
 }
 
 export interface Route {
-	method: 'GET' | 'POST' | 'DELETE';
+	method: 'GET' | 'POST' | 'PUT' | 'DELETE';
 	pattern: RegExp;
 	handle(ctx: RouteContext): Promise<void>;
 }

@@ -1,6 +1,10 @@
-/** The API's workshop calls (`/api/workshops…`): the instructor's, and joining by code. */
+/**
+ * The API's workshop calls (`/api/workshops…`): the instructor's (creating and listing take the
+ * secret or a sign-in, instructor-routes.ts), and joining by code.
+ */
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { WORKSHOP_LIMITS } from '../api';
 import type { Config } from '../config/config';
 import type { DrillService } from '../drills/service';
 import { labView } from '../labs/lab';
@@ -18,9 +22,14 @@ import { route, type Route, type RouteContext } from './router';
 /** `POST /api/workshops`. */
 const createWorkshopBody = z
 	.object({
-		title: z.string().trim().min(1).max(80).optional(),
-		pool: z.number().int().min(1).max(50),
-		seats: z.number().int().min(1).max(200).optional(),
+		title: z.string().trim().min(1).max(WORKSHOP_LIMITS.title).optional(),
+		pool: z.number().int().min(WORKSHOP_LIMITS.pool.min).max(WORKSHOP_LIMITS.pool.max),
+		seats: z
+			.number()
+			.int()
+			.min(WORKSHOP_LIMITS.seats.min)
+			.max(WORKSHOP_LIMITS.seats.max)
+			.optional(),
 	})
 	.strict()
 	.refine((body) => body.seats === undefined || body.seats >= body.pool, {
@@ -49,13 +58,17 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 	const asInstructor =
 		(handle: (workshop: Workshop, ctx: RouteContext) => Promise<void>) =>
 		async (ctx: RouteContext) =>
-			handle(workshops.authorizeInstructor(ctx.params[0]!, ctx.req), ctx);
+			handle(workshops.access.authorizeInstructor(ctx.params[0]!, ctx.req), ctx);
 
 	return [
 		route('POST', /^\/api\/workshops$/, async ({ req, res }) => {
-			workshops.authorizeCreate(req);
+			workshops.access.authorizeSecretHolder(req);
 			const body = parseBody(createWorkshopBody, await readJson(req));
 			sendJson(res, 201, workshops.create(body));
+		}),
+		route('GET', /^\/api\/workshops$/, async ({ req, res }) => {
+			workshops.access.authorizeSecretHolder(req);
+			sendJson(res, 200, workshops.list());
 		}),
 		route(
 			'POST',
@@ -79,7 +92,7 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				const token = bearer(req);
 				// The cookie holds the workshop's own key, never the server's secret (which opens
 				// every workshop and would then sit in a browser's cookie jar).
-				if (!token || !workshops.isInstructorToken(workshop, token)) {
+				if (!token || !workshops.access.isInstructorToken(workshop, token)) {
 					throw new HttpError(
 						403,
 						'forbidden',

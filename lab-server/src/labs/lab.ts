@@ -65,6 +65,11 @@ export interface Lab {
 	 * terminal that reconnects after the reset closed it waits for this, not for the old node.
 	 */
 	resetting: Partial<Record<LabNode, Promise<void>>>;
+	/**
+	 * The step page the learner has open, as their page last said (`PUT …/viewing`), for the
+	 * workshop dashboard; in memory only (a page says it again on its next load).
+	 */
+	viewing: string | null;
 	events: LabEmitter;
 }
 
@@ -74,7 +79,10 @@ type Lifecycle = 'status' | 'startedAt' | 'keptUntil' | 'stoppedAt' | 'diskBytes
  * What a lab is made from; its node state and events start fresh, and unless given it is
  * running since its creation.
  */
-export type LabFields = Omit<Lab, 'nodes' | 'events' | 'vipHistory' | 'resetting' | Lifecycle> &
+export type LabFields = Omit<
+	Lab,
+	'nodes' | 'events' | 'vipHistory' | 'resetting' | 'viewing' | Lifecycle
+> &
 	Partial<Pick<Lab, Lifecycle>>;
 
 /** Every open SSE stream and terminal of a lab listens on its emitter; they are capped elsewhere. */
@@ -96,6 +104,7 @@ export function newLab(fields: LabFields): Lab {
 		},
 		vipHistory: [],
 		resetting: {},
+		viewing: null,
 		events,
 	};
 }

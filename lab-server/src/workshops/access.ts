@@ -1,59 +1,98 @@
 /**
- * Who may do what with workshops: creating one takes the server's `INSTRUCTOR_SECRET`; a
- * workshop's calls take its instructor token (Bearer or the `klab_instructor_<id>` cookie) or the
- * secret itself; watching a learner's terminal takes the same, for that learner's workshop.
- * Everything is compared as SHA-256 digests in constant time; workshops are off (503) while the
- * secret is unset.
+ * Who may do what with workshops:
+ * - creating one, and listing them all, takes the server's `INSTRUCTOR_SECRET` as a Bearer
+ *   token, or the session a sign-in with it opened (instructor-sessions.ts);
+ * - a workshop's calls take the same, or its own instructor token (Bearer or the
+ *   `klab_instructor_<id>` cookie); watching a learner's terminal takes the same, for that
+ *   learner's workshop.
+ * Tokens are compared as SHA-256 digests in constant time, the secret through the sessions' guard
+ * against guessing; workshops are off (503) while the secret is unset.
  */
 import type { IncomingMessage } from 'node:http';
 import { bearer, instructorToken } from '../http/auth';
 import { HttpError } from '../http/errors';
+import type { Lab } from '../labs/lab';
 import { sameDigest, sha256 } from '../lib/hash';
+import type { InstructorSessions } from './instructor-sessions';
 import type { Workshop } from './workshop';
 
-export function workshopAccess(secret: string | undefined) {
-	const isSecret = (token: string) =>
-		secret !== undefined && sameDigest(sha256(token), sha256(secret));
-	const enabled = () => {
-		if (secret === undefined) {
+export type WorkshopAccess = ReturnType<typeof workshopAccess>;
+
+export function workshopAccess(deps: {
+	sessions: InstructorSessions;
+	/** An open workshop by id. */
+	workshop: (id: string) => Workshop | undefined;
+	lab: (id: string) => Lab | undefined;
+}) {
+	const { sessions } = deps;
+	const isInstructorToken = (workshop: Workshop, token: string) =>
+		sameDigest(sha256(token), workshop.instructorTokenHash);
+
+	/**
+	 * The workshop, if the request carries its instructor token (Bearer or the
+	 * `klab_instructor_<id>` cookie), a signed-in session or the secret: 404, 401, 403, 429 or
+	 * 503 otherwise.
+	 */
+	const authorizeInstructor = (workshopId: string, req: IncomingMessage): Workshop => {
+		sessions.requireEnabled();
+		const workshop = deps.workshop(workshopId);
+		if (!workshop) {
 			throw new HttpError(
-				503,
-				'workshops-disabled',
-				'Занятия с преподавателем выключены: на сервере не задан INSTRUCTOR_SECRET. Попросите администратора задать его (см. README).',
+				404,
+				'workshop-not-found',
+				'Занятие не найдено: возможно, оно уже завершено.',
 			);
 		}
-	};
-	return {
-		/** `Authorization: Bearer <INSTRUCTOR_SECRET>`: 401, 403 or 503 otherwise. */
-		authorizeCreate(req: IncomingMessage): void {
-			enabled();
-			const token = bearer(req);
-			if (!token) throw new HttpError(401, 'unauthorized', 'Нужен секрет преподавателя.');
-			if (!isSecret(token))
-				throw new HttpError(403, 'forbidden', 'Секрет преподавателя не подходит.');
-		},
-
-		/** The workshop, if the request carries its instructor token or the secret: 404, 401, 403. */
-		authorizeInstructor(
-			workshop: Workshop | undefined,
-			workshopId: string,
-			req: IncomingMessage,
-		): Workshop {
-			enabled();
-			if (!workshop) {
-				throw new HttpError(
-					404,
-					'workshop-not-found',
-					'Занятие не найдено: возможно, оно уже завершено.',
-				);
-			}
-			const token = instructorToken(req, workshopId);
-			if (!token)
-				throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя этого занятия.');
-			if (!sameDigest(sha256(token), workshop.instructorTokenHash) && !isSecret(token)) {
+		if (sessions.current(req) !== null) return workshop;
+		const token = instructorToken(req, workshopId);
+		if (!token) throw new HttpError(401, 'unauthorized', 'Нужен ключ преподавателя этого занятия.');
+		if (isInstructorToken(workshop, token)) return workshop;
+		try {
+			sessions.verifySecret(req, token);
+		} catch (error) {
+			if (error instanceof HttpError && error.status === 403) {
 				throw new HttpError(403, 'forbidden', 'Этот ключ не открывает это занятие.');
 			}
-			return workshop;
+			throw error;
+		}
+		return workshop;
+	};
+
+	return {
+		/**
+		 * The server's instructor: a signed-in session, or `Authorization: Bearer
+		 * <INSTRUCTOR_SECRET>`; 401, 403, 429 or 503 otherwise.
+		 */
+		authorizeSecretHolder(req: IncomingMessage): void {
+			sessions.requireEnabled();
+			if (sessions.current(req) !== null) return;
+			const token = bearer(req);
+			if (!token) {
+				throw new HttpError(
+					401,
+					'unauthorized',
+					'Нужно войти как преподаватель: на странице /instructor/ или с секретом в заголовке Authorization: Bearer.',
+				);
+			}
+			sessions.verifySecret(req, token);
+		},
+
+		authorizeInstructor,
+
+		/** Whether `token` is the workshop's own instructor key (not the server's secret). */
+		isInstructorToken,
+
+		/** For read-only terminals: the lab, if the request is from its workshop's instructor. */
+		authorizeViewer(req: IncomingMessage, labId: string): Lab {
+			const lab = deps.lab(labId);
+			if (!lab) {
+				throw new HttpError(404, 'lab-not-found', 'Стенд не найден: возможно, его время истекло.');
+			}
+			if (!lab.workshop) {
+				throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов занятия.');
+			}
+			authorizeInstructor(lab.workshop, req);
+			return lab;
 		},
 	};
 }

@@ -4,10 +4,17 @@
  * last terminal input from the lab manager. It runs nothing per request, so thirty learners cost
  * nothing to watch.
  */
-import { LAB_NODES, type CheckResult, type LearnerView, type WorkshopView } from '../api';
+import {
+	LAB_NODES,
+	dashboardUrl,
+	type CheckResult,
+	type LearnerView,
+	type WorkshopSummary,
+	type WorkshopView,
+} from '../api';
 import { CHECKS } from '../checks/specs';
 import type { Config } from '../config/config';
-import { stepsByCheck } from '../course/steps';
+import { courseSteps, stepsByCheck } from '../course/steps';
 import { vipHolder, type Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import type { Learner, Workshop } from './workshop';
@@ -56,6 +63,21 @@ export class Dashboard {
 		};
 	}
 
+	/** The workshop in the instructor's list (`GET /api/workshops`). */
+	summary(workshop: Workshop): WorkshopSummary {
+		const { id, code, title, seats, expiresAt } = this.view(workshop);
+		return {
+			id,
+			code,
+			title,
+			seats,
+			learners: workshop.learners.length,
+			createdAt: new Date(workshop.createdAt).toISOString(),
+			expiresAt,
+			dashboardUrl: dashboardUrl(id),
+		};
+	}
+
 	#learnerView(learner: Learner): LearnerView {
 		const lab = this.#labs.get(learner.labId);
 		const results = this.#results.get(learner.labId);
@@ -73,12 +95,14 @@ export class Dashboard {
 			}
 		}
 		const lastActivity = lab ? this.#labs.lastActivity(lab.id) : null;
+		const viewing = lab?.viewing ? courseSteps().find((s) => s.slug === lab.viewing) : undefined;
 		return {
 			name: learner.name,
 			labId: learner.labId,
 			joinedAt: new Date(learner.joinedAt).toISOString(),
 			lastActivity: lastActivity === null ? null : new Date(lastActivity).toISOString(),
 			step,
+			viewing: viewing ? { slug: viewing.slug, order: viewing.order, title: viewing.title } : null,
 			failing,
 			vipHolder: lab ? vipHolder(lab) : null,
 			nodes: lab

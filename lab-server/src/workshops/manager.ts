@@ -8,12 +8,16 @@
  * - waiting labs are never reaped as idle (`isPooled`); they still end at their TTL and are
  *   replaced;
  * - the dashboard (dashboard.ts) reads what is already known; access (access.ts) is by the
- *   instructor's token or the server's secret;
+ *   workshop's instructor token, the server's secret or a sign-in with it;
  * - kept in memory and in `STATE_DIR/workshops.json` (store.ts).
  */
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { CreatedWorkshop, WorkshopView } from '../api';
+import {
+	INSTRUCTOR_PAGE,
+	type CreatedWorkshop,
+	type WorkshopSummary,
+	type WorkshopView,
+} from '../api';
 import type { CheckWatcher } from '../checks/watcher';
 import type { Config } from '../config/config';
 import { HttpError } from '../http/errors';
@@ -21,9 +25,10 @@ import type { Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import type { WarmPool, WarmPools } from '../labs/warm-pool';
 import type { Clock } from '../lib/clock';
-import { sameDigest, sha256 } from '../lib/hash';
+import { sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
-import { workshopAccess } from './access';
+import { workshopAccess, type WorkshopAccess } from './access';
+import type { InstructorSessions } from './instructor-sessions';
 import { Dashboard } from './dashboard';
 import { WorkshopJoins } from './joining';
 import { workshopPool } from './pool';
@@ -44,13 +49,16 @@ export interface WorkshopManagerDeps {
 	checks: (labId: string) => CheckWatcher | undefined;
 	/** The refill of every pool (labs/warm-pool.ts); each workshop is one (`pools()`). */
 	pools: Pick<WarmPools, 'take' | 'refill'>;
+	/** The instructor's sign-in and the guard on the secret (instructor-sessions.ts). */
+	sessions: InstructorSessions;
 }
 
 export class WorkshopManager {
 	#workshops = new Map<string, Workshop>();
 	#deps: WorkshopManagerDeps;
 	#store: ReturnType<typeof workshopStore>;
-	#access: ReturnType<typeof workshopAccess>;
+	/** Who may create, list and run workshops, and watch their learners' terminals (access.ts). */
+	readonly access: WorkshopAccess;
 	#dashboard: Dashboard;
 	#pools: Pick<WarmPools, 'take' | 'refill'>;
 	#joins: WorkshopJoins;
@@ -59,7 +67,11 @@ export class WorkshopManager {
 	constructor(deps: WorkshopManagerDeps) {
 		this.#deps = deps;
 		this.#store = workshopStore(deps.config.stateDir, deps.log);
-		this.#access = workshopAccess(deps.config.instructorSecret);
+		this.access = workshopAccess({
+			sessions: deps.sessions,
+			workshop: (id) => this.#workshops.get(id),
+			lab: (id) => deps.labs.get(id),
+		});
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
 		this.#pools = deps.pools;
 		this.#joins = new WorkshopJoins({
@@ -81,7 +93,7 @@ export class WorkshopManager {
 		return false;
 	}
 
-	/** `POST /api/workshops`: the caller must have shown the instructor secret (`authorizeCreate`). */
+	/** `POST /api/workshops`: the caller must hold the secret (`access.authorizeSecretHolder`). */
 	create(input: { title?: string; pool: number; seats?: number }): CreatedWorkshop {
 		const id = newId();
 		const instructorToken = newToken();
@@ -110,7 +122,7 @@ export class WorkshopManager {
 			code: workshop.code,
 			title: workshop.title,
 			instructorToken,
-			instructorUrl: `/instructor/#${id}.${instructorToken}`,
+			instructorUrl: `${INSTRUCTOR_PAGE}#${id}.${instructorToken}`,
 		};
 	}
 
@@ -121,6 +133,13 @@ export class WorkshopManager {
 		sessionHash: string,
 	): { lab: Lab; token: string; again: boolean } {
 		return this.#joins.join(code, name, sessionHash);
+	}
+
+	/** `GET /api/workshops`: every open workshop, the newest first. */
+	list(): WorkshopSummary[] {
+		return [...this.#workshops.values()]
+			.sort((a, b) => b.createdAt - a.createdAt)
+			.map((workshop) => this.#dashboard.summary(workshop));
 	}
 
 	/** `GET /api/workshops/:id`: who is where, from what is already known (nothing is run). */
@@ -179,37 +198,6 @@ export class WorkshopManager {
 		// One at a time: removing 30 labs at once would stall the host for everyone else.
 		for (const lab of labs) await this.#deps.labs.end(lab, 'workshop-ended');
 		this.#deps.log.info({ workshopId: workshop.id, labs: labs.length }, 'workshop ended');
-	}
-
-	/** `Authorization: Bearer <INSTRUCTOR_SECRET>`: 401, 403 or 503 otherwise. */
-	authorizeCreate(req: IncomingMessage): void {
-		this.#access.authorizeCreate(req);
-	}
-
-	/**
-	 * The workshop, if the request carries its instructor token (Bearer or the
-	 * `klab_instructor_<id>` cookie) or the instructor secret itself: 404, 401 or 403 otherwise.
-	 */
-	authorizeInstructor(workshopId: string, req: IncomingMessage): Workshop {
-		return this.#access.authorizeInstructor(this.#workshops.get(workshopId), workshopId, req);
-	}
-
-	/** Whether `token` is the workshop's own instructor key. */
-	isInstructorToken(workshop: Workshop, token: string): boolean {
-		return sameDigest(sha256(token), workshop.instructorTokenHash);
-	}
-
-	/** For read-only terminals: the lab, if the request is from its workshop's instructor. */
-	authorizeViewer(req: IncomingMessage, labId: string): Lab {
-		const lab = this.#deps.labs.get(labId);
-		if (!lab) {
-			throw new HttpError(404, 'lab-not-found', 'Стенд не найден: возможно, его время истекло.');
-		}
-		if (!lab.workshop) {
-			throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов занятия.');
-		}
-		this.authorizeInstructor(lab.workshop, req);
-		return lab;
 	}
 
 	/**
