@@ -268,12 +268,12 @@ describe('behind a TLS proxy, and guessing the secret', () => {
 		const locked = await signIn(t.base, SECRET, from('198.51.100.7'));
 		expect(locked.status).toBe(429);
 		const retry = Number(locked.headers.get('retry-after'));
-		expect(retry).toBeGreaterThan(14 * 60);
-		expect(retry).toBeLessThanOrEqual(15 * 60);
+		expect(retry).toBeGreaterThan(50);
+		expect(retry).toBeLessThanOrEqual(60);
 		expect(await errorOf(locked)).toEqual({
 			code: 'too-many-sign-ins',
 			message:
-				'Слишком много неверных попыток ввести секрет преподавателя с этого адреса. Попробуйте снова через 15 мин.',
+				'Слишком много неверных попыток ввести секрет преподавателя с этого адреса. Попробуйте снова через 1 мин.',
 		});
 		const bearer = await fetch(`${t.base}/api/workshops`, {
 			headers: { authorization: `Bearer ${SECRET}`, ...from('198.51.100.7') },

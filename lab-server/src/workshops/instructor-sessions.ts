@@ -10,7 +10,7 @@
  * The secret: every comparison with it goes through `verifySecret` — in constant time, and at most
  * `MAX_FAILURES` wrong ones per client address per `FAILURE_WINDOW_MS`, then 429 with Retry-After
  * until the window ends (the secret opens every workshop; a classroom behind one NAT address
- * loses only the instructor's sign-in, and only while someone there guesses).
+ * loses only the instructor's sign-in, for a minute at most after someone there guesses).
  */
 import type { IncomingMessage } from 'node:http';
 import { instructorSessionToken } from '../http/auth';
@@ -26,7 +26,12 @@ export const SESSION_TTL_MS = 12 * 3600_000;
 const MAX_SESSIONS = 1000;
 /** Wrong secrets per client address within the window before it must wait. */
 export const MAX_FAILURES = 5;
-export const FAILURE_WINDOW_MS = 15 * 60_000;
+/**
+ * A minute: five guesses a minute per address leave a 16-character secret out of reach, and a
+ * learner who types wrong secrets on purpose locks their room's address out for a minute, not
+ * for the lesson.
+ */
+export const FAILURE_WINDOW_MS = 60_000;
 /** Addresses whose failures are remembered at most (memory stays bounded under a spread attack). */
 const MAX_ADDRESSES = 10_000;
 
