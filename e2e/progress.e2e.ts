@@ -9,7 +9,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickStartLab, inViewport, SHOTS, startE2E } from './harness';
+import { clickStartLab, inViewport, livePanel, SHOTS, startE2E } from './harness';
 
 const SERVICE_STEP = '07-service';
 const FAILOVER_STEP = '10-failover';
@@ -187,5 +187,74 @@ describe('progress and drills on a real lab', () => {
 			.toContain('Стенд восстановлен');
 		expect(await restore.getAttribute('class')).not.toContain('btn--primary');
 		expect(await freeze.getAttribute('aria-disabled')).toBeNull();
+	});
+
+	it('the ✓ marks outlive the lab: «Завершить стенд», then a reload, keeps them', async () => {
+		const nav = page.getByRole('navigation', { name: 'Шаги курса' });
+		const done = nav.locator('[data-passed]');
+		const passedNow = await done.evaluateAll((items) =>
+			items.map((item) => (item as HTMLElement).dataset.check),
+		);
+		// Everything up to the failover the drill made pass (logs is read by hand, not by the run).
+		expect(passedNow).toEqual(expect.arrayContaining(['install', 'config', 'service', 'failover']));
+
+		await page.getByRole('button', { name: 'Завершить', exact: true }).click();
+		const dialog = page.getByRole('dialog', { name: 'Завершить стенд?' });
+		await dialog.getByRole('button', { name: 'Завершить стенд' }).click();
+		const panel = page.locator('lab-panel');
+		await expect.poll(() => panel.getAttribute('data-state'), { timeout: 30_000 }).toBe('idle');
+
+		const marks = async () =>
+			done.evaluateAll((items) =>
+				items.map(
+					(item) =>
+						`${(item as HTMLElement).dataset.check}:${(item as HTMLElement).dataset.passed}`,
+				),
+			);
+		const earlier = passedNow.map((id) => `${id}:earlier`);
+		await expect.poll(marks).toEqual(earlier);
+		// Each ✓ is inside the sidebar: the current step's long bold title once pushed its ✓ out.
+		const cutOff = await nav.locator('[data-done]:not([hidden])').evaluateAll((shown) =>
+			shown
+				.filter((mark) => {
+					const box = mark.getBoundingClientRect();
+					const side = mark.closest('.layout__nav')!.getBoundingClientRect();
+					return box.width === 0 || box.right > side.right;
+				})
+				.map((mark) => mark.closest('li')?.dataset.check),
+		);
+		expect(cutOff).toHaveLength(0);
+		expect(
+			await nav.getByRole('link', { name: /Запуск службы keepalived\s+выполнено раньше/ }).count(),
+		).toBe(1);
+		// The step's own box: no lab, and it says the step passed on an earlier one.
+		const check = page.getByRole('region', { name: 'Проверка шага' });
+		await expect
+			.poll(() => check.locator('[data-slot="badge"]').innerText())
+			.toBe('пройдено на прежнем стенде');
+		expect(await check.innerText()).toContain('Вы уже выполнили этот шаг');
+		await check.scrollIntoViewIfNeeded();
+		await page.screenshot({ path: path.join(SHOTS, 'progress-after-lab.png') });
+		expect(await seriousViolations(page)).toEqual([]);
+
+		await page.reload();
+		await livePanel(page);
+		expect(await marks()).toEqual(earlier);
+		expect(
+			await page
+				.getByRole('region', { name: 'Проверка шага' })
+				.locator('[data-slot="badge"]')
+				.innerText(),
+		).toBe('пройдено на прежнем стенде');
+		// Another step that never passed says nothing of an earlier lab.
+		await nav.getByRole('link', { name: /Логи keepalived/ }).click();
+		await expect
+			.poll(() =>
+				page
+					.getByRole('region', { name: 'Проверка шага' })
+					.locator('[data-slot="badge"]')
+					.innerText(),
+			)
+			.toBe('стенд не запущен');
 	});
 });

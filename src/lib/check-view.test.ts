@@ -40,4 +40,13 @@ describe('shownStatus', () => {
 		expect(shownStatus(vip('fail'), false, until, 5_000)).toBe('fail');
 		expect(shownStatus(null, true, undefined, 5_000)).toBe('unknown');
 	});
+
+	it('without a lab, says a check passed on an earlier lab; a lab shows its own result', () => {
+		expect(shownStatus(null, false, undefined, 5_000, true)).toBe('earlier');
+		expect(shownStatus(null, false, undefined, 5_000, false)).toBe('nolab');
+		// A stopped lab still has its results; a running one is checked live.
+		expect(shownStatus(vip('fail'), false, undefined, 5_000, true)).toBe('fail');
+		expect(shownStatus(null, true, undefined, 5_000, true)).toBe('unknown');
+		expect(shownStatus(vip('pending'), true, undefined, 5_000, true)).toBe('pending');
+	});
 });

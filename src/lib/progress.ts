@@ -2,22 +2,25 @@
  * The learner's progress: the latest result of every check, for the lab this browser runs. The
  * steps list marks passed steps from it, each step's check box shows its own result.
  *
- * Data: `{ labId, results, waiting }`, `results` keyed by check id, kept in localStorage as
- * `keepalived-lab:progress:<labId>` → `CheckResult[]`, for the remembered lab only (writing one
+ * Data: `{ labId, results, waiting, passed }`, `results` keyed by check id, kept in localStorage
+ * as `keepalived-lab:progress:<labId>` → `CheckResult[]`, for the remembered lab only (writing one
  * lab's progress deletes every other lab's); `waiting`: the checks that wait for the VRRP
- * election «Выполнить шаг за меня» began (check-view.ts; not stored).
+ * election «Выполнить шаг за меня» began (check-view.ts; not stored); `passed`: every check that
+ * has passed in this browser, on any lab (passed-checks.ts), kept when the lab goes.
  *
  * Lifecycle (a singleton per page load; ClientRouter keeps it across steps):
  * - on load: the remembered lab's stored results, so the list is marked before the lab answers;
  * - the lab runs (`lab:state`), once per lab and page load: `GET /checks` — the server derives
  *   the results from the lab itself — replaces them; after a node reset too;
  * - `lab:check` (one result changed), «Проверить» and «Выполнить шаг за меня» merge theirs in;
- * - no lab remembered any more (it ended and the panel forgot it): empty, storage cleared.
+ * - no lab remembered any more (it ended and the panel forgot it): empty, storage cleared;
+ *   `passed` stays.
  * Every change dispatches `lab:progress` on `document` with the new `Progress`.
  */
 import { electionWaits, type ElectionWaits } from './check-view';
 import { asCheckResult, completeCheck, getChecks, type CheckResult } from './lab-api';
 import { currentLab, LAB_ID_KEY, type LabSnapshot } from './lab-state';
+import { PASSED_KEY, parsePassed, serializePassed, withPassed } from './passed-checks';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
 
 export interface Progress {
@@ -25,6 +28,8 @@ export interface Progress {
 	labId: string | null;
 	results: ReadonlyMap<string, CheckResult>;
 	waiting: ElectionWaits;
+	/** Checks that passed in this browser on any lab, this one included. */
+	passed: ReadonlySet<string>;
 }
 
 declare global {
@@ -35,6 +40,7 @@ declare global {
 
 const KEY_PREFIX = 'keepalived-lab:progress:';
 
+let passed = parsePassed(readStorage(localStorage, PASSED_KEY));
 let progress: Progress = load(readStorage(localStorage, LAB_ID_KEY));
 /** The lab whose results came from the server on this page load. */
 let derivedFor: string | null = null;
@@ -116,7 +122,16 @@ function merge(labId: string, results: CheckResult[], waiting?: ElectionWaits): 
 		if (key !== KEY_PREFIX + labId) removeStorage(localStorage, key);
 	}
 	writeStorage(localStorage, KEY_PREFIX + labId, JSON.stringify([...next.values()]));
-	set({ labId, results: next, waiting: waiting ?? (same ? progress.waiting : new Map()) });
+	remember(results);
+	set({ labId, results: next, waiting: waiting ?? (same ? progress.waiting : new Map()), passed });
+}
+
+/** Adds the passing `results` to the checks this browser has seen pass, and stores them. */
+function remember(results: Iterable<CheckResult>): void {
+	const next = withPassed(passed, results);
+	if (next === passed) return;
+	passed = next;
+	writeStorage(localStorage, PASSED_KEY, serializePassed(passed));
 }
 
 function set(next: Progress): void {
@@ -127,7 +142,7 @@ function set(next: Progress): void {
 function load(labId: string | null): Progress {
 	const results = new Map<string, CheckResult>();
 	const waiting: ElectionWaits = new Map();
-	if (!labId) return { labId, results, waiting };
+	if (!labId) return { labId, results, waiting, passed };
 	try {
 		const stored: unknown = JSON.parse(readStorage(localStorage, KEY_PREFIX + labId) ?? '[]');
 		for (const item of Array.isArray(stored) ? stored : []) {
@@ -137,7 +152,9 @@ function load(labId: string | null): Progress {
 	} catch {
 		// Not ours or damaged: the server's answer replaces it soon.
 	}
-	return { labId, results, waiting };
+	// Results stored before the passed set existed count too.
+	remember(results.values());
+	return { labId, results, waiting, passed };
 }
 
 function ignore(): void {}

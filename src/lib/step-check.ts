@@ -10,10 +10,11 @@
  * Markup it expects: `data-check` (the check id), `[data-slot]` parts (badge, title, message,
  * live, ran, commands), `button[data-action="check|complete"]`, `dialog[data-slot="confirm"]`,
  * and the `check.*` strings in `data-i18n`. `data-status` on the element says what is shown:
- * `nolab` | `unknown` | `waiting` | `pending` | `fail` | `pass`.
+ * `nolab` | `earlier` | `unknown` | `waiting` | `pending` | `fail` | `pass`.
  *
  * Results come from `progress.ts` (GET /checks when the lab starts, then `check` events), so the
- * box follows the lab live; buttons work only while the lab runs.
+ * box follows the lab live; buttons work only while the lab runs. With no lab, a step that passed
+ * on an earlier one says so (`earlier`, passed-checks.ts).
  */
 import { shownStatus } from './check-view';
 import type { CheckResult } from './lab-api';
@@ -69,7 +70,8 @@ class StepCheck extends HTMLElement {
 		const before = this.#shown;
 		this.#shown = result;
 		const waitUntil = progress.waiting.get(this.#check);
-		const shown = shownStatus(result, this.#running, waitUntil, Date.now());
+		const passedEarlier = progress.passed.has(this.#check);
+		const shown = shownStatus(result, this.#running, waitUntil, Date.now(), passedEarlier);
 		// Mid-way (keepalived started, the answer not back yet) the VIP check fails until VRRP has
 		// elected: the box keeps what it showed, and the answer brings the election's wait.
 		if (this.#autopilot && shown === 'fail') return;
@@ -87,7 +89,10 @@ class StepCheck extends HTMLElement {
 		title.textContent = result?.title ?? '';
 		title.hidden = !result;
 		const message = this.#slot('message');
-		message.textContent = shown === 'waiting' ? this.#t('check.waiting') : (result?.message ?? '');
+		message.textContent =
+			shown === 'waiting' || shown === 'earlier'
+				? this.#t(`check.${shown}`)
+				: (result?.message ?? '');
 		message.hidden = !message.textContent;
 		// A step that passes by itself (the learner typed the commands) is worth saying aloud.
 		if (live && !this.#busy && result?.status === 'pass' && before && before.status !== 'pass') {
