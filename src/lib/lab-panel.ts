@@ -661,6 +661,9 @@ class LabPanel extends HTMLElement {
 			case 'dismiss-reset-notice':
 				this.#dismissResetNotice();
 				break;
+			case 'dock':
+				this.#fold(!this.hasAttribute('data-collapsed'));
+				break;
 			case 'split':
 				this.#applyLayout(this.dataset.layout === 'split' ? 'tabs' : 'split', true);
 				break;
@@ -669,6 +672,14 @@ class LabPanel extends HTMLElement {
 				break;
 		}
 	};
+
+	/** Folds the docked lab (narrow screens) to its title bar, or opens it again. */
+	#fold(collapsed: boolean): void {
+		this.toggleAttribute('data-collapsed', collapsed);
+		const button = this.querySelector<HTMLElement>('[data-action="dock"]');
+		button?.setAttribute('aria-expanded', String(!collapsed));
+		if (button) button.textContent = this.#t(collapsed ? 'lab.dock.expand' : 'lab.dock.collapse');
+	}
 
 	/** Hides the instructor's reset notice; the focus, on its button, goes back to the terminal. */
 	#dismissResetNotice(): void {

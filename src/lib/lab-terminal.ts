@@ -17,6 +17,9 @@
  * State (`data-conn`): connecting | connected | reconnecting | disconnected | exited, shown in an
  * aria-live line. Typing is blocked unless connected; `run()` queues until then.
  *
+ * On touch screens an extra-keys bar under the screen (extra-keys-bar.ts) adds the keys a phone's
+ * keyboard lacks, through the same input path as typing.
+ *
  * Public: `run(command, report?)` types a command (as a bracketed paste when the shell accepts
  * one) plus Enter once the shell is at its prompt — never into a running command or a pager
  * (command-queue.ts, from the shell's OSC 133 marks) — and reports its status; `focus()`.
@@ -32,6 +35,7 @@ import {
 	type ClientFrame,
 } from '../../lab-server/src/api/protocol';
 import { CommandQueue } from './command-queue';
+import { ExtraKeysBar } from './extra-keys-bar';
 import { ReplayAtSize } from './replay-at-size';
 import { terminalUrl } from './lab-api';
 import type { RunStatus } from './lab-state';
@@ -76,6 +80,8 @@ class LabTerminal extends HTMLElement {
 	#replay: ReplayAtSize | null = null;
 	#resizeObserver: ResizeObserver | null = null;
 	#screen: HTMLElement | null = null;
+	/** Esc, Tab, Ctrl, arrows for touch screens (extra-keys-bar.ts). */
+	#keys: ExtraKeysBar | null = null;
 
 	#labId: string | null = null;
 	#ws: WebSocket | null = null;
@@ -230,7 +236,7 @@ class LabTerminal extends HTMLElement {
 		term.loadAddon(fit);
 		term.open(this.#screen!);
 		term.textarea?.setAttribute('aria-label', this.#t('term.input', { node: this.node }));
-		term.onData((data) => this.#sendText(data));
+		term.onData((data) => this.#sendText(this.#keys?.typed(data) ?? data));
 		term.onBinary((data) => this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
 		term.onResize(({ cols, rows }) => {
 			if (this.#conn === 'connected') this.#send({ op: 'resize', cols, rows });
@@ -280,7 +286,13 @@ class LabTerminal extends HTMLElement {
 			el('span', 'lab-terminal__hint', this.#t('term.leave')),
 		);
 		foot.append(conn, busy, hints);
-		this.replaceChildren(body, foot);
+		this.#keys = new ExtraKeysBar(this.#t, this.node, {
+			// As typed: xterm scrolls to the prompt and passes it to onData, like a key.
+			send: (data) => this.#term?.input(data, true),
+			applicationCursor: () => this.#term?.modes.applicationCursorKeysMode ?? false,
+			focus: () => this.focus(),
+		});
+		this.replaceChildren(body, this.#keys.element, foot);
 		this.#setConn('connecting');
 	}
 
