@@ -2,14 +2,22 @@
  * The lab where a learner's eyes and fingers are, in Debian's Chromium against the built site and
  * a real lab. On a phone (touch, 390×844) the running lab docks at the bottom of the screen, next
  * to the step's run buttons, and its extra-keys bar completes with Tab and interrupts with Ctrl
- * then «c» while the phone's keyboard keeps the focus in the terminal. Screenshots go to
- * e2e/screenshots/.
+ * then «c» while the phone's keyboard keeps the focus in the terminal. On a wide screen the line
+ * between the text and the lab moves by drag and by keys, is remembered across a reload, and the
+ * shell's columns follow the terminal's width. Screenshots go to e2e/screenshots/.
  */
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickStartLab, inViewport, SHOTS, startE2E, terminalText, waitForText } from './harness';
+import {
+	clickStartLab,
+	inViewport,
+	seriousViolations,
+	SHOTS,
+	startE2E,
+	terminalText,
+	waitForText,
+} from './harness';
 
 const STEP = '03-install';
 
@@ -21,13 +29,6 @@ beforeAll(async () => {
 	({ browser, base, close } = await startE2E('learner-layout'));
 });
 afterAll(() => close?.());
-
-async function seriousViolations(page: Page): Promise<string[]> {
-	const { violations } = await new AxeBuilder({ page }).analyze();
-	return violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${page.url()}: ${v.id} (${v.nodes.length})`);
-}
 
 async function startLab(page: Page): Promise<void> {
 	await page.goto(`${base}/steps/${STEP}/`);
@@ -107,5 +108,86 @@ describe('on a phone', () => {
 		expect(await focusedInTerminal()).toBe('hap1');
 		await page.screenshot({ path: path.join(SHOTS, 'phone-extra-keys.png') });
 		expect(await seriousViolations(page)).toEqual([]);
+	});
+});
+
+describe('on a wide screen', () => {
+	let page: Page;
+	let separator: Locator;
+	let asks = 0;
+
+	/** The shell's own idea of its width, asked anew each time. */
+	async function shellCols(): Promise<number> {
+		asks += 1;
+		await page.locator('lab-terminal[node="hap1"] .xterm-screen').click();
+		const text = await typeAndSee(
+			page,
+			`echo w${asks}=$(tput cols)\n`,
+			new RegExp(`w${asks}=\\d+`),
+		);
+		return Number(new RegExp(`w${asks}=(\\d+)`).exec(text)?.[1]);
+	}
+	const value = async () => Number(await separator.getAttribute('aria-valuenow'));
+	const panelWidth = () =>
+		page.locator('.layout__lab').evaluate((el) => el.getBoundingClientRect().width);
+
+	beforeAll(async () => {
+		const context = await browser.newContext({
+			viewport: { width: 1600, height: 1000 },
+			locale: 'ru-RU',
+		});
+		page = await context.newPage();
+		await startLab(page);
+		separator = page.getByRole('separator', { name: 'Граница между текстом и стендом' });
+	});
+
+	afterAll(() => page?.context().close());
+
+	it('drags the line between text and lab; the terminal gets the columns', async () => {
+		expect(await separator.getAttribute('aria-orientation')).toBe('vertical');
+		const before = { value: await value(), width: await panelWidth(), cols: await shellCols() };
+		const box = (await separator.boundingBox())!;
+		const y = box.y + box.height / 2;
+		await page.mouse.move(box.x + box.width / 2, y);
+		await page.mouse.down();
+		await page.mouse.move(box.x + box.width / 2 - 240, y, { steps: 6 });
+		await page.mouse.up();
+
+		expect(await panelWidth()).toBeCloseTo(before.width + 240, -1);
+		expect(await value()).toBe(before.value - 15);
+		await expect.poll(shellCols, { timeout: 15_000 }).toBeGreaterThan(before.cols + 20);
+		await page.screenshot({ path: path.join(SHOTS, 'wide-split-dragged.png') });
+	});
+
+	it('moves by keys, to either end, and keeps the line after a reload', async () => {
+		await separator.focus();
+		const start = await value();
+		const width = await panelWidth();
+		await page.keyboard.press('ArrowRight');
+		await page.keyboard.press('ArrowRight');
+		expect(await value()).toBe(start + 4);
+		expect(await panelWidth()).toBeLessThan(width - 50);
+
+		await page.keyboard.press('End');
+		const max = Number(await separator.getAttribute('aria-valuemax'));
+		expect(await value()).toBe(max);
+		const narrowest = await panelWidth();
+		expect(narrowest).toBeCloseTo(22 * 16, -1);
+		const cols = await shellCols();
+		await separator.focus();
+		await page.keyboard.press('Home');
+		expect(await value()).toBe(Number(await separator.getAttribute('aria-valuemin')));
+		await expect.poll(shellCols, { timeout: 15_000 }).toBeGreaterThan(cols + 20);
+		const widest = await panelWidth();
+		expect(await seriousViolations(page)).toEqual([]);
+		await page.screenshot({ path: path.join(SHOTS, 'wide-split-widest.png') });
+
+		await page.reload();
+		await separator.waitFor();
+		expect(await panelWidth()).toBeCloseTo(widest, 0);
+		// Every step page, and presenter mode keeps its own layout.
+		await page.getByRole('link', { name: 'Далее' }).first().click();
+		await page.waitForURL((url) => !url.pathname.includes(STEP));
+		expect(await panelWidth()).toBeCloseTo(widest, 0);
 	});
 });

@@ -6,10 +6,16 @@
  * Screenshots go to e2e/screenshots/.
  */
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickStartLab, inViewport, livePanel, SHOTS, startE2E } from './harness';
+import {
+	clickStartLab,
+	inViewport,
+	livePanel,
+	seriousViolations,
+	SHOTS,
+	startE2E,
+} from './harness';
 
 const SERVICE_STEP = '07-service';
 const FAILOVER_STEP = '10-failover';
@@ -25,13 +31,6 @@ afterAll(() => close?.());
 
 async function newContext(): Promise<BrowserContext> {
 	return browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' });
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-	const { violations } = await new AxeBuilder({ page }).analyze();
-	return violations
-		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-		.map((v) => `${page.url()}: ${v.id} (${v.nodes.length})`);
 }
 
 describe('before a lab runs', () => {
