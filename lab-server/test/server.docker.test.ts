@@ -17,6 +17,7 @@ import { sh, stripAnsi } from './helpers';
 import { TerminalClient } from '../testing/terminal-client';
 import { errorOf } from '../testing/http';
 import { CloseCode } from '../src/api/protocol';
+import type { LabView } from '../src/api';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
@@ -248,7 +249,12 @@ describe('lab server', () => {
 		// As the page does, but at once: the old node is still there while the new one boots.
 		const after = new TerminalClient(url, { token: first.token, term: 'reset' });
 		await after.waitFor('ubuntu@hap2:~$', 30_000);
-		expect((await reset).status).toBe(200);
+		const answer = await reset;
+		expect(answer.status).toBe(200);
+		// The lab says when it was last reset and by whom (a page closed meanwhile tells of it).
+		const { lastReset } = (await answer.json()) as LabView;
+		expect(lastReset).toEqual({ at: expect.any(String), by: 'learner', nodes: ['hap2'] });
+		expect(Date.now() - Date.parse(lastReset!.at)).toBeLessThan(60_000);
 		after.type('ls /tmp/old-node 2>&1 | tail -1; echo END\r');
 		await after.waitFor(/No such file[\s\S]*^END/m);
 		after.ws.close(1000);
@@ -304,6 +310,8 @@ describe('lab server', () => {
 		lab = server(stateDir, { PORT: new URL(base).port });
 		await lab.start();
 		expect(lab.labs.get(first.id)).toBeDefined();
+		// «Сбросить» before the restart is still the lab's last reset after it (labs.json).
+		expect(lab.labs.get(first.id)?.lastReset).toMatchObject({ by: 'learner', nodes: ['hap2'] });
 		const again = new TerminalClient(url, {
 			token: first.token,
 			term: 'restart',

@@ -43,7 +43,7 @@ import {
 	type LabStatus,
 	type RunStatus,
 } from './lab-state';
-import { afterReset, resetNoticeText } from './reset-notice';
+import { afterReset, RESET_SEEN_PREFIX, resetNoticeText, unseenReset } from './reset-notice';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
@@ -315,6 +315,7 @@ class LabPanel extends HTMLElement {
 		this.#tick = setInterval(() => this.#renderTime(), 1000);
 		if (changed || !this.#events) this.#openEvents(lab.id);
 		void this.#attachTerminals(lab.id);
+		this.#noticeLastReset(lab);
 	}
 
 	#ended(reason: string | undefined): void {
@@ -520,6 +521,7 @@ class LabPanel extends HTMLElement {
 			this.#lab = fresh;
 			this.#renderLab();
 			this.#publish();
+			this.#noticeLastReset(fresh);
 		} catch (error) {
 			if (error instanceof ApiError && error.labGone && this.#lab?.id === lab.id) {
 				this.#ended(Date.parse(lab.expiresAt) <= Date.now() ? 'expired' : undefined);
@@ -575,15 +577,12 @@ class LabPanel extends HTMLElement {
 			this.#announce(data.message);
 		});
 		events.addEventListener('reset', (e) => {
-			const nodes = afterReset(this.#instructorReset, parseData(e));
-			if (nodes === this.#instructorReset) return;
-			this.#instructorReset = nodes;
-			// Shown beside the terminals and said once to screen readers; the focus stays where
-			// the learner is (most likely a terminal).
-			const text = resetNoticeText(nodes, this.#t);
-			this.#slot('reset-notice-text').textContent = text;
-			this.#slot('reset-notice').hidden = false;
-			this.#announce(text);
+			const data = parseData(e);
+			this.#showInstructorReset(afterReset(this.#instructorReset, data));
+			// Told now: a reload does not tell it again from the lab's `lastReset`.
+			if (this.#lab && typeof data?.at === 'string') {
+				writeStorage(localStorage, RESET_SEEN_PREFIX + this.#lab.id, data.at);
+			}
 		});
 		events.addEventListener('lab', (e) => {
 			const data = parseData(e);
@@ -679,6 +678,37 @@ class LabPanel extends HTMLElement {
 		const button = this.querySelector<HTMLElement>('[data-action="dock"]');
 		button?.setAttribute('aria-expanded', String(!collapsed));
 		if (button) button.textContent = this.#t(collapsed ? 'lab.dock.expand' : 'lab.dock.collapse');
+	}
+
+	/**
+	 * Shows the instructor's reset notice for `nodes` (reset-notice.ts) beside the terminals, and
+	 * says it once to screen readers; the focus stays where the learner is (most likely a
+	 * terminal). Nothing when they are the nodes already shown.
+	 */
+	#showInstructorReset(nodes: ReadonlySet<LabNode>, earlierAt?: string): void {
+		if (nodes === this.#instructorReset) return;
+		this.#instructorReset = nodes;
+		const text = resetNoticeText(nodes, this.#t, earlierAt);
+		this.#slot('reset-notice-text').textContent = text;
+		this.#slot('reset-notice').hidden = false;
+		this.#announce(text);
+	}
+
+	/** An instructor's reset the page has not told of (made while it was closed): told now. */
+	#noticeLastReset(lab: Lab): void {
+		const key = RESET_SEEN_PREFIX + lab.id;
+		const unseen = unseenReset(lab.lastReset, readStorage(localStorage, key));
+		if (lab.lastReset) writeStorage(localStorage, key, lab.lastReset.at);
+		const live = this.#instructorReset;
+		let nodes = live;
+		for (const node of unseen) nodes = afterReset(nodes, { node, by: 'instructor' });
+		// Not the one being told live (its events came first): one made while the page was closed.
+		const at = new Date(lab.lastReset?.at ?? NaN);
+		const earlier =
+			live.size === 0 && !Number.isNaN(at.getTime())
+				? at.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' })
+				: undefined;
+		this.#showInstructorReset(nodes, earlier);
 	}
 
 	/** Hides the instructor's reset notice; the focus, on its button, goes back to the terminal. */
@@ -869,9 +899,10 @@ function readLayout(): 'tabs' | 'split' {
 	return readStorage(localStorage, LAYOUT_KEY) === 'split' ? 'split' : 'tabs';
 }
 
-/** Forgets a lab: its id and its terminals' resume offsets. */
+/** Forgets a lab: its id, the last reset it told of, and its terminals' resume offsets. */
 function forgetLab(id: string): void {
 	if (readStorage(localStorage, LAB_ID_KEY) === id) removeStorage(localStorage, LAB_ID_KEY);
+	removeStorage(localStorage, RESET_SEEN_PREFIX + id);
 	for (const key of storageKeys(sessionStorage, `${TERM_OFFSET_PREFIX}${id}:`)) {
 		removeStorage(sessionStorage, key);
 	}

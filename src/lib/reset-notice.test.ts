@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterReset, resetNoticeText } from './reset-notice';
+import { afterReset, resetNoticeText, unseenReset } from './reset-notice';
 import { createT, pick } from '../i18n/t';
 import type { LabNode } from '../../lab-server/src/api';
 
@@ -35,5 +35,30 @@ describe('resetNoticeText', () => {
 			`"Преподаватель сбросил узел hap2: он возвращается в исходное состояние, терминал откроется заново через несколько секунд. Всё, что было на hap2, удалено."`,
 		);
 		expect(resetNoticeText(none, t)).toBe('');
+	});
+});
+
+describe('unseenReset', () => {
+	const at = '2026-12-05T10:00:00.000Z';
+
+	it('names the nodes of an instructor’s reset this browser has not seen', () => {
+		const both = unseenReset({ at, by: 'instructor', nodes: ['hap1', 'hap2'] }, null);
+		// Said as over: it happened while the page was closed.
+		expect(resetNoticeText(both, t, '10:00')).toMatchInlineSnapshot(
+			`"Пока страница была закрыта, в 10:00 преподаватель сбросил ваш стенд: узлы hap1 и hap2 вернулись в исходное состояние. Всё, что было на узлах, удалено."`,
+		);
+		expect(resetNoticeText(new Set(['hap1']), t, '09:15')).toMatchInlineSnapshot(
+			`"Пока страница была закрыта, в 09:15 преподаватель сбросил узел hap1: он вернулся в исходное состояние. Всё, что было на hap1, удалено."`,
+		);
+		expect([
+			...unseenReset({ at, by: 'instructor', nodes: ['hap2'] }, '2026-12-04T09:00:00.000Z'),
+		]).toEqual(['hap2']);
+	});
+
+	it('says nothing of one already seen, of the learner’s own, of none, or of an older server', () => {
+		expect(unseenReset({ at, by: 'instructor', nodes: ['hap1'] }, at).size).toBe(0);
+		expect(unseenReset({ at, by: 'learner', nodes: ['hap1'] }, null).size).toBe(0);
+		expect(unseenReset(null, null).size).toBe(0);
+		expect(unseenReset(undefined, null).size).toBe(0);
 	});
 });

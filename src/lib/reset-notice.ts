@@ -5,8 +5,14 @@
  *
  * Shape: the nodes the instructor has reset since the notice was last dismissed. Pure: the lab
  * panel keeps the set, shows `resetNoticeText` and clears the set when the notice is dismissed.
+ *
+ * A reset while the page was closed comes with the lab instead (`LabView.lastReset`): the panel
+ * remembers, per lab in localStorage (`RESET_SEEN_PREFIX` + lab id → its `at`), the last one it
+ * has seen, and names the nodes of one it has not (`unseenReset`).
  */
-import { LAB_NODES, type LabNode } from '../../lab-server/src/api';
+import { LAB_NODES, type LabNode, type LastReset } from '../../lab-server/src/api';
+
+export const RESET_SEEN_PREFIX = 'keepalived-lab:reset-seen:';
 import type { Translate } from '../i18n/t';
 
 /**
@@ -22,9 +28,34 @@ export function afterReset(
 	return new Set([...shown, node]);
 }
 
-/** The notice's words for the nodes reset: the whole lab, or one node; '' for none. */
-export function resetNoticeText(nodes: ReadonlySet<LabNode>, t: Translate): string {
+/**
+ * The notice's words for the nodes reset: the whole lab, or one node; '' for none. `earlierAt`
+ * (a time, as shown) when the reset was made while the page was closed: it is over by now.
+ */
+export function resetNoticeText(
+	nodes: ReadonlySet<LabNode>,
+	t: Translate,
+	earlierAt?: string,
+): string {
 	if (nodes.size === 0) return '';
-	if (nodes.size === LAB_NODES.length) return t('lab.instructorReset.lab');
-	return t('lab.instructorReset.node', { node: [...nodes][0]! });
+	const whole = nodes.size === LAB_NODES.length;
+	const node = [...nodes][0]!;
+	if (earlierAt !== undefined) {
+		return t(`lab.instructorReset.earlier.${whole ? 'lab' : 'node'}`, { time: earlierAt, node });
+	}
+	return whole ? t('lab.instructorReset.lab') : t('lab.instructorReset.node', { node });
+}
+
+/**
+ * The nodes to name for the lab's latest reset (`LabView.lastReset`, from the network: checked
+ * here), when the instructor did it and it is not the one this browser saw last (`seenAt`).
+ */
+export function unseenReset(
+	last: LastReset | null | undefined,
+	seenAt: string | null,
+): ReadonlySet<LabNode> {
+	if (last?.by !== 'instructor' || typeof last.at !== 'string' || last.at === seenAt) {
+		return new Set();
+	}
+	return new Set(Array.isArray(last.nodes) ? LAB_NODES.filter((n) => last.nodes.includes(n)) : []);
 }

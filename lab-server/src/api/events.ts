@@ -39,7 +39,8 @@ export type StopReason = 'idle' | 'expired' | 'host-restart';
  * Who reset a lab: its `learner` («Сбросить стенд» in the lab panel) or the workshop's
  * `instructor` (the dashboard), whom the learner's page names in a notice.
  */
-export type ResetBy = 'learner' | 'instructor';
+export const RESET_BY = ['learner', 'instructor'] as const;
+export type ResetBy = (typeof RESET_BY)[number];
 
 /** A node went over a limit the host cannot enforce by itself and was stopped. */
 export interface NodeLimitEvent {
@@ -66,7 +67,8 @@ export interface LabEvents {
 	/** A stopped lab runs again («Продолжить»). */
 	resumed: [{ expiresAt: string }];
 	/** A node was replaced by a fresh one; its terminals closed with 4014. */
-	reset: [{ node: LabNode; by: ResetBy }];
+	/** `at`: as the lab's `lastReset.at`, so a page that told of it live knows it as seen. */
+	reset: [{ node: LabNode; by: ResetBy; at: string }];
 	check: [CheckResult];
 	drill: [DrillEvent];
 	outage: [Outage];

@@ -2,6 +2,7 @@
  * A lab as the API shows it (`POST /api/labs`, `GET /api/labs/:id`): the contract between the lab
  * server and the site. Nothing here may import Node or the server's modules: the browser bundles it.
  */
+import type { ResetBy } from './events';
 
 /** The learner's two lab nodes, named as in the guide. */
 export const LAB_NODES = ['hap1', 'hap2'] as const;
@@ -52,6 +53,17 @@ export interface LabView {
 	status: LabStatus;
 	/** ISO time a stopped lab is removed at, unless resumed first; null while it runs. */
 	keptUntil: string | null;
+	/**
+	 * The lab's latest reset (`at` ISO time, who asked, the nodes), null if never: a page that was
+	 * closed while the instructor reset the lab says so when it comes back.
+	 */
+	lastReset: LastReset | null;
+}
+
+export interface LastReset {
+	at: string;
+	by: ResetBy;
+	nodes: LabNode[];
 }
 
 /** `POST /api/labs` (and a workshop join): the lab plus its token, shown this once. */

@@ -128,6 +128,7 @@ export function adoption(
 			// A restart is not the learner's idleness: their terminals reconnect in seconds.
 			idleSince: Math.max(state.idleSince, now),
 			halted: state.halted,
+			lastReset: state.lastReset,
 			containers: { hap1: containers.hap1!.id, hap2: containers.hap2!.id },
 		},
 	};

@@ -13,6 +13,7 @@ import {
 	type LabView,
 	type NodeLimitEvent,
 	type NodeState,
+	type ResetBy,
 } from '../api';
 import type { LabAddresses } from './subnets';
 
@@ -54,6 +55,8 @@ export interface Lab {
 	diskBytes: number;
 	/** When the last terminal detached (or the lab was created): the idle timeout counts from it. */
 	idleSince: number;
+	/** The latest reset (running.ts), for a page that was closed meanwhile; null if never. */
+	lastReset: { at: number; by: ResetBy; nodes: LabNode[] } | null;
 	/** Nodes stopped over a limit (node-limits.ts), until they are reset. */
 	halted: Partial<Record<LabNode, NodeLimitEvent>>;
 	containers: Record<LabNode, string>;
@@ -73,7 +76,7 @@ export interface Lab {
 	events: LabEmitter;
 }
 
-type Lifecycle = 'status' | 'startedAt' | 'keptUntil' | 'stoppedAt' | 'diskBytes';
+type Lifecycle = 'status' | 'startedAt' | 'keptUntil' | 'stoppedAt' | 'diskBytes' | 'lastReset';
 
 /**
  * What a lab is made from; its node state and events start fresh, and unless given it is
@@ -97,6 +100,7 @@ export function newLab(fields: LabFields): Lab {
 		keptUntil: null,
 		stoppedAt: null,
 		diskBytes: 0,
+		lastReset: null,
 		...fields,
 		nodes: {
 			hap1: initialStatus('hap1', fields.addresses.hap1),
@@ -141,5 +145,10 @@ export function labView(lab: Lab): LabView {
 		vipHolder: vipHolder(lab),
 		status: lab.status,
 		keptUntil: lab.keptUntil === null ? null : new Date(lab.keptUntil).toISOString(),
+		lastReset: lab.lastReset && {
+			at: new Date(lab.lastReset.at).toISOString(),
+			by: lab.lastReset.by,
+			nodes: [...lab.lastReset.nodes],
+		},
 	};
 }

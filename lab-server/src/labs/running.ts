@@ -82,10 +82,13 @@ export async function resetNodes(
 	for (const name of nodes) {
 		lab.resetting[name] = new Promise<void>((resolve) => done.push(resolve));
 	}
+	// Kept with the lab: a page closed meanwhile learns of it when it comes back.
+	lab.lastReset = { at: ctx.clock.now(), by, nodes: [...nodes] };
+	const at = new Date(lab.lastReset.at).toISOString();
 	try {
 		for (const name of nodes) {
 			await ctx.onTeardown(lab.id, name);
-			lab.events.emit('reset', { node: name, by });
+			lab.events.emit('reset', { node: name, by, at });
 			watch?.unwatch(name);
 			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
 			delete lab.halted[name];

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { LAB_NODES } from '../api';
+import { LAB_NODES, RESET_BY } from '../api';
 import { stateFile } from '../lib/state-file';
 import type { Lab } from './lab';
 
@@ -43,6 +43,15 @@ const savedLabs = z.record(
 		 */
 		ownerHash: z.string().max(200).nullable().default(null),
 		tokenHash: z.string().max(200).nullable().default(null),
+		/** The latest reset, for a learner's page that was closed then (reset-notice.ts). */
+		lastReset: z
+			.object({
+				at: z.number().finite(),
+				by: z.enum(RESET_BY),
+				nodes: z.array(z.enum(LAB_NODES)).max(LAB_NODES.length),
+			})
+			.nullable()
+			.default(null),
 	}),
 );
 export type SavedLabs = z.infer<typeof savedLabs>;
@@ -60,6 +69,7 @@ export const RUNNING: Omit<SavedLab, 'expiresAt' | 'idleSince'> = {
 	diskBytes: 0,
 	ownerHash: null,
 	tokenHash: null,
+	lastReset: null,
 };
 
 export function labStore(stateDir: string, log: Logger) {
@@ -104,6 +114,7 @@ export function labStore(stateDir: string, log: Logger) {
 						diskBytes: lab.diskBytes,
 						ownerHash: lab.ownerHash,
 						tokenHash: lab.tokenHash,
+						lastReset: lab.lastReset,
 					};
 				}
 				return state;
