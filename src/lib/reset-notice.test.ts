@@ -27,6 +27,18 @@ describe('afterReset', () => {
 		// A learner's reset meanwhile does not take the instructor's back.
 		expect(afterReset(both, { node: 'hap1', by: 'learner' })).toBe(both);
 	});
+
+	it('names a whole lab’s reset whole from its first event', () => {
+		const whole = afterReset(none, { node: 'hap1', nodes: ['hap1', 'hap2'], by: 'instructor' });
+		expect([...whole]).toEqual(['hap1', 'hap2']);
+		expect(afterReset(whole, { node: 'hap2', nodes: ['hap1', 'hap2'], by: 'instructor' })).toBe(
+			whole,
+		);
+		// Junk in `nodes` is left out.
+		expect([
+			...afterReset(none, { node: 'hap2', nodes: ['hap3', 7, 'hap2'], by: 'instructor' }),
+		]).toEqual(['hap2']);
+	});
 });
 
 describe('resetNoticeText', () => {

@@ -17,15 +17,20 @@ import type { Translate } from '../i18n/t';
 
 /**
  * The nodes to name after a `reset` event's data (the SSE JSON, not validated yet): `shown` plus
- * the node when the instructor reset it; `shown` itself when the event is not an instructor's.
+ * the node the instructor reset and the others of the same reset (`nodes`: the first event of a
+ * whole lab's reset names it whole, not one node and then two); `shown` itself when the event is
+ * not an instructor's.
  */
 export function afterReset(
 	shown: ReadonlySet<LabNode>,
 	data: Record<string, unknown> | null,
 ): ReadonlySet<LabNode> {
 	const node = LAB_NODES.find((n) => n === data?.node);
-	if (!node || data?.by !== 'instructor' || shown.has(node)) return shown;
-	return new Set([...shown, node]);
+	if (!node || data?.by !== 'instructor') return shown;
+	const listed: unknown[] = Array.isArray(data.nodes) ? data.nodes : [];
+	const together = LAB_NODES.filter((n) => listed.includes(n));
+	const next = new Set([...shown, node, ...together]);
+	return next.size === shown.size ? shown : next;
 }
 
 /**

@@ -66,9 +66,12 @@ export interface LabEvents {
 	stopped: [{ reason: StopReason; keptUntil: string }];
 	/** A stopped lab runs again («Продолжить»). */
 	resumed: [{ expiresAt: string }];
-	/** A node was replaced by a fresh one; its terminals closed with 4014. */
-	/** `at`: as the lab's `lastReset.at`, so a page that told of it live knows it as seen. */
-	reset: [{ node: LabNode; by: ResetBy; at: string }];
+	/**
+	 * A node was replaced by a fresh one; its terminals closed with 4014. `nodes`: every node of
+	 * the same reset (one event comes per node), so a page can tell of the whole reset at once.
+	 * `at`: as the lab's `lastReset.at`, so a page that told of it live knows it as seen.
+	 */
+	reset: [{ node: LabNode; nodes: LabNode[]; by: ResetBy; at: string }];
 	check: [CheckResult];
 	drill: [DrillEvent];
 	outage: [Outage];

@@ -88,7 +88,7 @@ export async function resetNodes(
 	try {
 		for (const name of nodes) {
 			await ctx.onTeardown(lab.id, name);
-			lab.events.emit('reset', { node: name, by, at });
+			lab.events.emit('reset', { node: name, nodes: [...nodes], by, at });
 			watch?.unwatch(name);
 			lab.nodes[name] = initialStatus(name, lab.addresses[name]);
 			delete lab.halted[name];
