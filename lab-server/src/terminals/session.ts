@@ -29,6 +29,7 @@ import { attachHolder, endHolder, type HolderLink } from './holder';
 import type { TerminalOptions } from './options';
 import { OutputBatch } from './output-batch';
 import { OutputRing } from './output-ring';
+import { ResizeThrottle } from './resize-throttle';
 import { ShellMarks } from './shell-marks';
 import { SizeHistory } from './size-history';
 import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
@@ -54,9 +55,6 @@ export interface TerminalSink {
 	/** The client has not taken its output for `slowClientMs`: close it (the shell stays). */
 	tooSlow(): void;
 }
-
-/** At most one resize per this interval (`resize`). */
-const RESIZE_EVERY_MS = 100;
 
 /** A line in the terminal where the holder says output was lost (more than its ring held). */
 const gapLine = (bytes: number) =>
@@ -86,10 +84,6 @@ export class TerminalSession {
 	/** OUTPUT the server's socket has not written out yet: what a client that stops reading costs. */
 	#socket: FlowControl;
 	#slowTimer: unknown = null;
-	#resizing: Promise<void> | null = null;
-	#lastResizeAt = -Infinity;
-	/** Resizes applied (the hostile tests read it). */
-	resizeCalls = 0;
 	#link: HolderLink | null = null;
 	/** The holder's number of the next byte of output: where a re-attach asks it to go on. */
 	#holderEnd: number;
@@ -100,7 +94,7 @@ export class TerminalSession {
 	#batch: OutputBatch;
 	#graceTimer: unknown = null;
 	#ending = false;
-	#size = { cols: 80, rows: 24 };
+	readonly #resizer = new ResizeThrottle((cols, rows) => this.#applySize(cols, rows));
 	/** The sizes the ring's output was written for (replayed at them: size-history.ts). */
 	readonly #sizes: SizeHistory;
 	#marks = new ShellMarks();
@@ -147,7 +141,6 @@ export class TerminalSession {
 	/** Starts the shell (or re-attaches to one that survived a server restart). */
 	async start(cols: number, rows: number): Promise<void> {
 		const { docker, containerId, log } = this.#ctx;
-		this.#size = { cols, rows };
 		// A new holder numbers from 0: asking it for an old offset could land inside its own first
 		// prompt (the old shell had printed no more than that), and the new shell go unannounced.
 		const gone = this.#holderGone;
@@ -235,34 +228,25 @@ export class TerminalSession {
 		this.#link?.input(data);
 	}
 
-	/**
-	 * Sets the terminal's size. At most once per RESIZE_EVERY_MS: sizes asked for in between are
-	 * folded into the latest, which is applied when the interval is over (a window being dragged,
-	 * or a client sending nothing but RESIZE, signals the shell ten times a second at most).
-	 */
+	/** Sets the terminal's size, ten times a second at most (resize-throttle.ts). */
 	resize(cols: number, rows: number): Promise<void> {
-		this.#size = { cols, rows };
-		this.#resizing ??= this.#applySize().finally(() => (this.#resizing = null));
-		return this.#resizing;
+		return this.#resizer.set(cols, rows);
 	}
 
-	async #applySize(): Promise<void> {
-		for (;;) {
-			const wait = this.#lastResizeAt + RESIZE_EVERY_MS - performance.now();
-			if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-			const { cols, rows } = this.#size;
-			this.#lastResizeAt = performance.now();
-			this.#link?.resize(cols, rows);
-			this.resizeCalls++;
-			// What the shell printed before this was printed for the size before.
-			this.#batch.flush();
-			this.#sizes.mark(this.ring.end, cols, rows);
-			if (this.#size.cols === cols && this.#size.rows === rows) return;
-		}
+	#applySize(cols: number, rows: number): void {
+		this.#link?.resize(cols, rows);
+		// What the shell printed before this was printed for the size before.
+		this.#batch.flush();
+		this.#sizes.mark(this.ring.end, cols, rows);
 	}
 
 	get size() {
-		return this.#size;
+		return this.#resizer.size;
+	}
+
+	/** Sizes applied to the shell so far (tests count them). */
+	get resizeCalls(): number {
+		return this.#resizer.applied;
 	}
 
 	ack(bytes: number): void {
