@@ -97,9 +97,13 @@ describe('a lab server restart', () => {
 		const total = 3_000_000;
 		const before = new TerminalClient(terminalUrl(), { token: lab.token, term });
 		await before.waitFor('ubuntu@hap1:~$');
-		// The flood starts once the server is gone, and ends before the next one attaches.
-		before.type(`sleep 4; head -c ${total} /dev/zero | tr '\\0' x; echo; echo FLOOD-END\r`);
-		await before.waitFor('FLOOD-END');
+		// The flood starts once the server is gone, and ends before the next one attaches. Its
+		// start line is awaited, so everything the shell printed before the flood (the command's
+		// start mark, 8 bytes after the Enter) has arrived: the bytes let go are the flood's only.
+		before.type(
+			`echo FLOOD-START; sleep 4; head -c ${total} /dev/zero | tr '\\0' x; echo; echo FLOOD-END\r`,
+		);
+		await before.waitFor(/^FLOOD-START\r?$/m);
 		await restart(8_000);
 
 		const after = new TerminalClient(terminalUrl(), {
