@@ -65,19 +65,32 @@ export async function comparePeer(
 	return result;
 }
 
+/** One figure on both paths, and ours ÷ the peer's. */
+export interface Compared {
+	ours: number;
+	peer: number;
+	ratio: number;
+	/** Samples on each path. */
+	n: number;
+}
+
 /** Ours ÷ the peer's for each figure the issue names (target: ≤ 1 for times, ≥ 1 for MB/s). */
 export function peerRatios(result: PeerResult) {
-	const ours = summarize(result.ours.echo);
-	const peer = summarize(result.peer.echo);
-	const oursTp = summarize(result.ours.throughput);
-	const peerTp = summarize(result.peer.throughput);
-	const oursCc = summarize(result.ours.ctrlc);
-	const peerCc = summarize(result.peer.ctrlc);
+	const compare = (figures: keyof PathFigures, statistic: 'p50' | 'p95' | 'p99'): Compared => {
+		const ours = summarize(result.ours[figures]);
+		const peer = summarize(result.peer[figures]);
+		return {
+			ours: ours[statistic],
+			peer: peer[statistic],
+			ratio: ours[statistic] / peer[statistic],
+			n: ours.n,
+		};
+	};
 	return {
-		echoP50: { ours: ours.p50, peer: peer.p50, ratio: ours.p50 / peer.p50, n: ours.n },
-		echoP99: { ours: ours.p99, peer: peer.p99, ratio: ours.p99 / peer.p99, n: ours.n },
-		throughput: { ours: oursTp.p50, peer: peerTp.p50, ratio: oursTp.p50 / peerTp.p50, n: oursTp.n },
-		ctrlcP95: { ours: oursCc.p95, peer: peerCc.p95, ratio: oursCc.p95 / peerCc.p95, n: oursCc.n },
+		echoP50: compare('echo', 'p50'),
+		echoP99: compare('echo', 'p99'),
+		throughput: compare('throughput', 'p50'),
+		ctrlcP95: compare('ctrlc', 'p95'),
 	};
 }
 
@@ -88,7 +101,7 @@ export function peerRows(result: PeerResult): Row[] {
 	const verdict = (ok: boolean) => (ok ? 'yes' : 'NO');
 	const row = (
 		figure: string,
-		{ ours, peer, ratio, n }: { ours: number; peer: number; ratio: number; n: number },
+		{ ours, peer, ratio, n }: Compared,
 		unit: (value: number) => string,
 		atMost: boolean,
 	): Row => ({

@@ -377,11 +377,10 @@ class LabTerminal extends HTMLElement {
 		const term = this.#term!;
 		switch (frame.op) {
 			case 'output': {
-				const at = this.#received;
 				this.#received += frame.data.length;
 				this.#wroteAny = true;
 				// A view into this message's own ArrayBuffer, which nothing reuses: no copy needed.
-				this.#replay!.write(at, frame.data, (bytes) => this.#rendered(generation, bytes));
+				this.#replay!.write(frame.data, (bytes) => this.#rendered(generation, bytes));
 				break;
 			}
 			case 'ready': {
@@ -402,13 +401,14 @@ class LabTerminal extends HTMLElement {
 				this.#saveOffset();
 				term.options.disableStdin = false;
 				// Before «connected»: this resize is the replay's, not one to send to the shell.
-				this.#replay!.begin(frame.replay);
+				this.#replay!.begin(frame.offset, frame.replay);
 				this.#setConn('connected');
-				// The box may have changed between HELLO and READY (a tab shown, a window resized).
+				// The box may have changed between HELLO and READY (a tab shown, a window resized). A
+				// replay fits when it is written, and its resize goes out then (onResize).
 				this.#fitNow();
-				const { cols, rows } = this.#replay!.holding ? this.#helloSize : term;
-				if (cols !== this.#helloSize.cols || rows !== this.#helloSize.rows) {
-					this.#send({ op: 'resize', cols, rows });
+				const moved = term.cols !== this.#helloSize.cols || term.rows !== this.#helloSize.rows;
+				if (moved && !this.#replay!.holding) {
+					this.#send({ op: 'resize', cols: term.cols, rows: term.rows });
 				}
 				if (!frame.resumed) this.#commands.newShell();
 				this.#commands.setConnected(true);

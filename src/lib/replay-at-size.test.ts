@@ -38,10 +38,10 @@ function narrowTerminal(fitTo = { cols: 50, rows: 10 }) {
 	return { replay, fitted };
 }
 
-function write(replay: ReplayAtSize, at: number, text: string): Promise<number[]> {
+function write(replay: ReplayAtSize, text: string): Promise<number[]> {
 	const parts: number[] = [];
 	return new Promise((resolve) => {
-		replay.write(at, bytes(text), (n) => parts.push(n));
+		replay.write(bytes(text), (n) => parts.push(n));
 		term.write('', () => resolve(parts));
 	});
 }
@@ -49,10 +49,10 @@ function write(replay: ReplayAtSize, at: number, text: string): Promise<number[]
 describe('ReplayAtSize', () => {
 	it('draws output written for 100 columns as it was, then reflows it to 50', async () => {
 		const { replay, fitted } = narrowTerminal();
-		replay.begin(at(PROGRESS.length, [100, 10]));
+		replay.begin(0, at(PROGRESS.length, [100, 10]));
 		expect([term.cols, replay.holding]).toEqual([100, true]);
 
-		expect(await write(replay, 0, PROGRESS)).toEqual([PROGRESS.length]);
+		expect(await write(replay, PROGRESS)).toEqual([PROGRESS.length]);
 		expect(replay.holding).toBe(false);
 		expect(fitted).toEqual(['50x10']);
 		expect(rows()).toEqual(['DONE' + '0'.repeat(46), '0'.repeat(20), '$']);
@@ -60,30 +60,30 @@ describe('ReplayAtSize', () => {
 
 	it('garbles the same output written straight at 50 columns (what it replaces)', async () => {
 		const { replay } = narrowTerminal();
-		replay.begin(undefined);
-		await write(replay, 0, PROGRESS);
+		replay.begin(0, undefined);
+		await write(replay, PROGRESS);
 		expect(rows()).toEqual(['0'.repeat(50), 'DONE' + '0'.repeat(16), '$']);
 	});
 
 	it('writes what follows the replay at the new size, in order', async () => {
 		const { replay } = narrowTerminal();
 		const replayed = 'x'.repeat(80) + '\r\n';
-		replay.begin(at(1000 + replayed.length, [100, 10]));
+		replay.begin(1000, at(1000 + replayed.length, [100, 10]));
 		// The replay's end falls inside an OUTPUT frame: split there.
-		const parts = await write(replay, 1000, replayed + 'y'.repeat(60));
+		const parts = await write(replay, replayed + 'y'.repeat(60));
 		expect(parts).toEqual([replayed.length, 60]);
 		expect(rows()).toEqual(['x'.repeat(50), 'x'.repeat(30), 'y'.repeat(50), 'y'.repeat(10)]);
 	});
 
 	it('holds across frames until the end, and not at all at the same size', async () => {
 		const { replay, fitted } = narrowTerminal();
-		replay.begin(at(20, [120, 10]));
-		await write(replay, 0, 'a'.repeat(10));
+		replay.begin(0, at(20, [120, 10]));
+		await write(replay, 'a'.repeat(10));
 		expect([replay.holding, term.cols]).toEqual([true, 120]);
-		await write(replay, 10, 'b'.repeat(10));
+		await write(replay, 'b'.repeat(10));
 		expect([replay.holding, term.cols, fitted]).toEqual([false, 50, ['50x10']]);
 
-		replay.begin(at(40, [50, 10]));
+		replay.begin(20, at(40, [50, 10]));
 		expect(replay.holding).toBe(false);
 	});
 
@@ -92,8 +92,8 @@ describe('ReplayAtSize', () => {
 		// 90 wide, then (the window narrowed) 60 wide from the second line.
 		const before = '0'.repeat(75) + '\rA\r\n\r\n';
 		const after = '1'.repeat(65) + '\rB\r\n';
-		replay.begin(at(before.length + after.length, [90, 10], [60, 10, before.length]));
-		await write(replay, 0, before + after);
+		replay.begin(0, at(before.length + after.length, [90, 10], [60, 10, before.length]));
+		await write(replay, before + after);
 		expect(rows()).toEqual([
 			'A' + '0'.repeat(49),
 			'0'.repeat(25),
@@ -106,7 +106,7 @@ describe('ReplayAtSize', () => {
 
 	it('lets go when the connection goes before the replay is written', () => {
 		const { replay, fitted } = narrowTerminal();
-		replay.begin(at(500, [120, 10]));
+		replay.begin(0, at(500, [120, 10]));
 		replay.cancel();
 		expect([replay.holding, term.cols, fitted]).toEqual([false, 50, ['50x10']]);
 	});

@@ -26,6 +26,8 @@ export class ReplayAtSize {
 	readonly #term: SizedTerminal;
 	readonly #refit: () => void;
 	#end: number | null = null;
+	/** The stream offset of the next OUTPUT byte (from READY's `offset` on). */
+	#at = 0;
 	/** Sizes still to come, each from its offset. */
 	#next: SizeFrom[] = [];
 	/** The stream is past `end`; the terminal has yet to parse up to it. */
@@ -42,8 +44,9 @@ export class ReplayAtSize {
 	}
 
 	/** READY: takes the replay's first size, unless the replay is all at the terminal's own. */
-	begin(replay: Replay | undefined): void {
+	begin(offset: number, replay: Replay | undefined): void {
 		this.cancel();
+		this.#at = offset;
 		const [first, ...next] = replay?.sizes ?? [];
 		if (!replay || !first) return;
 		if (next.length === 0 && first.cols === this.#term.cols && first.rows === this.#term.rows)
@@ -54,11 +57,13 @@ export class ReplayAtSize {
 	}
 
 	/**
-	 * Writes OUTPUT that starts at stream offset `at`; `rendered(n)` is called as each part is
+	 * Writes the next OUTPUT; `rendered(n)` is called as each part is
 	 * parsed. Each part of the replay is written at its size, what follows it once the terminal
 	 * is fitted again.
 	 */
-	write(at: number, data: Uint8Array, rendered: (bytes: number) => void): void {
+	write(data: Uint8Array, rendered: (bytes: number) => void): void {
+		const at = this.#at;
+		this.#at += data.length;
 		let done = 0;
 		while (this.#end !== null && !this.#reached) {
 			const size = this.#next[0];

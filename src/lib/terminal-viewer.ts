@@ -69,7 +69,6 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 	};
 	// The learner's screen, drawn at the learner's size first (replay-at-size.ts).
 	const replay = new ReplayAtSize(term, () => refit());
-	let received = 0;
 	const observer = new ResizeObserver(refit);
 	observer.observe(host);
 	refit();
@@ -98,13 +97,11 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 				return; // a frame we cannot read is skipped: this is only a view
 			}
 			if (frame.op === 'output') {
-				replay.write(received, frame.data, () => {});
-				received += frame.data.length;
+				replay.write(frame.data, () => {});
 			} else if (frame.op === 'ready') {
 				// The ring replays from its start: paint it on a clean screen.
 				term.reset();
-				received = frame.offset;
-				replay.begin(frame.replay);
+				replay.begin(frame.offset, frame.replay);
 				onState({ kind: 'connected' });
 			} else if (frame.op === 'error') onState({ kind: 'error', message: frame.message });
 		});
