@@ -32,6 +32,14 @@ describe('terminal snapshots', () => {
 		expect(Buffer.from(loaded!.ring.since(0).data).toString()).toBe('hello');
 	});
 
+	it('keeps the ring but drops a size table that is out of range', async () => {
+		const key = { labId: 'lab1', node: 'hap1', term: 'bad-sizes' };
+		await saveSnapshot(stateDir, key, ring('kept'), 9, [{ from: 0, cols: 0, rows: 24 }]);
+		const loaded = await loadSnapshot(stateDir, key, 1024);
+		expect(loaded?.sizes).toEqual([]);
+		expect(Buffer.from(loaded!.ring.since(0).data).toString()).toBe('kept');
+	});
+
 	it('reads a ring saved before sizes were kept', async () => {
 		const key = { labId: 'lab1', node: 'hap1', term: 'v2' };
 		const header = Buffer.alloc(24);

@@ -10,7 +10,7 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensurePrivateDir } from '../lib/state-file';
-import { MAX_REPLAY_SIZES, type SizeFrom } from '../api/protocol';
+import { MAX_COLS, MAX_REPLAY_SIZES, MAX_ROWS, type SizeFrom } from '../api/protocol';
 import { OutputRing } from './output-ring';
 
 export interface SessionKey {
@@ -104,17 +104,20 @@ export async function loadSnapshot(
 	const holderEnd = Number(bytes.readBigUInt64BE(MAGIC.byteLength + 8));
 	const sizes = withSizes ? readSizes(bytes, HEADER_BYTES) : [];
 	if (!sizes) return undefined;
-	const dataAt = HEADER_BYTES + (withSizes ? 4 + sizes.length * SIZE_BYTES : 0);
+	const dataAt = HEADER_BYTES + (withSizes ? 4 + bytes.readUInt32BE(HEADER_BYTES) * SIZE_BYTES : 0);
 	const ring = OutputRing.restore({ start, data: bytes.subarray(dataAt) }, capacity);
 	return { ring, holderEnd, savedAt, sizes };
 }
 
-/** The size table at `at`, or undefined if the file is too short or the table too long. */
+/**
+ * The size table at `at`: undefined if the file is too short or the table too long, empty if an
+ * entry is out of range or out of order.
+ */
 function readSizes(bytes: Buffer, at: number): SizeFrom[] | undefined {
 	if (bytes.byteLength < at + 4) return undefined;
 	const count = bytes.readUInt32BE(at);
 	if (count > MAX_REPLAY_SIZES || bytes.byteLength < at + 4 + count * SIZE_BYTES) return undefined;
-	return Array.from({ length: count }, (_, i) => {
+	const sizes = Array.from({ length: count }, (_, i) => {
 		const entry = at + 4 + i * SIZE_BYTES;
 		return {
 			from: Number(bytes.readBigUInt64BE(entry)),
@@ -122,6 +125,16 @@ function readSizes(bytes: Buffer, at: number): SizeFrom[] | undefined {
 			rows: bytes.readUInt16BE(entry + 10),
 		};
 	});
+	// A damaged table is dropped, not sent: READY's encoder refuses such sizes (the ring stays).
+	const sound = sizes.every(
+		(size, i) =>
+			size.cols >= 1 &&
+			size.cols <= MAX_COLS &&
+			size.rows >= 1 &&
+			size.rows <= MAX_ROWS &&
+			(i === 0 || size.from > sizes[i - 1]!.from),
+	);
+	return sound ? sizes : [];
 }
 
 export async function removeSnapshot(stateDir: string, key: SessionKey): Promise<void> {
