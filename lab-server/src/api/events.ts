@@ -55,6 +55,26 @@ export interface NodeLimitEvent {
 	at: string;
 }
 
+/** A raised hand: its optional message (≤ 200 characters, the learner's words) and when. */
+export interface HelpEvent {
+	raised: boolean;
+	message: string | null;
+	at: string;
+}
+
+/**
+ * The takeover's states: the instructor `asked`; the learner `allowed` (the instructor's
+ * terminals may type) or `refused`; `ended` by either side (or the lab's stop or end).
+ */
+export const TAKEOVER_STATES = ['asked', 'allowed', 'refused', 'ended'] as const;
+export type TakeoverState = (typeof TAKEOVER_STATES)[number];
+export interface TakeoverEvent {
+	state: TakeoverState;
+	/** Who caused this state. */
+	by: 'learner' | 'instructor' | 'server';
+	at: string;
+}
+
 /** Event name → its data. Each is one argument, so every listener takes `(data)`. */
 export interface LabEvents {
 	node: [NodeEvent];
@@ -82,6 +102,12 @@ export interface LabEvents {
 	 * one too, so it is a hint to look again, rate-limited per lab).
 	 */
 	command: [{ node: LabNode; status: number | null; at: string }];
+	/** The step page the learner has open changed (`PUT …/viewing`); a recording's step marker. */
+	viewing: [{ step: string; at: string }];
+	/** A workshop learner raised (`raised`) or lowered their hand («Позвать преподавателя»). */
+	help: [HelpEvent];
+	/** The instructor's input rights in the lab's terminals: asked, allowed, refused or ended. */
+	takeover: [TakeoverEvent];
 }
 export type LabEventName = keyof LabEvents;
 
@@ -98,6 +124,9 @@ const NAMES = {
 	outage: true,
 	limit: true,
 	command: true,
+	viewing: true,
+	help: true,
+	takeover: true,
 } as const satisfies Record<LabEventName, true>;
 
 /** Every lab event name, in the order a new SSE stream subscribes to them. */

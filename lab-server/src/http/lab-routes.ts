@@ -162,7 +162,11 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			// Said by the learner's page on load and when it is shown again: idempotent, and it
 			// changes nothing else (not the lab's activity: reading is not typing).
 			withLab(async (lab, { req, res }) => {
-				lab.viewing = parseBody(viewingBody, await readJson(req)).step;
+				const { step } = parseBody(viewingBody, await readJson(req));
+				if (step !== lab.viewing) {
+					lab.viewing = step;
+					lab.events.emit('viewing', { step, at: new Date().toISOString() });
+				}
 				sendNoContent(res);
 			}),
 		),
