@@ -9,4 +9,5 @@ export * from './errors';
 export * from './events';
 export * from './lab';
 export * from './protocol';
+export * from './recordings';
 export * from './workshops';

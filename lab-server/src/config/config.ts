@@ -167,6 +167,16 @@ const variables = {
 	 */
 	terminalGraceMs: variable('TERMINAL_GRACE_SECONDS', seconds(0, 86_400, 300)),
 	/**
+	 * Whether every terminal is recorded (asciicast v2, output only: recordings/). Env
+	 * `RECORDINGS`, `true` or `false`, default `true` (`false`: the bench's server without them).
+	 */
+	recordings: variable('RECORDINGS', boolean(true)),
+	/**
+	 * What one lab's recordings may take on disk together, MiB; each terminal's is capped at its
+	 * ring's size (1 MiB) too. Env `RECORDING_LAB_MB`, default `8` (`TERMINALS_PER_LAB` × 1 MiB).
+	 */
+	recordingLabMb: variable('RECORDING_LAB_MB', integer(1, 1024, 8)),
+	/**
 	 * Bearer secret for the instructor's workshop API; the workshop calls are refused while it is
 	 * unset. Env `INSTRUCTOR_SECRET`, at least 16 characters, default unset.
 	 */

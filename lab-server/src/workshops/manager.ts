@@ -51,6 +51,8 @@ export interface WorkshopManagerDeps {
 	pools: Pick<WarmPools, 'take' | 'refill'>;
 	/** The instructor's sign-in and the guard on the secret (instructor-sessions.ts). */
 	sessions: InstructorSessions;
+	/** A workshop is over (ended, or collected): its learners' recordings go (recordings/). */
+	onGone?: (workshop: Workshop) => Promise<void>;
 }
 
 export class WorkshopManager {
@@ -197,6 +199,7 @@ export class WorkshopManager {
 		const labs = this.#labsOf(workshop);
 		// One at a time: removing 30 labs at once would stall the host for everyone else.
 		for (const lab of labs) await this.#deps.labs.end(lab, 'workshop-ended');
+		await this.#deps.onGone?.(workshop);
 		this.#deps.log.info({ workshopId: workshop.id, labs: labs.length }, 'workshop ended');
 	}
 
@@ -240,6 +243,14 @@ export class WorkshopManager {
 		log.info({ workshops: this.#workshops.size }, 'workshops restored');
 		this.#pools.refill();
 		this.#scheduleCollect();
+	}
+
+	/** Whether the lab is (or was, while the workshop lasts) a learner's of an open workshop. */
+	hasLearner(labId: string): boolean {
+		for (const workshop of this.#workshops.values()) {
+			if (workshop.learners.some((l) => l.labId === labId)) return true;
+		}
+		return false;
 	}
 
 	get(workshopId: string): Workshop | undefined {
@@ -309,6 +320,7 @@ export class WorkshopManager {
 			if (this.#labsOf(workshop).length > 0) continue;
 			workshop.ended = true;
 			this.#workshops.delete(workshop.id);
+			void this.#deps.onGone?.(workshop);
 			collected++;
 		}
 		if (collected > 0) {
