@@ -77,9 +77,17 @@ class DashboardRecordings extends HTMLElement {
 		if (target?.dataset.action === 'play-term' && this.#labId) {
 			void this.#play(this.#labId, target.dataset.node as LabNode, target.dataset.term ?? '');
 		} else if (target?.dataset.action === 'seek-marker') {
-			void this.#player?.seek({ marker: Number(target.dataset.index) });
+			void this.#jump(Number(target.dataset.index));
 		}
 	};
+
+	/** To the marker, and on from there: the instructor watches what the learner did then. */
+	async #jump(index: number): Promise<void> {
+		const player = this.#player;
+		if (!player) return;
+		await player.seek({ marker: index });
+		if (this.#player === player) await player.play();
+	}
 
 	#onClose = (): void => {
 		this.#generation++;
