@@ -38,7 +38,7 @@ import { cpuLoad } from './lib/cpu-load';
 import { WarmLabs } from './labs/warm-labs';
 import { WarmPools, type WarmPool } from './labs/warm-pool';
 import { RecordingStore } from './recordings/store';
-import { markRecordings } from './recordings/markers';
+import { markRecordings, stepLabel } from './recordings/markers';
 import { recordingRoutes } from './http/recording-routes';
 import { TERMINAL_DEFAULTS } from './terminals/options';
 
@@ -65,6 +65,8 @@ export interface LabServer {
 	/** The node limits watcher, once started (tests and benchmarks measure now with it). */
 	readonly limits: ReturnType<typeof watchNodeLimits> | null;
 	terminals: TerminalRegistry;
+	/** The terminals' recordings; undefined with `RECORDINGS=0`. */
+	recordings: RecordingStore | undefined;
 	workshops: WorkshopManager;
 	/** The public warm pool (`WARM_LABS`). */
 	warm: WarmLabs;
@@ -89,6 +91,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 				log,
 				fileBytes: options.terminal?.ringBytes ?? TERMINAL_DEFAULTS.ringBytes,
 				labBytes: config.recordingLabMb * 2 ** 20,
+				firstMarker: (labId) => stepLabel(labs.get(labId)?.viewing),
 			})
 		: undefined;
 	const terminals = new TerminalRegistry({
@@ -207,7 +210,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		...recordingRoutes({
 			labs,
 			recordings,
-			authorizeViewer: (req, labId) => workshops.access.authorizeViewer(req, labId),
+			authorizeInstructor: (req, labId) => workshops.access.authorizeRecordings(req, labId),
 		}),
 	];
 	const http = createServer(
@@ -237,6 +240,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return limits;
 		},
 		terminals,
+		recordings,
 		workshops,
 		warm,
 		pools,

@@ -102,6 +102,8 @@ describe('terminal recordings', () => {
 	afterAll(() => t?.stop());
 
 	it('records what the terminal showed, replays to the same screen, with markers and no input', async () => {
+		// Opened before any terminal: the step a new recording starts with.
+		await viewing('02-lab-nodes');
 		const client = new TerminalClient(`${t.wsBase}/api/labs/${lab.id}/terminals/hap1`, {
 			token: lab.token,
 			cols: 100,
@@ -166,7 +168,11 @@ describe('terminal recordings', () => {
 		expect(output.join('')).toBe(client.output);
 		expect(events.filter(([, code]) => code === 'r').map(([, , data]) => data)).toEqual(['80x24']);
 		const markers = events.filter(([, code]) => code === 'm').map(([, , data]) => data);
-		expect(markers).toEqual(['Шаг 3. Установка keepalived', 'Шаг 5. Конфигурация keepalived.conf']);
+		expect(markers).toEqual([
+			'Шаг 2. Стенд и узлы hap1, hap2',
+			'Шаг 3. Установка keepalived',
+			'Шаг 5. Конфигурация keepalived.conf',
+		]);
 		expect(text).toContain('ёжик один');
 		expect(text).not.toContain(TYPED_SECRET);
 		expect(events.some(([, code]) => code === 'i')).toBe(false);
@@ -215,6 +221,14 @@ describe('terminal recordings', () => {
 		// The learner's lab ends on its own (its time ran out): the instructor still has it.
 		await t.server.labs.end(t.server.labs.get(learner.id)!, 'expired');
 		expect(await exists(path.join(recordingsDir(learner.id), 'hap2-main.cast'))).toBe(true);
+		const after = await fetch(`${t.base}/api/labs/${learner.id}/recordings/hap2/main.cast`, {
+			headers: bearer(workshop.instructorToken),
+		});
+		expect(after.status).toBe(200);
+		parseCast(await after.text());
+		// …and nobody else: the learner's token opens an ended lab no more.
+		expect(await rawGet(t.base, `/api/labs/${learner.id}/recordings`, learner.token)).toBe(404);
+		expect(await rawGet(t.base, `/api/labs/${learner.id}/recordings`, lab.token)).toBe(404);
 		const ended = await fetch(`${t.base}/api/workshops/${workshop.id}`, {
 			method: 'DELETE',
 			headers: bearer(workshop.instructorToken),

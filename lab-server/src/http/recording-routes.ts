@@ -10,7 +10,6 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { CAST_MEDIA_TYPE, isLabNode } from '../api';
-import type { Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
 import type { RecordingStore } from '../recordings/store';
@@ -24,20 +23,24 @@ export interface RecordingRouteDeps {
 	labs: Pick<LabManager, 'authorize'>;
 	/** None when the server records nothing (`RECORDINGS=0`): the lists are empty. */
 	recordings: RecordingStore | undefined;
-	/** The lab, if the request is from its workshop's instructor (workshops/access.ts). */
-	authorizeViewer: (req: IncomingMessage, labId: string) => Lab;
+	/**
+	 * Throws unless the request is from the instructor of the lab's workshop — also after the lab
+	 * ended, while the workshop lasts (workshops/access.ts).
+	 */
+	authorizeInstructor: (req: IncomingMessage, labId: string) => void;
 }
 
 const LAB = `^/api/labs/(${ID_PATTERN})/recordings`;
 
 export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
-	/** The lab for its learner's token, else for its workshop's instructor; the learner's refusal. */
-	const authorize = (req: IncomingMessage, labId: string): Lab => {
+	/** The lab's id, for its learner's token or its workshop's instructor; else the learner's refusal. */
+	const authorize = (req: IncomingMessage, labId: string): string => {
 		try {
-			return deps.labs.authorize(labId, labToken(req, labId));
+			return deps.labs.authorize(labId, labToken(req, labId)).id;
 		} catch (refused) {
 			try {
-				return deps.authorizeViewer(req, labId);
+				deps.authorizeInstructor(req, labId);
+				return labId;
 			} catch {
 				throw refused;
 			}
@@ -46,8 +49,8 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
 
 	return [
 		route('GET', new RegExp(`${LAB}$`), async ({ req, res, params }) => {
-			const lab = authorize(req, params[0]!);
-			sendJson(res, 200, (await deps.recordings?.list(lab.id)) ?? []);
+			const labId = authorize(req, params[0]!);
+			sendJson(res, 200, (await deps.recordings?.list(labId)) ?? []);
 		}),
 		route('GET', new RegExp(`${LAB}/([^/]{1,64})/([^/]{1,64})\\.cast$`), async (ctx) => {
 			const [labId, node, term] = ctx.params as [string, string, string];
@@ -58,15 +61,15 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
 					'Запись терминала: узел hap1 или hap2, имя терминала — латинские буквы, цифры и дефис, до 32 символов.',
 				);
 			}
-			const lab = authorize(ctx.req, labId);
-			const found = await deps.recordings?.file({ labId: lab.id, node, term });
+			authorize(ctx.req, labId);
+			const found = await deps.recordings?.file({ labId, node, term });
 			if (!found) {
 				throw new HttpError(404, 'recording-not-found', 'Записи этого терминала нет.');
 			}
 			ctx.res.writeHead(200, {
 				'Content-Type': CAST_MEDIA_TYPE,
 				'Content-Length': found.bytes,
-				'Content-Disposition': `attachment; filename="${lab.id}-${node}-${term}.cast"`,
+				'Content-Disposition': `attachment; filename="${labId}-${node}-${term}.cast"`,
 				'Cache-Control': 'no-store',
 			});
 			// Up to the size it had once flushed: what is appended meanwhile waits for the next read.

@@ -22,11 +22,14 @@ const TAKEOVER: Record<TakeoverState, string> = {
 
 type Labelled = { [E in keyof LabEvents]?: (data: LabEvents[E][0]) => string | null };
 
+/** A step's marker: «Шаг 3. Установка keepalived»; null for no step or an unknown one. */
+export function stepLabel(step: string | null | undefined): string | null {
+	const found = step ? courseSteps().find((s) => s.slug === step) : undefined;
+	return found ? `Шаг ${found.order}. ${found.title}` : null;
+}
+
 const LABELS: Labelled = {
-	viewing: ({ step }) => {
-		const found = courseSteps().find((s) => s.slug === step);
-		return found ? `Шаг ${found.order}. ${found.title}` : null;
-	},
+	viewing: ({ step }) => stepLabel(step),
 	drill: ({ drill, phase, target, ok }) => {
 		const title = DRILL_TITLES[drill];
 		if (phase === 'applied') return `Учение «${title}» на ${target}`;

@@ -2,8 +2,10 @@
  * One terminal's recording: an asciicast v2 file (asciicast.ts) that the session's output,
  * resizes and the lab's markers are appended to, in order, without ever making the session wait.
  *
- * - Lines are queued and written by one writer at a time (all that is queued in one `write`), so
- *   the terminal's output path only encodes and pushes.
+ * - Lines are queued and written by one writer at a time, all that is queued in one `write`, at
+ *   most every WRITE_EVERY_MS (a keystroke's echo is one line: written one by one they would
+ *   cost a write each), so the terminal's output path only encodes and pushes; a read of the
+ *   file (`flushed`) writes what is queued at once.
  * - Bounded: every line is counted against the file's cap and the lab's budget (store.ts) when
  *   it is queued, so the queue never holds more than the cap. The first line over either writes
  *   one final marker saying the recording stopped, and everything after is dropped (a learner
@@ -20,6 +22,8 @@ import { eventLine, OutputDecoder } from './asciicast';
 export const STOPPED_MARKER = 'Запись остановлена: достигнут предел размера записи';
 /** Room kept under the cap for that marker, so writing it never goes over. */
 export const MARKER_RESERVE = 256;
+/** How long lines wait to be written together; a crash loses at most this much. */
+const WRITE_EVERY_MS = 200;
 
 /** Bytes a lab's recordings may still take, shared by its terminals (store.ts). */
 export interface LabBudget {
@@ -42,6 +46,7 @@ export class Recording {
 	#decoder = new OutputDecoder();
 	#queue: string[] = [];
 	#writing: Promise<void> | null = null;
+	#timer: NodeJS.Timeout | null = null;
 	#stopped = false;
 	#closed = false;
 
@@ -106,6 +111,7 @@ export class Recording {
 
 	/** Resolves when everything queued so far is on disk. */
 	async flushed(): Promise<void> {
+		if (this.#timer) this.#write();
 		while (this.#writing) await this.#writing;
 	}
 
@@ -128,17 +134,28 @@ export class Recording {
 			this.#stopped = true;
 			const marker = eventLine(this.#time(), 'm', STOPPED_MARKER);
 			// The reserve is under the file's cap; the lab's budget may run over by this one line.
-			this.#budget.take(Buffer.byteLength(marker));
-			this.#enqueue(marker);
+			const markerBytes = Buffer.byteLength(marker);
+			this.#budget.take(markerBytes);
+			this.#enqueue(marker, markerBytes);
 			this.#log.info({ bytes: this.#size }, 'terminal recording stopped at its cap');
 			return;
 		}
-		this.#enqueue(line);
+		this.#enqueue(line, bytes);
 	}
 
-	#enqueue(line: string): void {
-		this.#size += Buffer.byteLength(line);
+	#enqueue(line: string, bytes: number): void {
+		this.#size += bytes;
 		this.#queue.push(line);
+		// Written after a while, or by the write under way when it is done (#drain loops).
+		if (this.#writing || this.#timer) return;
+		// I/O scheduling, not a policy timeout: real timers, as output-batch.ts's.
+		this.#timer = setTimeout(() => this.#write(), WRITE_EVERY_MS);
+		this.#timer.unref();
+	}
+
+	#write(): void {
+		if (this.#timer) clearTimeout(this.#timer);
+		this.#timer = null;
 		this.#writing ??= this.#drain();
 	}
 

@@ -37,6 +37,11 @@ export interface RecordingStoreOptions {
 	fileBytes: number;
 	/** All of a lab's recordings together, bytes. */
 	labBytes: number;
+	/**
+	 * The marker a new recording starts with: the step the learner has open (the step was
+	 * opened before the terminal, so its own marker went to no recording).
+	 */
+	firstMarker?: (labId: string) => string | null;
 }
 
 const FILE = /^(hap[12])-([a-z0-9-]{1,32})\.cast$/;
@@ -109,6 +114,8 @@ export class RecordingStore {
 				clock,
 				log: recLog,
 			});
+			const first = found ? null : this.#options.firstMarker?.(key.labId);
+			if (first) recording.marker(first);
 			const opened = this.#open.get(key.labId) ?? new Map<string, Recording>();
 			this.#open.set(key.labId, opened);
 			opened.set(termId(key), recording);

@@ -305,9 +305,10 @@ export class TerminalSession {
 	/** A batch of output: kept in the ring, recorded, sent to the client and the viewers. */
 	#deliver(data: Buffer): void {
 		this.ring.append(data);
-		this.#ctx.recording?.output(data);
 		if (this.#sink) this.#send(this.#sink, data);
 		this.#viewers.output(data);
+		// After the socket write: the learner's echo never waits for its recording.
+		this.#ctx.recording?.output(data);
 	}
 
 	/** Sends to the client, counting the bytes in both gates until they are rendered and written. */

@@ -73,6 +73,7 @@ export class WorkshopManager {
 			sessions: deps.sessions,
 			workshop: (id) => this.#workshops.get(id),
 			lab: (id) => deps.labs.get(id),
+			learnerWorkshop: (labId) => this.#learnerWorkshop(labId),
 		});
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
 		this.#pools = deps.pools;
@@ -247,10 +248,11 @@ export class WorkshopManager {
 
 	/** Whether the lab is (or was, while the workshop lasts) a learner's of an open workshop. */
 	hasLearner(labId: string): boolean {
-		for (const workshop of this.#workshops.values()) {
-			if (workshop.learners.some((l) => l.labId === labId)) return true;
-		}
-		return false;
+		return this.#learnerWorkshop(labId) !== undefined;
+	}
+
+	#learnerWorkshop(labId: string): Workshop | undefined {
+		return [...this.#workshops.values()].find((w) => w.learners.some((l) => l.labId === labId));
 	}
 
 	get(workshopId: string): Workshop | undefined {
