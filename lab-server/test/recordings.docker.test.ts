@@ -3,10 +3,12 @@
  * asciicast v2 line by line, holds exactly the output the live socket got, replays to the same
  * final screen in a headless xterm.js, carries the step markers and the resize, and never what
  * was typed with echo off; hostile paths and other labs' tokens are refused; the lab's recordings
- * go with the lab, a workshop learner's with the workshop.
+ * go with the lab, a workshop learner's with the workshop (whose instructor still reads them after
+ * the lab ended); a recording goes on in the same file after a server restart and a stop/resume.
  */
 import { request } from 'node:http';
-import { access } from 'node:fs/promises';
+import { access, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -245,5 +247,72 @@ describe('terminal recordings', () => {
 		});
 		expect(res.status).toBe(204);
 		expect(await exists(recordingsDir(lab.id))).toBe(false);
+	});
+});
+
+describe('a recording across a server restart and a stop', () => {
+	let stateDir: string;
+	let current: TestServer;
+	let lab: CreatedLab;
+	const open = () =>
+		new TerminalClient(`${current.wsBase}/api/labs/${lab.id}/terminals/hap1`, {
+			token: lab.token,
+			term: 'kept',
+		});
+	const cast = async () => {
+		const res = await fetch(`${current.base}/api/labs/${lab.id}/recordings/hap1/kept.cast`, {
+			headers: { authorization: `Bearer ${lab.token}` },
+		});
+		expect(res.status).toBe(200);
+		return parseCast(await res.text());
+	};
+
+	beforeAll(async () => {
+		stateDir = await mkdtemp(path.join(tmpdir(), 'klab-rec-restart-'));
+		current = await startTestServer({ docker, image: inject('nodeImage'), stateDir });
+		lab = await current.createLab();
+	});
+	afterAll(() => current?.stop());
+
+	it('goes on in the same file, its time going on, after a restart and a resume', async () => {
+		const first = open();
+		await first.waitFor(/\$ $/, 30_000);
+		first.type('echo BEFORE-$((1+1))\r');
+		await first.waitFor('BEFORE-2');
+		const before = await cast();
+
+		await current.halt();
+		current = await startTestServer({ docker, image: inject('nodeImage'), stateDir });
+		const second = open();
+		// Re-attached: the scrollback comes first, then the same shell.
+		await second.waitFor(/BEFORE-2\r?\n[\s\S]*\$ $/, 30_000);
+		second.type('echo AFTER-$((2+1))\r');
+		await second.waitFor('AFTER-3', 30_000);
+		const restarted = await cast();
+		expect(restarted.header).toEqual(before.header);
+		expect(restarted.events.slice(0, before.events.length)).toEqual(before.events);
+		const text = (c: typeof before) => c.events.map(([, , data]) => data).join('');
+		expect(text(restarted)).toMatch(/BEFORE-2[\s\S]*AFTER-3/);
+
+		// Stopped with its files and resumed: the same file again, after a line saying so.
+		await current.server.labs.stop(current.server.labs.get(lab.id)!, 'idle');
+		const resumed = await fetch(`${current.base}/api/labs/${lab.id}/resume`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${lab.token}`, 'content-type': 'application/json' },
+			body: '{}',
+		});
+		expect(resumed.status).toBe(200);
+		const third = open();
+		await third.waitFor(/\$ $/, 60_000);
+		third.type('echo RESUMED-$((3+1))\r');
+		await third.waitFor('RESUMED-4', 30_000);
+		const last = await cast();
+		expect(last.header).toEqual(before.header);
+		expect(text(last)).toMatch(/BEFORE-2[\s\S]*AFTER-3[\s\S]*RESUMED-4/);
+		// The scrollback replayed to a re-attached client is not recorded twice.
+		expect(text(last).match(/BEFORE-2/g)).toHaveLength(1);
+		// parseCast checks that time never goes back; it went on past the restart.
+		expect(last.events.at(-1)![0]).toBeGreaterThanOrEqual(restarted.events.at(-1)![0]);
+		third.ws.close(1000);
 	});
 });
