@@ -14,6 +14,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CreatedLab, RecordingInfo } from '../src/api';
 import { connectDocker } from '../src/docker/engine';
+import { STOPPED_MARKER } from '../src/recordings/recording';
 import { headlessTerminal, parseCast, replayCast } from '../testing/asciicast';
 import { TerminalClient } from '../testing/terminal-client';
 import { startTestServer, type TestServer } from '../testing/test-server';
@@ -237,6 +238,24 @@ describe('terminal recordings', () => {
 		});
 		expect(ended.status).toBe(204);
 		expect(await exists(recordingsDir(learner.id))).toBe(false);
+	});
+
+	it('stops a flooded recording at its cap with a marker, and the terminal goes on', async () => {
+		const client = new TerminalClient(`${t.wsBase}/api/labs/${lab.id}/terminals/hap2`, {
+			token: lab.token,
+			term: 'flood',
+		});
+		await client.waitFor(/\$ $/, 30_000);
+		client.type('base64 /dev/urandom | head -c 8000000; echo; echo FLOOD-$((5*5))\r');
+		await client.waitFor('FLOOD-25', 60_000);
+		const res = await fetch(`${t.base}/api/labs/${lab.id}/recordings/hap2/flood.cast`, {
+			headers: bearer(lab.token),
+		});
+		const text = await res.text();
+		expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024 * 1024);
+		const { events } = parseCast(text);
+		expect(events.at(-1)).toEqual([expect.any(Number), 'm', STOPPED_MARKER]);
+		client.ws.close(1000);
 	});
 
 	it("removes a lab's recordings with the lab", async () => {
