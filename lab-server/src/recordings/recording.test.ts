@@ -7,7 +7,7 @@ import { ManualClock } from '../lib/clock';
 import { parseCast } from '../../testing/asciicast';
 import { OutputDecoder } from './asciicast';
 import { MARKER_RESERVE, STOPPED_MARKER } from './recording';
-import { RecordingStore } from './store';
+import { FILES_PER_LAB, RecordingStore } from './store';
 
 let stateDir: string;
 let clock: ManualClock;
@@ -84,6 +84,21 @@ describe('terminal recordings', () => {
 		expect(total).toBeLessThanOrEqual(8192 + names.length * (200 + MARKER_RESERVE));
 		const last = await castOf(s, { ...key, term: 'd' });
 		expect(last.events.map(([, , data]) => data)).toEqual([STOPPED_MARKER]);
+	});
+
+	it("starts no recording past the lab's files or budget", async () => {
+		const s = store(1 << 20, 8 << 20);
+		for (let i = 0; i < FILES_PER_LAB; i++) {
+			const term = `t${i}`;
+			await s.close({ ...key, term }, (await s.open({ ...key, term }, 80, 24))!);
+		}
+		expect(await s.open({ ...key, term: 'one-more' }, 80, 24)).toBeUndefined();
+		expect(await s.open({ ...key, term: 't0' }, 80, 24)).toBeDefined();
+		const other = { ...key, labId: 'lab0000002' };
+		const full = store(1 << 20, 300);
+		const first = (await full.open(other, 80, 24))!;
+		first.output(Buffer.from('x'.repeat(200)));
+		expect(await full.open({ ...other, term: 'second' }, 80, 24)).toBeUndefined();
 	});
 
 	it('continues a reopened file with its time going on, and cuts a line a crash left half', async () => {

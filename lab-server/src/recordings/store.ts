@@ -45,6 +45,13 @@ export interface RecordingStoreOptions {
 }
 
 const FILE = /^(hap[12])-([a-z0-9-]{1,32})\.cast$/;
+/**
+ * Recordings a lab may have, as many as the snapshots it keeps (terminals/snapshots.ts): a new
+ * name past them, or past the lab's budget, is not recorded (the names are the learner's).
+ */
+export const FILES_PER_LAB = 64;
+/** What a new file's header takes, at most, against the lab's budget. */
+const HEADER_BYTES = 128;
 /** What is read of a file's start for its header: ours are under 200 bytes. */
 const HEADER_READ = 1024;
 /** What is read of a file's end for its last event's time. */
@@ -85,6 +92,10 @@ export class RecordingStore {
 			if (found && found.complete < found.size) {
 				await truncate(file, found.complete);
 				found.size = found.complete;
+			}
+			if (!found && !(await this.#room(key.labId, used.bytes))) {
+				recLog.info('terminal not recorded: the lab has no room for another recording');
+				return undefined;
 			}
 			const startedMs = found ? found.timestamp * 1000 : Math.floor(clock.now() / 1000) * 1000;
 			const handle = await open(file, found ? 'a' : 'w', 0o600);
@@ -204,6 +215,13 @@ export class RecordingStore {
 			removed++;
 		}
 		return removed;
+	}
+
+	/** Whether the lab may start another recording file. */
+	async #room(labId: string, usedBytes: number): Promise<boolean> {
+		if (usedBytes + HEADER_BYTES > this.#options.labBytes) return false;
+		const names = await readdir(this.dir(labId)).catch(() => [] as string[]);
+		return names.filter((name) => name.endsWith('.cast')).length < FILES_PER_LAB;
 	}
 
 	#path(key: SessionKey): string {
