@@ -11,7 +11,7 @@
  * The names are the learner's to choose, though, so a cap per file alone would not bound a lab:
  * the lab's recordings share one budget too, `RECORDING_LAB_MB` (default 8 MiB: the default
  * `TERMINALS_PER_LAB` × 1 MiB), counted from the files on disk when the lab's first recording
- * opens. It is the lab's disk, so a stopped lab's accounting (`diskBytes`, the budget for stopped
+ * opens, and a lab starts at most FILES_PER_LAB files. It is the lab's disk, so a stopped lab's accounting (`diskBytes`, the budget for stopped
  * labs) counts it too (`bytes()`).
  *
  * Removed with the lab (`removeLab`), except a workshop learner's: the instructor replays those
