@@ -67,6 +67,35 @@ describe('the raised hand and the consented takeover', () => {
 		await learner.waitFor(`${fence}-2`);
 		expect(learner.output).not.toContain(`${marker}-42`);
 	};
+	/** The learner's `GET …/events` stream, as the page reads it: its `takeover` events. */
+	const learnerEvents = async () => {
+		const controller = new AbortController();
+		const seen: TakeoverEvent[] = [];
+		// Once the answer's head is here, the server listens (http/sse.ts subscribes as it answers).
+		const res = await fetch(`${t.base}/api/labs/${lab.id}/events`, {
+			headers: { authorization: `Bearer ${lab.token}` },
+			signal: controller.signal,
+		});
+		expect(res.status).toBe(200);
+		void (async () => {
+			const decoder = new TextDecoder();
+			let text = '';
+			try {
+				for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+					text += decoder.decode(chunk, { stream: true });
+					const blocks = text.split('\n\n');
+					text = blocks.pop()!;
+					for (const block of blocks) {
+						const data = /^event: takeover\ndata: (.*)$/m.exec(block)?.[1];
+						if (data) seen.push(JSON.parse(data) as TakeoverEvent);
+					}
+				}
+			} catch {
+				// Aborted by stop().
+			}
+		})();
+		return { takeovers: () => seen, stop: () => controller.abort() };
+	};
 	/** The viewer types a marker and the learner's terminal shows the shell ran it. */
 	const heard = async (marker: string) => {
 		viewer.type(`echo ${marker}-$((40+2))\r`);
@@ -210,6 +239,8 @@ describe('the raised hand and the consented takeover', () => {
 	});
 
 	it('refuses the instructor input until the learner allows it, and again after either ends it', async () => {
+		// The learner's page hears of each change on its own event stream.
+		const stream = await learnerEvents();
 		await refused('before-consent');
 		expect((await row()).takeover).toBeNull();
 
@@ -267,6 +298,9 @@ describe('the raised hand and the consented takeover', () => {
 		]);
 		// The viewer went on watching all along.
 		expect(viewer.ws.readyState).toBe(viewer.ws.OPEN);
+		await vi.waitFor(() => expect(stream.takeovers()).toHaveLength(6));
+		expect(stream.takeovers()).toEqual(takeovers);
+		stream.stop();
 	});
 
 	it('keeps the terminal read-only when the learner refuses', async () => {
