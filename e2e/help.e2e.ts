@@ -10,7 +10,14 @@
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SHOTS, seriousViolations, startE2E, terminalText, waitForText } from './harness';
+import {
+	SHOTS,
+	inViewport,
+	seriousViolations,
+	startE2E,
+	terminalText,
+	waitForText,
+} from './harness';
 
 const SECRET = 'e2e-instructor-secret-0123456789';
 const NAME = 'Анна Петрова';
@@ -93,6 +100,17 @@ it('a learner calls the instructor, who types in the learner terminal only while
 	);
 	await dashboard.screenshot({ path: path.join(SHOTS, 'help-dashboard-hand.png'), fullPage: true });
 	expect(await seriousViolations(dashboard)).toEqual([]);
+	const darkContext = await browser.newContext({
+		viewport: { width: 1440, height: 900 },
+		locale: 'ru-RU',
+		colorScheme: 'dark',
+	});
+	const dark = await darkContext.newPage();
+	await dark.goto(`${base}${workshop.instructorUrl}`);
+	await shown(dark.getByRole('region', { name: /Зовут преподавателя/ }));
+	expect(await seriousViolations(dark)).toEqual([]);
+	await dark.screenshot({ path: path.join(SHOTS, 'help-dashboard-hand-dark.png') });
+	await darkContext.close();
 
 	// The instructor opens the terminal from the hand and asks for input rights.
 	await hands.getByRole('button', { name: `Открыть терминал: ${NAME}` }).click();
@@ -124,6 +142,12 @@ it('a learner calls the instructor, who types in the learner terminal only while
 		'Преподаватель может вводить команды в ваших терминалах',
 	);
 	await clean(learner, 'help-takeover-allowed');
+	// On a phone the banner stays above the docked terminal, in view.
+	await learner.setViewportSize({ width: 400, height: 800 });
+	await learner.locator('lab-panel').scrollIntoViewIfNeeded();
+	expect(await inViewport(banner)).toBe(true);
+	await learner.screenshot({ path: path.join(SHOTS, 'help-takeover-allowed-phone.png') });
+	await learner.setViewportSize({ width: 1440, height: 900 });
 
 	// The dashboard's next picture says so; the viewer types now.
 	await waitForText(

@@ -95,8 +95,12 @@ class LabHelp extends HTMLElement {
 			: hand.message
 				? this.#t('help.raisedWith', { message: hand.message })
 				: this.#t('help.raised');
+		const live = this.#takeover === 'asked' || this.#takeover === 'allowed';
 		this.#slot('asked').hidden = this.#takeover !== 'asked';
 		this.#slot('allowed').hidden = this.#takeover !== 'allowed';
+		// The panel keeps a live ask or its banner above the terminals on a narrow screen.
+		if (live) this.dataset.takeover = this.#takeover!;
+		else delete this.dataset.takeover;
 	}
 
 	#onRaise = (event: SubmitEvent): void => {
