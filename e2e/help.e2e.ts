@@ -5,7 +5,7 @@
  * instructor asks for input rights from the learner's terminal, the learner sees «Преподаватель
  * просит доступ к вводу» and allows; both pages show a banner; the instructor types a command in
  * the viewer and the learner's terminal runs it; the learner ends it, then (asked and allowed
- * again) the instructor does. axe clean on each new state; screenshots in e2e/screenshots/.
+ * again) the instructor does, then closing the viewer does. axe clean on each new state; screenshots in e2e/screenshots/.
  */
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -214,10 +214,24 @@ it('a learner calls the instructor, who types in the learner terminal only while
 	await shown(banner, false);
 	expect(await viewer.locator('[data-slot="viewer-badge"]').innerText()).toBe('только просмотр');
 
+	// Once more; closing the viewer ends it too: input rights never outlive the open terminal.
+	await viewer.getByRole('button', { name: 'Попросить доступ к вводу' }).click();
+	await shown(ask);
+	await ask.getByRole('button', { name: 'Разрешить' }).click();
+	await shown(banner);
+	await waitForText(
+		'the takeover status',
+		() => viewer.locator('[data-slot="takeover-text"]').innerText(),
+		'Участник разрешил ввод',
+		10_000,
+	);
+	await viewer.getByRole('button', { name: 'Закрыть' }).click();
+	await shown(viewer, false);
+	await shown(banner, false);
+
 	// The hand goes down, and the dashboard lets it go.
 	await help.getByRole('button', { name: 'Опустить руку' }).click();
 	await shown(help.getByRole('button', { name: 'Позвать преподавателя' }));
-	await dashboard.keyboard.press('Escape');
 	await shown(hands, false);
 	expect(await row.getAttribute('class')).not.toContain('dash-row--hand');
 	await instructorContext.close();

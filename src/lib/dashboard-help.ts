@@ -4,7 +4,7 @@
  * message, step and failing check (a hand's row stands out and sorts first), announced, with an
  * optional sound (off by default, remembered in this browser); and in the terminal viewer
  * «Попросить доступ к вводу» / «Прекратить», a banner while the learner allows input, and the
- * viewer's typing turned on only then.
+ * viewer's typing turned on only then; closing the viewer ends the takeover.
  *
  * State comes with each picture of the workshop (`LearnerView.hand`, `.takeover`); the answers
  * of the instructor's own calls show at once, until the next picture. Learner text (the
@@ -105,6 +105,19 @@ export class DashboardHelp {
 		viewing?.viewer?.setInput(allowed);
 	}
 
+	/**
+	 * The viewer was closed: an open ask or a granted takeover of that learner ends with it, so
+	 * input rights never outlive the terminal the instructor was looking at.
+	 */
+	viewerClosed(labId: string): void {
+		const own = this.#own?.labId === labId ? this.#own.state : undefined;
+		const state = own ?? this.#learners.find((l) => l.labId === labId)?.takeover ?? null;
+		const key = this.#o.key();
+		if (!key || (state !== 'asked' && state !== 'allowed')) return;
+		this.#own = { labId, state: 'ended' };
+		void endTakeoverAsInstructor(key, labId).catch(() => undefined);
+	}
+
 	#renderHands(): void {
 		const { t } = this.#o;
 		const raised = this.#learners.filter((l) => l.hand).sort(handsFirst);
@@ -175,6 +188,9 @@ export class DashboardHelp {
 	#beep(): void {
 		const audio = (this.#audio ??= newAudio());
 		if (!audio) return;
+		// Made before any click on this page (the sound was on from an earlier visit): the
+		// browser lets it play once the instructor has interacted with the page.
+		if (audio.state === 'suspended') void audio.resume().catch(() => undefined);
 		const tone = audio.createOscillator();
 		const gain = audio.createGain();
 		tone.frequency.value = 880;

@@ -441,6 +441,7 @@ class InstructorDashboard extends HTMLElement {
 	}
 
 	#onViewerClose = (): void => {
+		if (this.#viewing) this.#help?.viewerClosed(this.#viewing.learner.labId);
 		this.#viewer?.dispose();
 		this.#viewer = null;
 		this.#viewing = null;
