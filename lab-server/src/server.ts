@@ -177,6 +177,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			sessions,
 			admission,
 			warm,
+			help: workshops.help,
 		}),
 		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
 		...instructorRoutes({ sessions: instructorSessions, config }),

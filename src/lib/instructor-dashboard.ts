@@ -32,6 +32,8 @@ import {
 	type WorkshopView,
 } from './workshop-api';
 import { workshopInAddress } from './instructor-api';
+import { DashboardHelp, handsFirst } from './dashboard-help';
+import type { Viewer } from './terminal-viewer';
 import { readStorage, removeStorage, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
@@ -52,13 +54,25 @@ class InstructorDashboard extends HTMLElement {
 	#sort: { key: SortKey; dir: 1 | -1 } = { key: 'name', dir: 1 };
 	#rows = new Map<string, HTMLTableRowElement>();
 	#pendingReset: LearnerView | null = null;
-	#viewer: { dispose(): void } | null = null;
+	#viewer: Viewer | null = null;
+	/** Raised hands and the takeover (dashboard-help.ts). */
+	#help: DashboardHelp | null = null;
 	#viewerModule: Promise<ViewerModule> | null = null;
 	#viewing: { learner: LearnerView; node: LabNode } | null = null;
 
 	connectedCallback(): void {
 		this.#t = createT(dictFrom(this));
 		this.#live = true;
+		this.#help ??= new DashboardHelp({
+			host: this,
+			t: this.#t,
+			key: () => this.#key,
+			viewing: () => this.#viewing && { labId: this.#viewing.learner.labId, viewer: this.#viewer },
+			openViewer: (labId) => {
+				const learner = this.#workshop?.learners.find((l) => l.labId === labId);
+				if (learner) void this.#openViewer(learner, 'hap1');
+			},
+		});
 		this.addEventListener('click', this.#onClick);
 		this.#dialog('reset').addEventListener('close', this.#onResetClose);
 		this.#dialog('end').addEventListener('close', this.#onEndClose);
@@ -159,6 +173,7 @@ class InstructorDashboard extends HTMLElement {
 			const fresh = w.learners.find((l) => l.labId === this.#viewing?.learner.labId);
 			if (fresh) this.#viewing.learner = fresh;
 		}
+		this.#help?.update(w.learners);
 	}
 
 	#renderRows(learners: LearnerView[]): void {
@@ -205,7 +220,7 @@ class InstructorDashboard extends HTMLElement {
 		// Most recent first when ascending: «2 мин назад» before «10 мин назад».
 		else if (key === 'activity') d = time(b.lastActivity) - time(a.lastActivity);
 		else d = time(a.expiresAt) - time(b.expiresAt);
-		return dir * (d || a.name.localeCompare(b.name, 'ru'));
+		return handsFirst(a, b) || dir * (d || a.name.localeCompare(b.name, 'ru'));
 	}
 
 	#newRow(learner: LearnerView): HTMLTableRowElement {
@@ -276,6 +291,7 @@ class InstructorDashboard extends HTMLElement {
 				.querySelector(`[data-action="${action}"]`)!
 				.setAttribute('aria-label', this.#t(key, { name: l.name }));
 		}
+		this.#help?.decorateRow(row, l);
 	}
 
 	#ago(ms: number): string {
@@ -417,6 +433,7 @@ class InstructorDashboard extends HTMLElement {
 									: this.#t(`instructor.viewer.${state.kind}`);
 				},
 			});
+			this.#help?.renderTakeover();
 		} catch {
 			this.#viewerModule = null;
 			status.textContent = this.#t('instructor.viewer.failed');
@@ -424,6 +441,7 @@ class InstructorDashboard extends HTMLElement {
 	}
 
 	#onViewerClose = (): void => {
+		if (this.#viewing) this.#help?.viewerClosed(this.#viewing.learner.labId);
 		this.#viewer?.dispose();
 		this.#viewer = null;
 		this.#viewing = null;

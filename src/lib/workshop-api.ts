@@ -41,11 +41,11 @@ export function parseInstructorKey(hash: string): (InstructorKey & { token: stri
 	return match ? { id: match[1]!, token: match[2]! } : null;
 }
 
-function bearer(key: InstructorKey): Record<string, string> {
+export function bearer(key: InstructorKey): Record<string, string> {
 	return key.token ? { authorization: `Bearer ${key.token}` } : {};
 }
 
-function workshopPath(key: InstructorKey): string {
+export function workshopPath(key: InstructorKey): string {
 	return `/api/workshops/${encodeURIComponent(key.id)}`;
 }
 

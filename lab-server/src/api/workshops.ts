@@ -1,4 +1,6 @@
 /** Workshops as the API shows them to instructors. */
+import type { TakeoverState } from './events';
+import type { RaisedHand } from './help';
 import type { KeepalivedState, LabNode, NodeState } from './lab';
 
 /**
@@ -76,6 +78,10 @@ export interface LearnerView {
 	nodes: { name: LabNode; keepalived: KeepalivedState; state: NodeState }[];
 	/** ISO time; null once the lab has ended. */
 	expiresAt: string | null;
+	/** The learner's raised hand («Позвать преподавателя»), null while it is down. */
+	hand: RaisedHand | null;
+	/** The latest state of the instructor's takeover; only `asked` and `allowed` are live. */
+	takeover: TakeoverState | null;
 }
 
 /** `GET /api/workshops/:id`. */

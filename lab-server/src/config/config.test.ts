@@ -50,6 +50,7 @@ describe('loadConfig', () => {
 			  "publicOrigin": undefined,
 			  "site": "dist",
 			  "stateDir": ".lab-state",
+			  "takeoverAskMs": 120000,
 			  "terminalGraceMs": 300000,
 			  "terminalInputBurst": 262144,
 			  "terminalInputBytesPerSecond": 65536,

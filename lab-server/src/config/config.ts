@@ -167,6 +167,11 @@ const variables = {
 	 */
 	terminalGraceMs: variable('TERMINAL_GRACE_SECONDS', seconds(0, 86_400, 300)),
 	/**
+	 * How long the instructor's ask for input rights («Попросить доступ к вводу») waits for the
+	 * learner's answer before it lapses. Env `TAKEOVER_ASK_SECONDS`, default `120`.
+	 */
+	takeoverAskMs: variable('TAKEOVER_ASK_SECONDS', seconds(1, 3_600, 120)),
+	/**
 	 * Bearer secret for the instructor's workshop API; the workshop calls are refused while it is
 	 * unset. Env `INSTRUCTOR_SECRET`, at least 16 characters, default unset.
 	 */

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { WORKSHOP_LIMITS } from '../api';
+import { WORKSHOP_LIMITS, type TakeoverAnswer } from '../api';
 import type { Config } from '../config/config';
 import type { DrillService } from '../drills/service';
 import { labView } from '../labs/lab';
@@ -141,6 +141,27 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				const lab = workshops.learnerLab(workshop, params[1]!);
 				const { node } = parseBody(resetBody, await readJson(req));
 				sendJson(res, 200, labView(await resetLab(deps, lab, node, 'instructor')));
+			}),
+		),
+		// A learner is known by their lab's id (workshop.ts): the takeover of their terminals.
+		route(
+			'POST',
+			path(`/learners/(${ID_PATTERN})/takeover`),
+			asInstructor(async (workshop, { req, res, params }) => {
+				const lab = workshops.learnerLab(workshop, params[1]!);
+				parseBody(emptyBody, await readJson(req));
+				deps.labs.requireRunning(lab);
+				workshops.help.ask(lab);
+				const body: TakeoverAnswer = { takeover: lab.takeover!.state };
+				sendJson(res, 202, body);
+			}),
+		),
+		route(
+			'DELETE',
+			path(`/learners/(${ID_PATTERN})/takeover`),
+			asInstructor(async (workshop, { res, params }) => {
+				workshops.help.end(workshops.learnerLab(workshop, params[1]!), 'instructor');
+				sendNoContent(res);
 			}),
 		),
 	];

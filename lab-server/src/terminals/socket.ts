@@ -89,7 +89,9 @@ export function attachTerminalServer(server: Server, deps: TerminalServerDeps): 
 			});
 			alive.add(ws);
 			ws.on('pong', () => alive.add(ws));
-			if (target.view) return serveViewer(ws, target, deps);
+			if (target.view) {
+				return serveViewer(ws, target, { ...deps, bucket: inputBucket(target.lab) });
+			}
 			serveTerminal(ws, target, inputBucket(target.lab), learner);
 		});
 	});

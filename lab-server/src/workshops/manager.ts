@@ -30,6 +30,7 @@ import { newId, newToken } from '../lib/ids';
 import { workshopAccess, type WorkshopAccess } from './access';
 import type { InstructorSessions } from './instructor-sessions';
 import { Dashboard } from './dashboard';
+import { HelpDesk } from './help-desk';
 import { WorkshopJoins } from './joining';
 import { workshopPool } from './pool';
 import { workshopStore } from './store';
@@ -59,6 +60,8 @@ export class WorkshopManager {
 	#store: ReturnType<typeof workshopStore>;
 	/** Who may create, list and run workshops, and watch their learners' terminals (access.ts). */
 	readonly access: WorkshopAccess;
+	/** Raised hands and the instructor's consented takeovers (help-desk.ts). */
+	readonly help: HelpDesk;
 	#dashboard: Dashboard;
 	#pools: Pick<WarmPools, 'take' | 'refill'>;
 	#joins: WorkshopJoins;
@@ -73,6 +76,11 @@ export class WorkshopManager {
 			lab: (id) => deps.labs.get(id),
 		});
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
+		this.help = new HelpDesk({
+			clock: deps.clock,
+			askMs: deps.config.takeoverAskMs,
+			log: deps.log,
+		});
 		this.#pools = deps.pools;
 		this.#joins = new WorkshopJoins({
 			...deps,
