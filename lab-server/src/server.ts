@@ -198,6 +198,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		log,
 		guard,
 		authorizeViewer: (req, labId) => workshops.access.authorizeViewer(req, labId),
+		watch: (lab) => workshops.help.watch(lab),
 	});
 
 	let limits: ReturnType<typeof watchNodeLimits> | null = null;

@@ -25,6 +25,8 @@ const SECRET = 'test-instructor-secret-0123456789';
 const JSON_TYPE = { 'content-type': 'application/json' };
 /** Short, so the lapse is tested by waiting for it, not long enough to race the answers. */
 const ASK_SECONDS = 3;
+/** As short, for a granted takeover whose instructor closed the view. */
+const UNWATCHED_SECONDS = 2;
 
 describe('the raised hand and the consented takeover', () => {
 	let t: TestServer;
@@ -110,6 +112,7 @@ describe('the raised hand and the consented takeover', () => {
 			env: {
 				INSTRUCTOR_SECRET: SECRET,
 				TAKEOVER_ASK_SECONDS: String(ASK_SECONDS),
+				TAKEOVER_UNWATCHED_SECONDS: String(UNWATCHED_SECONDS),
 				NODE_DISK_QUOTA: 'watch',
 			},
 		});
@@ -359,6 +362,34 @@ describe('the raised hand and the consented takeover', () => {
 		).toBe(403);
 		expect(takeovers).toHaveLength(before);
 		expect((await row()).takeover).toBe('ended');
+	});
+
+	it('ends a granted takeover once no instructor view is open, and not while one is', async () => {
+		const from = takeovers.length;
+		expect((await ask()).status).toBe(202);
+		expect((await asLearner('POST', '/takeover', { allow: true })).status).toBe(200);
+		await heard('watched');
+		// A second view opens, the first closes: one view still watches past the grace.
+		const url = `${t.wsBase}/api/labs/${lab.id}/terminals/hap1`;
+		const second = new TerminalClient(url, { token: workshop.instructorToken, view: true });
+		await second.waitFor('ubuntu@hap1:~$');
+		viewer.ws.close();
+		await new Promise((resolve) => setTimeout(resolve, (UNWATCHED_SECONDS + 1) * 1000));
+		expect((await row()).takeover).toBe('allowed');
+		// The last view closes (a closed tab): the rights end by themselves.
+		second.ws.close();
+		await vi.waitFor(async () => expect((await row()).takeover).toBe('ended'), {
+			timeout: (UNWATCHED_SECONDS + 10) * 1000,
+			interval: 200,
+		});
+		expect(takeovers.slice(from).map(({ state, by }) => `${state}/${by}`)).toEqual([
+			'asked/instructor',
+			'allowed/learner',
+			'ended/server',
+		]);
+		viewer = new TerminalClient(url, { token: workshop.instructorToken, view: true });
+		await viewer.waitFor('ubuntu@hap1:~$');
+		await refused('unwatched');
 	});
 
 	it('ends a takeover when the lab is reset', async () => {

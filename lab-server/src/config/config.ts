@@ -172,6 +172,12 @@ const variables = {
 	 */
 	takeoverAskMs: variable('TAKEOVER_ASK_SECONDS', seconds(1, 3_600, 120)),
 	/**
+	 * How long a granted takeover lasts with no instructor's terminal view open (a closed tab, a
+	 * lost connection) before it ends: long enough for a reload. Env
+	 * `TAKEOVER_UNWATCHED_SECONDS`, default `20`.
+	 */
+	takeoverUnwatchedMs: variable('TAKEOVER_UNWATCHED_SECONDS', seconds(1, 3_600, 20)),
+	/**
 	 * Bearer secret for the instructor's workshop API; the workshop calls are refused while it is
 	 * unset. Env `INSTRUCTOR_SECRET`, at least 16 characters, default unset.
 	 */

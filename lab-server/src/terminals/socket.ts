@@ -36,6 +36,8 @@ export interface TerminalServerDeps {
 	guard: RequestGuard;
 	/** See upgrade.ts: the instructor's access to a lab's terminals, read-only. */
 	authorizeViewer?: (req: IncomingMessage, labId: string) => Lab;
+	/** Told when an instructor's viewer socket opens (the result: when it closes): help-desk.ts. */
+	watch?: (lab: Lab) => () => void;
 }
 
 export interface TerminalServer {

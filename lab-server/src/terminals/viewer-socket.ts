@@ -4,7 +4,7 @@
  * (workshops/help-desk.ts), looked at on every frame and under the lab's input budget like the
  * learner's own; otherwise it gets an ERROR frame `read-only`. RESIZE always does: the learner's
  * window sets the size. When a granted takeover ends, an ERROR `takeover-ended` says so and the
- * viewer goes on watching. A terminal the learner has not opened yet is not started for a viewer:
+ * viewer goes on watching; a granted takeover that no viewer watches ends (help-desk.ts). A terminal the learner has not opened yet is not started for a viewer:
  * ERROR `not-started`, then close 4015.
  */
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../api/protocol';
 import type { TakeoverEvent } from '../api';
 import type { Clock } from '../lib/clock';
+import type { Lab } from '../labs/lab';
 import type { TokenBucket } from '../lib/rate-limit';
 import { instructorMayType } from '../workshops/help-desk';
 import type { TerminalRegistry } from './registry';
@@ -43,6 +44,8 @@ export function serveViewer(
 		log: Logger;
 		/** The lab's input budget, the same the learner's sockets draw from. */
 		bucket: TokenBucket;
+		/** Says this socket watches the lab (help-desk.ts: input rights outlive no view). */
+		watch?: (lab: Lab) => () => void;
 	},
 ): void {
 	const log = deps.log.child({ labId: lab.id, node, term, viewer: true });
@@ -104,7 +107,9 @@ export function serveViewer(
 		typing = state === 'allowed';
 	};
 	lab.events.on('takeover', onTakeover);
+	const unwatch = deps.watch?.(lab);
 	ws.on('close', () => {
+		unwatch?.();
 		lab.events.off('takeover', onTakeover);
 		release();
 		session?.removeViewer(viewer);

@@ -8,10 +8,16 @@ import { ManualClock } from '../lib/clock';
 import { HelpDesk, instructorMayType } from './help-desk';
 
 const ASK_MS = 120_000;
+const UNWATCHED_MS = 20_000;
 
 function setup(workshop: string | null = 'w1') {
 	const clock = new ManualClock(Date.parse('2026-12-05T12:00:00Z'));
-	const desk = new HelpDesk({ clock, askMs: ASK_MS, log: pino({ level: 'silent' }) });
+	const desk = new HelpDesk({
+		clock,
+		askMs: ASK_MS,
+		unwatchedMs: UNWATCHED_MS,
+		log: pino({ level: 'silent' }),
+	});
 	const lab: Lab = newLab({
 		id: 'lab0000001',
 		addresses: labAddresses(parsePool('10.129.0.0/16'), 1),
@@ -58,6 +64,7 @@ describe('the help desk', () => {
 
 	it('forgets the lapse once answered, and types only while allowed', () => {
 		const { clock, desk, lab, states } = setup();
+		const unwatch = desk.watch(lab); // the instructor's viewer is open throughout
 		desk.ask(lab);
 		expect(instructorMayType(lab)).toBe(false);
 		desk.answer(lab, true);
@@ -70,6 +77,8 @@ describe('the help desk', () => {
 		// Ending again says nothing.
 		desk.end(lab, 'instructor');
 		expect(states()).toEqual(['asked/instructor', 'allowed/learner', 'ended/learner']);
+		unwatch();
+		expect(clock.pendingTimers).toBe(0);
 	});
 
 	it.each(['stopped', 'reset', 'ended'] as const)(
@@ -115,5 +124,36 @@ describe('the help desk', () => {
 		clock.advance(1);
 		toggle();
 		expect(help.map((e) => e.raised)).toEqual([true, false, true, false, true, false, true]);
+	});
+
+	it('ends a granted takeover no viewer watches after UNWATCHED_MS; a viewer back in time keeps it', () => {
+		const { clock, desk, lab, states } = setup();
+		const first = desk.watch(lab);
+		desk.ask(lab);
+		desk.answer(lab, true);
+		// The instructor reloads: the old socket closes, a new one opens before the grace ends.
+		first();
+		first(); // a second close of the same socket counts once
+		clock.advance(UNWATCHED_MS - 1);
+		const second = desk.watch(lab);
+		clock.advance(UNWATCHED_MS);
+		expect(instructorMayType(lab)).toBe(true);
+		// The tab is closed: nobody watches, and the rights end once, at UNWATCHED_MS.
+		second();
+		clock.advance(UNWATCHED_MS - 1);
+		expect(instructorMayType(lab)).toBe(true);
+		clock.advance(1);
+		expect(instructorMayType(lab)).toBe(false);
+		expect(states()).toEqual(['asked/instructor', 'allowed/learner', 'ended/server']);
+		expect(clock.pendingTimers).toBe(0);
+	});
+
+	it('starts the unwatched grace at the grant when no viewer is open', () => {
+		const { clock, desk, lab, states } = setup();
+		desk.ask(lab);
+		desk.answer(lab, true);
+		clock.advance(UNWATCHED_MS);
+		expect(states()).toEqual(['asked/instructor', 'allowed/learner', 'ended/server']);
+		expect(clock.pendingTimers).toBe(0);
 	});
 });

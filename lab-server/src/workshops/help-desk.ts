@@ -9,7 +9,8 @@
  * (`refused`); an ask nobody answers lapses after `TAKEOVER_ASK_SECONDS` (`ended` by `server`);
  * either side ends a live one (`ended`), and so does the lab's stop, reset or end. The
  * instructor's viewer sockets (terminals/viewer-socket.ts) read `mayType(lab)` on every frame, so
- * an end takes effect on the next keystroke.
+ * an end takes effect on the next keystroke; they also say when they open and close (`watch`), and
+ * a granted takeover with none open ends after `unwatchedMs`.
  */
 import type { Logger } from 'pino';
 import type { LabEvents, TakeoverEvent, TakeoverState } from '../api';
@@ -31,6 +32,12 @@ export interface HelpDeskDeps {
 	clock: Clock;
 	/** How long an ask waits for the learner's answer (config `takeoverAskMs`). */
 	askMs: number;
+	/**
+	 * How long a granted takeover lasts with no instructor's viewer socket open (config
+	 * `takeoverUnwatchedMs`): input rights never outlive the instructor's view (a closed tab, a
+	 * lost connection), and a reload is back in time.
+	 */
+	unwatchedMs: number;
 	log: Logger;
 }
 
@@ -44,6 +51,9 @@ export class HelpDesk {
 	#hands = new Map<string, TokenBucket>();
 	/** Per lab with a live takeover: the ask's lapse timer and the lab listeners that end it. */
 	#live = new Map<string, { timer: unknown; release: () => void }>();
+	/** Instructor viewer sockets open per lab, and the timer of an unwatched granted takeover. */
+	#watchers = new Map<string, number>();
+	#unwatched = new Map<string, unknown>();
 
 	constructor(deps: HelpDeskDeps) {
 		this.#deps = deps;
@@ -97,6 +107,40 @@ export class HelpDesk {
 		this.#set(lab, allow ? 'allowed' : 'refused', 'learner');
 	}
 
+	/** An instructor's viewer socket on the lab opened; call the result when it closes. */
+	watch(lab: Lab): () => void {
+		this.#watchers.set(lab.id, (this.#watchers.get(lab.id) ?? 0) + 1);
+		this.#checkWatched(lab);
+		let open = true;
+		return () => {
+			if (!open) return;
+			open = false;
+			const left = (this.#watchers.get(lab.id) ?? 1) - 1;
+			if (left > 0) this.#watchers.set(lab.id, left);
+			else this.#watchers.delete(lab.id);
+			this.#checkWatched(lab);
+		};
+	}
+
+	/** Starts the unwatched timer of a granted takeover nobody watches; stops it otherwise. */
+	#checkWatched(lab: Lab): void {
+		const watched = (this.#watchers.get(lab.id) ?? 0) > 0;
+		const timer = this.#unwatched.get(lab.id);
+		if (watched || !instructorMayType(lab)) {
+			if (timer !== undefined) this.#deps.clock.clearTimeout(timer);
+			this.#unwatched.delete(lab.id);
+			return;
+		}
+		if (timer !== undefined) return;
+		this.#unwatched.set(
+			lab.id,
+			this.#deps.clock.setTimeout(() => {
+				this.#unwatched.delete(lab.id);
+				if (instructorMayType(lab)) this.#set(lab, 'ended', 'server');
+			}, this.#deps.unwatchedMs),
+		);
+	}
+
 	/** Either side ends an open ask or a granted takeover; with none, nothing changes. */
 	end(lab: Lab, by: Exclude<By, 'server'>): void {
 		requireWorkshop(lab);
@@ -109,6 +153,7 @@ export class HelpDesk {
 		lab.takeover = { state, by, at };
 		if (LIVE.includes(state)) this.#follow(lab, state);
 		else this.#unfollow(lab.id);
+		this.#checkWatched(lab);
 		lab.events.emit('takeover', { state, by, at: iso(at) });
 		this.#deps.log.info({ labId: lab.id, state, by }, 'takeover');
 	}

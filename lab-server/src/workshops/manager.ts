@@ -79,6 +79,7 @@ export class WorkshopManager {
 		this.help = new HelpDesk({
 			clock: deps.clock,
 			askMs: deps.config.takeoverAskMs,
+			unwatchedMs: deps.config.takeoverUnwatchedMs,
 			log: deps.log,
 		});
 		this.#pools = deps.pools;
