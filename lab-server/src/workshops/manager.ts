@@ -31,6 +31,7 @@ import { workshopAccess, type WorkshopAccess } from './access';
 import type { InstructorSessions } from './instructor-sessions';
 import { Dashboard } from './dashboard';
 import { WorkshopJoins } from './joining';
+import { WorkshopSignals, watchWorkshop, type WorkshopSend, type WorkshopWatch } from './live';
 import { workshopPool } from './pool';
 import { workshopStore } from './store';
 import { DEFAULT_TITLE, newCode, type Workshop } from './workshop';
@@ -60,6 +61,8 @@ export class WorkshopManager {
 	/** Who may create, list and run workshops, and watch their learners' terminals (access.ts). */
 	readonly access: WorkshopAccess;
 	#dashboard: Dashboard;
+	/** Joins, leaves, pool changes and ends, for the live dashboards (live.ts). */
+	#signals = new WorkshopSignals();
 	#pools: Pick<WarmPools, 'take' | 'refill'>;
 	#joins: WorkshopJoins;
 	#collectTimer: unknown = null;
@@ -132,7 +135,9 @@ export class WorkshopManager {
 		name: string,
 		sessionHash: string,
 	): { lab: Lab; token: string; again: boolean } {
-		return this.#joins.join(code, name, sessionHash);
+		const joined = this.#joins.join(code, name, sessionHash);
+		if (joined.lab.workshop) this.#signals.changed(joined.lab.workshop);
+		return joined;
 	}
 
 	/** `GET /api/workshops`: every open workshop, the newest first. */
@@ -145,6 +150,24 @@ export class WorkshopManager {
 	/** `GET /api/workshops/:id`: who is where, from what is already known (nothing is run). */
 	view(workshop: Workshop): WorkshopView {
 		return this.#dashboard.view(workshop);
+	}
+
+	/**
+	 * `GET /api/workshops/:id/events`: the view now, then what changes in it, until the workshop
+	 * ends or `close()` (live.ts).
+	 */
+	watch(workshop: Workshop, send: WorkshopSend): WorkshopWatch {
+		return watchWorkshop(
+			{
+				id: workshop.id,
+				view: () => this.#dashboard.view(workshop),
+				labIds: () => [...workshop.learners.map((l) => l.labId), ...workshop.ready.keys()],
+				lab: (labId) => this.#deps.labs.get(labId),
+				signals: this.#signals,
+				clock: this.#deps.clock,
+			},
+			send,
+		);
 	}
 
 	/** A learner's lab in this workshop (for the instructor's «Сбросить»), or 404. */
@@ -193,6 +216,7 @@ export class WorkshopManager {
 	async end(workshop: Workshop): Promise<void> {
 		workshop.ended = true;
 		this.#workshops.delete(workshop.id);
+		this.#signals.ended(workshop.id);
 		await this.#save();
 		const labs = this.#labsOf(workshop);
 		// One at a time: removing 30 labs at once would stall the host for everyone else.
@@ -262,8 +286,10 @@ export class WorkshopManager {
 			isOpen: (w) => !w.ended && this.#workshops.get(w.id) === w,
 			onReady: async (lab) => {
 				this.#track(lab);
+				this.#signals.changed(workshop.id);
 				await this.#save();
 			},
+			onStarting: () => this.#signals.changed(workshop.id),
 		});
 	}
 
@@ -281,6 +307,7 @@ export class WorkshopManager {
 			const workshop = lab.workshop ? this.#workshops.get(lab.workshop) : undefined;
 			if (!workshop) return;
 			if (workshop.ready.delete(lab.id)) {
+				this.#signals.changed(workshop.id);
 				void this.#save();
 				this.#pools.refill();
 			}
@@ -292,6 +319,7 @@ export class WorkshopManager {
 		const before = workshop.learners.length;
 		workshop.learners = workshop.learners.filter((l) => l.labId !== labId);
 		if (workshop.learners.length === before) return;
+		this.#signals.changed(workshop.id);
 		this.#deps.log.info({ workshopId: workshop.id, labId }, 'learner left the workshop');
 		void this.#save();
 		this.#pools.refill();
@@ -309,6 +337,7 @@ export class WorkshopManager {
 			if (this.#labsOf(workshop).length > 0) continue;
 			workshop.ended = true;
 			this.#workshops.delete(workshop.id);
+			this.#signals.ended(workshop.id);
 			collected++;
 		}
 		if (collected > 0) {
