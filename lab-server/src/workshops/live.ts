@@ -6,7 +6,7 @@
  * one update per COALESCE_MS goes out, the first at once, holding only what changed since the
  * last one: the rows (`learner`) that differ, then the `head` if it or who is in changed.
  *
- * Rows rather than whole views: with 40 learners a view is about 20 KB and a row about 0.5 KB,
+ * Rows rather than whole views: with 40 learners a view is about 13 KB and a row about 0.4 KB,
  * and a class at work changes a few rows a second, not every row. The view is rebuilt from what
  * is known (dashboard.ts runs nothing) and compared, so no event has to say what it changes —
  * fields added to `LearnerView` later are followed without touching this module.
