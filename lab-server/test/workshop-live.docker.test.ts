@@ -142,6 +142,31 @@ describe('live workshop dashboard', () => {
 		expect(withAll - quiet).toBe(more.length * LAB_EVENT_NAMES.length);
 	});
 
+	it('closes a signed-in instructor’s stream when they sign out', async () => {
+		const signIn = await fetch(`${t.base}/api/instructor/session`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ secret: SECRET }),
+		});
+		expect(signIn.status).toBe(200);
+		const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+		const signedIn = await readSse(events(), { cookie });
+		expect(signedIn.status).toBe(200);
+		await signedIn.next((e) => e.event === 'workshop');
+		const out = await fetch(`${t.base}/api/instructor/session`, {
+			method: 'DELETE',
+			headers: { cookie },
+		});
+		expect(out.status).toBe(204);
+		await signedIn.closed;
+		expect((await fetch(events(), { headers: { cookie } })).status).toBe(401);
+		// The other instructor's stream, opened with the workshop's own key, goes on.
+		await vi.waitFor(() => expect(openWorkshopStreams(workshop.id)).toBe(1), {
+			timeout: 5_000,
+			interval: 20,
+		});
+	});
+
 	it('says `ended` when the workshop ends, closes, and leaves no listener behind', async () => {
 		const res = await fetch(`${t.base}/api/workshops/${workshop.id}`, {
 			method: 'DELETE',

@@ -114,9 +114,10 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			'GET',
 			path('/events'),
 			asInstructor(async (workshop, { req, res }) =>
-				streamWorkshop(workshops, workshop, req, res, () =>
-					workshops.access.authorizeInstructor(workshop.id, req),
-				),
+				streamWorkshop(workshops, workshop, res, {
+					reauthorize: () => workshops.access.authorizeInstructor(workshop.id, req),
+					onSignOut: workshops.access.onSignOut,
+				}),
 			),
 		),
 		route(

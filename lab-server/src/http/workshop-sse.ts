@@ -4,10 +4,10 @@
  * authorized before (an `EventSource` sends no header: the signed-in session's cookie or the
  * `klab_instructor_<id>` cookie; a Bearer token works for scripts). A workshop has at most
  * MAX_STREAMS_PER_WORKSHOP streams open: a projector, a laptop and a tab or two, not a script.
- * Each keepalive asks the caller's credentials again, so a sign-out or an expired sign-in closes
- * the stream (the page then learns why from its reconnection).
+ * Each sign-out, and each keepalive, asks the caller's credentials again: a sign-out or an
+ * expired sign-in closes the stream (the page then learns why from its reconnection).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { WorkshopEventName, WorkshopEvents } from '../api';
 import type { Workshop, WorkshopManager } from '../workshops/manager';
 import { HttpError } from './errors';
@@ -17,13 +17,18 @@ export const MAX_STREAMS_PER_WORKSHOP = 4;
 /** Open streams per workshop id (an entry goes with its last stream). */
 const open = new Map<string, number>();
 
+export interface WorkshopStreamAuth {
+	/** Whether the caller may still watch: throws (401, 403, 404…) once it may not. */
+	reauthorize: () => void;
+	/** Calls `listener` after each instructor's sign-out; returns `off`. */
+	onSignOut: (listener: () => void) => () => void;
+}
+
 export function streamWorkshop(
 	workshops: Pick<WorkshopManager, 'watch'>,
 	workshop: Workshop,
-	req: IncomingMessage,
 	res: ServerResponse,
-	/** Whether the caller may still watch: throws (401, 403, 404…) once it may not. */
-	reauthorize: () => void,
+	auth: WorkshopStreamAuth,
 ): void {
 	const streams = open.get(workshop.id) ?? 0;
 	if (streams >= MAX_STREAMS_PER_WORKSHOP) {
@@ -47,17 +52,23 @@ export function streamWorkshop(
 		if (event === 'ended') res.end();
 	};
 	const watch = workshops.watch(workshop, send);
-	const keepalive = setInterval(() => {
+	/** Whether the caller may still watch; the stream ends when not. */
+	const allowed = () => {
 		try {
-			reauthorize();
+			auth.reauthorize();
+			return true;
 		} catch {
 			res.end();
-			return;
+			return false;
 		}
-		res.write(': keepalive\n\n');
+	};
+	const offSignOut = auth.onSignOut(allowed);
+	const keepalive = setInterval(() => {
+		if (allowed()) res.write(': keepalive\n\n');
 	}, KEEPALIVE_MS);
 	res.on('close', () => {
 		clearInterval(keepalive);
+		offSignOut();
 		watch.close();
 		const left = (open.get(workshop.id) ?? 1) - 1;
 		if (left > 0) open.set(workshop.id, left);
