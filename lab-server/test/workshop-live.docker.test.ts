@@ -9,12 +9,13 @@ import {
 	LAB_EVENT_NAMES,
 	workshopEventsPath,
 	type CreatedLab,
+	type CheckResult,
 	type CreatedWorkshop,
 	type LearnerView,
 	type WorkshopHead,
 	type WorkshopView,
 } from '../src/api';
-import { connectDocker } from '../src/docker/engine';
+import { connectDocker, execInNode } from '../src/docker/engine';
 import { courseSteps } from '../src/course/steps';
 import { MAX_STREAMS_PER_WORKSHOP, openWorkshopStreams } from '../src/http/workshop-sse';
 import type { Lab } from '../src/labs/lab';
@@ -115,6 +116,60 @@ describe('live workshop dashboard', () => {
 		// Only that row: no whole view per change.
 		expect(stream.events.slice(at).some((e) => e.event === 'workshop')).toBe(false);
 		expect(listeners(lab)).toBeGreaterThanOrEqual(LAB_EVENT_NAMES.length);
+	});
+
+	it('tells of a check that passes as that learner’s row, at once', async () => {
+		const install = async (node: 'hap1' | 'hap2') => {
+			const result = await execInNode(
+				docker,
+				lab.containers[node],
+				['bash', '-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq keepalived'],
+				{ timeoutMs: 120_000 },
+			);
+			expect(result.exitCode, result.stderr).toBe(0);
+		};
+		/**
+		 * «Проверить», as the learner's page asks, until the stream has the row `match` wants (a
+		 * run the watcher began before the install ended answers first with what it saw).
+		 */
+		const checkUntil = async (match: (row: LearnerView) => boolean) => {
+			const from = stream.events.length;
+			for (let i = 0; ; i++) {
+				const res = await fetch(`${t.base}/api/labs/${learner.id}/checks`, {
+					headers: { authorization: `Bearer ${learner.token}` },
+				});
+				expect(res.status).toBe(200);
+				try {
+					return await stream.next((e) => e.event === 'learner' && match(e.data as LearnerView), {
+						from,
+						timeoutMs: 2_000,
+					});
+				} catch (error) {
+					if (i >= 15) throw error;
+				}
+			}
+		};
+		/** When the lab's `install` check last turned to `status`. */
+		const turned = new Map<string, number>();
+		const onCheck = (result: CheckResult) => {
+			if (result.id === 'install') turned.set(result.status, performance.now());
+		};
+		lab.events.on('check', onCheck);
+
+		await install('hap1');
+		const half = await checkUntil((row) => row.failing?.id === 'install');
+		expect((half.data as LearnerView).failing!.message).toContain('hap2');
+		console.log(
+			`[measure] check failed → dashboard row: ${(half.at - turned.get('fail')!).toFixed(1)} ms`,
+		);
+
+		await install('hap2');
+		const passed = await checkUntil((row) => row.step !== null);
+		expect((passed.data as LearnerView).failing?.id).not.toBe('install');
+		console.log(
+			`[measure] check passed → dashboard row: ${(passed.at - turned.get('pass')!).toFixed(1)} ms`,
+		);
+		lab.events.off('check', onCheck);
 	});
 
 	it(`refuses a stream past ${MAX_STREAMS_PER_WORKSHOP}, and callers without the key`, async () => {
