@@ -211,9 +211,7 @@ class InstructorDashboard extends HTMLElement {
 
 	#showUpdated(): void {
 		const line = this.#slot('updated');
-		line.textContent = this.#t('instructor.updated', {
-			time: clock(this.#updatedAt ?? new Date()),
-		});
+		setText(line, this.#t('instructor.updated', { time: clock(this.#updatedAt ?? new Date()) }));
 		line.classList.remove('dash-updated--offline');
 	}
 
@@ -588,7 +586,7 @@ function button(className: string, text: string, action: string): HTMLButtonElem
 	return b;
 }
 
-/** Writes only on change: a screen reader in the table is not disturbed every 2 s. */
+/** Writes only on change: a screen reader in the table is not disturbed by every update or tick. */
 function setText(el: HTMLElement, text: string): void {
 	if (el.textContent !== text) el.textContent = text;
 }
