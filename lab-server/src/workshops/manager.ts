@@ -8,8 +8,9 @@
  * - waiting labs are never reaped as idle (`isPooled`); they still end at their TTL and are
  *   replaced;
  * - the dashboard (dashboard.ts) reads what is already known, and live.ts streams what changes
- *   in it (joins, leaves, the pool and the end are signalled from here); access (access.ts) is by the
- *   workshop's instructor token, the server's secret or a sign-in with it;
+ *   in it (joins, leaves, the pool and the end are signalled from here);
+ * - access (access.ts) is by the workshop's instructor token, the server's secret or a sign-in
+ *   with it;
  * - kept in memory and in `STATE_DIR/workshops.json` (store.ts).
  */
 import type { Logger } from 'pino';
