@@ -3,7 +3,9 @@
  * and data in api/workshops.ts, what goes out when in workshops/live.ts). The caller is
  * authorized before (an `EventSource` sends no header: the signed-in session's cookie or the
  * `klab_instructor_<id>` cookie; a Bearer token works for scripts). A workshop has at most
- * MAX_STREAMS_PER_WORKSHOP streams open: a projector, a laptop and a tab or two, not a script.
+ * MAX_STREAMS_PER_WORKSHOP streams open: a projector, a laptop, a co-instructor's tab, and the
+ * streams of a flaky Wi-Fi's reconnections whose dead predecessors the server has not noticed
+ * yet (a dead peer shows only when a keepalive's write fails) — not a script's hundred.
  * Each sign-out, and each keepalive, asks the caller's credentials again: a sign-out or an
  * expired sign-in closes the stream (the page then learns why from its reconnection).
  */
@@ -13,7 +15,7 @@ import type { Workshop, WorkshopManager } from '../workshops/manager';
 import { HttpError } from './errors';
 
 const KEEPALIVE_MS = 25_000;
-export const MAX_STREAMS_PER_WORKSHOP = 4;
+export const MAX_STREAMS_PER_WORKSHOP = 8;
 /** Open streams per workshop id (an entry goes with its last stream). */
 const open = new Map<string, number>();
 
