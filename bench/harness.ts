@@ -95,7 +95,10 @@ export class Harness {
 	 * Docker up, host firewall rules in place, node image present, server listening; `warmLabs`
 	 * labs booted ahead (none unless asked: the other figures time cold starts).
 	 */
-	static async start(maxLabs: number, options: { warmLabs?: number } = {}): Promise<Harness> {
+	static async start(
+		maxLabs: number,
+		options: { warmLabs?: number; env?: Record<string, string> } = {},
+	): Promise<Harness> {
 		const socket = loadConfig(process.env).dockerSocket;
 		const docker = connectDocker(socket);
 		await pingDocker(docker, socket);
@@ -118,6 +121,7 @@ export class Harness {
 			LAB_CREATE_PER_MINUTE: '10000',
 			WARM_LABS: String(options.warmLabs ?? 0),
 			LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+			...options.env,
 		});
 		const log = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
 		const terminal = terminalOptions();

@@ -10,15 +10,26 @@
  * and the address becomes `?workshop=<id>` (the dashboard is often on a projector), so a reload
  * of this tab still works.
  *
- * Lifecycle: with a key, `POST …/instructor-session` once (the httpOnly cookie the read-only
- * terminal sockets need), then `GET /api/workshops/:id` every 2 s, each after the previous answer.
- * A failed poll keeps the last picture with a «no connection» line; 401/403/404 before any
- * picture means the key is wrong, or the instructor is not signed in. Rows are keyed by lab id
- * and updated in place, so focus on a row's button survives. «Шаг» is the step page the learner
- * has open (their page reports it).
+ * Lifecycle: with a key, `POST …/instructor-session` once (the httpOnly cookie that the event
+ * stream and the read-only terminal sockets need: neither can send a header), then one
+ * `EventSource` on `GET /api/workshops/:id/events`, no polling: the whole view first, then the
+ * rows and head that changed (api/workshops.ts, `WorkshopEvents`). While the stream is down the
+ * last picture stays with a «нет связи, переподключаемся…» line and EventSource reconnects by
+ * itself; a stream refused outright (EventSource tells no status) is asked about once with
+ * `GET /api/workshops/:id`: 401/403/404 before any picture means the key is wrong or the
+ * instructor is not signed in, after one that the workshop has ended (or the sign-in did);
+ * anything else is tried again. The times shown («2 мин назад», time left) tick locally. Rows are
+ * keyed by lab id and updated in place, so focus on a row's button survives. «Шаг» is the step
+ * page the learner has open (their page reports it).
  */
 import { ApiError } from './lab-api';
-import { LAB_NODES, type LabNode } from '../../lab-server/src/api';
+import {
+	LAB_NODES,
+	workshopEventsPath,
+	type LabNode,
+	type WorkshopEvents,
+	type WorkshopHead,
+} from '../../lab-server/src/api';
 import {
 	displayCode,
 	endWorkshop,
@@ -27,6 +38,8 @@ import {
 	openInstructorSession,
 	parseInstructorKey,
 	resetLearnerLab,
+	asLearner,
+	asWorkshop,
 	type InstructorKey,
 	type LearnerView,
 	type WorkshopView,
@@ -37,7 +50,10 @@ import type { Viewer } from './terminal-viewer';
 import { readStorage, removeStorage, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
-const POLL_MS = 2000;
+/** The times shown (time left, «N мин назад») are redrawn this often, from the last picture. */
+const TICK_MS = 1000;
+/** A stream refused outright (not a dropped one, which EventSource retries) is opened again after this. */
+const REOPEN_MS = 3000;
 const KEY_STORAGE = 'keepalived-lab:instructor-key';
 const KA_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'];
 
@@ -50,6 +66,10 @@ class InstructorDashboard extends HTMLElement {
 	#key: InstructorKey | null = null;
 	#workshop: WorkshopView | null = null;
 	#timer: ReturnType<typeof setTimeout> | undefined;
+	#ticker: ReturnType<typeof setInterval> | undefined;
+	#source: EventSource | null = null;
+	/** When the last update came (the line under the heading says so). */
+	#updatedAt: Date | null = null;
 	#live = false;
 	#sort: { key: SortKey; dir: 1 | -1 } = { key: 'name', dir: 1 };
 	#rows = new Map<string, HTMLTableRowElement>();
@@ -85,7 +105,7 @@ class InstructorDashboard extends HTMLElement {
 
 	disconnectedCallback(): void {
 		this.#live = false;
-		clearTimeout(this.#timer);
+		this.#disconnect();
 		this.removeEventListener('click', this.#onClick);
 		this.#viewer?.dispose();
 	}
@@ -97,9 +117,9 @@ class InstructorDashboard extends HTMLElement {
 		} catch (error) {
 			if (error instanceof ApiError && [401, 403, 404].includes(error.status))
 				return this.#refused(error.status);
-			// Unreachable now: the polling below tries again; the session is retried then.
+			// Unreachable now: the stream is refused, and the session retried with it.
 		}
-		await this.#poll();
+		this.#connect();
 	}
 
 	/** Refused before any picture: a wrong key, no sign-in, or no such workshop. */
@@ -115,20 +135,56 @@ class InstructorDashboard extends HTMLElement {
 			),
 		);
 		this.#slot('sign-in').hidden = !signIn;
-		clearTimeout(this.#timer);
+		this.#disconnect();
 	}
 
-	async #poll(): Promise<void> {
+	#connect(): void {
 		const key = this.#key;
 		if (!key || !this.#live) return;
+		this.#source?.close();
+		const source = new EventSource(workshopEventsPath(key.id));
+		this.#source = source;
+		const on = <E extends keyof WorkshopEvents>(
+			event: E,
+			apply: (data: WorkshopEvents[E][0]) => void,
+		) =>
+			source.addEventListener(event, (message) => {
+				if (this.#source !== source) return;
+				try {
+					apply(JSON.parse((message as MessageEvent<string>).data) as WorkshopEvents[E][0]);
+				} catch {
+					// Not what the contract says: this update is skipped, the next whole view heals it.
+				}
+			});
+		on('workshop', (view) => this.#update(asWorkshop(view)));
+		on('learner', (row) => {
+			if (!this.#workshop) return;
+			const learner = asLearner(row);
+			const learners = this.#workshop.learners.filter((l) => l.labId !== learner.labId);
+			this.#update({ ...this.#workshop, learners: [...learners, learner] });
+		});
+		on('head', (head) => {
+			if (this.#workshop) this.#update(withHead(this.#workshop, head));
+		});
+		on('ended', () => this.#showEnded());
+		source.addEventListener('open', () => {
+			if (this.#source === source && this.#workshop) this.#showUpdated();
+		});
+		source.addEventListener('error', () => {
+			if (this.#source !== source) return;
+			this.#offline();
+			// CONNECTING: a dropped stream, EventSource reconnects by itself. CLOSED: refused.
+			if (source.readyState === EventSource.CLOSED) void this.#refusedStream(key);
+		});
+	}
+
+	/** The stream was refused: why is asked once, then the stream is opened again (or not). */
+	async #refusedStream(key: InstructorKey): Promise<void> {
+		this.#source = null;
 		try {
-			const workshop = await getWorkshop(key);
-			const first = !this.#workshop;
-			this.#workshop = workshop;
-			this.#render(workshop);
-			if (first && key.token) {
-				await openInstructorSession({ id: key.id, token: key.token }).catch(() => undefined);
-			}
+			await getWorkshop(key);
+			// Opens, so the cookie was missing (a first session call that failed): set it again.
+			if (key.token) await openInstructorSession({ id: key.id, token: key.token });
 		} catch (error) {
 			const status = error instanceof ApiError ? error.status : 0;
 			const gone = [401, 403, 404, 410].includes(status);
@@ -136,12 +192,41 @@ class InstructorDashboard extends HTMLElement {
 			const signedOut = status === 401 && !key.token;
 			if (gone && (!this.#workshop || signedOut)) return this.#refused(status);
 			if (gone) return this.#showEnded();
-			this.#slot('updated').textContent = this.#t('instructor.stale', {
-				time: clock(new Date()),
-			});
 		}
+		if (!this.#live || this.#key !== key) return;
 		clearTimeout(this.#timer);
-		this.#timer = setTimeout(() => void this.#poll(), POLL_MS);
+		this.#timer = setTimeout(() => this.#connect(), REOPEN_MS);
+	}
+
+	#disconnect(): void {
+		this.#source?.close();
+		this.#source = null;
+		clearTimeout(this.#timer);
+		clearInterval(this.#ticker);
+		this.#ticker = undefined;
+	}
+
+	#update(workshop: WorkshopView): void {
+		this.#workshop = workshop;
+		this.#updatedAt = new Date();
+		this.#render(workshop);
+		this.#ticker ??= setInterval(() => {
+			if (this.#workshop) this.#renderRows(this.#workshop.learners);
+		}, TICK_MS);
+	}
+
+	/** The stream is down: the last picture stays, and says so. */
+	#offline(): void {
+		if (!this.#workshop) return this.#message(this.#t('instructor.reconnecting'));
+		const line = this.#slot('updated');
+		setText(line, this.#t('instructor.stale', { time: clock(this.#updatedAt ?? new Date()) }));
+		line.classList.add('dash-updated--offline');
+	}
+
+	#showUpdated(): void {
+		const line = this.#slot('updated');
+		setText(line, this.#t('instructor.updated', { time: clock(this.#updatedAt ?? new Date()) }));
+		line.classList.remove('dash-updated--offline');
 	}
 
 	// ── rendering ──────────────────────────────────────────────────────────────
@@ -165,7 +250,7 @@ class InstructorDashboard extends HTMLElement {
 		this.#slot('until').textContent = Number.isFinite(until)
 			? this.#t('instructor.until', { time: clock(new Date(until)) })
 			: '';
-		this.#slot('updated').textContent = this.#t('instructor.updated', { time: clock(new Date()) });
+		this.#showUpdated();
 		this.#slot('empty').hidden = w.learners.length > 0;
 		this.#slot('table').hidden = w.learners.length === 0;
 		this.#renderRows(w.learners);
@@ -388,7 +473,7 @@ class InstructorDashboard extends HTMLElement {
 	}
 
 	#showEnded(): void {
-		clearTimeout(this.#timer);
+		this.#disconnect();
 		this.#key = null;
 		removeStorage(sessionStorage, KEY_STORAGE);
 		if (this.#dialog('viewer').open) this.#dialog('viewer').close();
@@ -500,6 +585,16 @@ function readKey(): InstructorKey | null {
 	return kept?.id === id ? kept : { id, token: null };
 }
 
+/** The view with a new head: its fields, and its learners in the head's order (those who left go). */
+function withHead(view: WorkshopView, { labIds, ...head }: WorkshopHead): WorkshopView {
+	const byId = new Map(view.learners.map((l) => [l.labId, l]));
+	return {
+		...view,
+		...head,
+		learners: labIds.map((id) => byId.get(id)).filter((l): l is LearnerView => l !== undefined),
+	};
+}
+
 function button(className: string, text: string, action: string): HTMLButtonElement {
 	const b = document.createElement('button');
 	b.type = 'button';
@@ -509,7 +604,7 @@ function button(className: string, text: string, action: string): HTMLButtonElem
 	return b;
 }
 
-/** Writes only on change: a screen reader in the table is not disturbed every 2 s. */
+/** Writes only on change: a screen reader in the table is not disturbed by every update or tick. */
 function setText(el: HTMLElement, text: string): void {
 	if (el.textContent !== text) el.textContent = text;
 }

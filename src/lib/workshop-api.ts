@@ -78,7 +78,8 @@ export async function endWorkshop(key: InstructorKey): Promise<void> {
 	await request('DELETE', workshopPath(key), undefined, bearer(key));
 }
 
-function asWorkshop(json: unknown): WorkshopView {
+/** A whole dashboard (the answer of `GET`, and the event stream's first event), checked. */
+export function asWorkshop(json: unknown): WorkshopView {
 	if (
 		isObject(json) &&
 		typeof json.id === 'string' &&
@@ -92,12 +93,19 @@ function asWorkshop(json: unknown): WorkshopView {
 	) {
 		return {
 			...(json as unknown as WorkshopView),
-			learners: json.learners.map((l: LearnerView) => ({ ...l, viewing: l.viewing ?? null })),
+			learners: json.learners.map(asLearner),
 			title: typeof json.title === 'string' ? json.title : '',
 			expiresAt: typeof json.expiresAt === 'string' ? json.expiresAt : '',
 		};
 	}
 	throw new ApiError(200, 'bad-response', null);
+}
+
+/** One dashboard row (the event stream's `learner`), checked. */
+export function asLearner(json: unknown): LearnerView {
+	if (!isLearner(json)) throw new ApiError(200, 'bad-response', null);
+	const learner = json as LearnerView;
+	return { ...learner, viewing: learner.viewing ?? null };
 }
 
 function isLearner(value: unknown): boolean {

@@ -18,6 +18,7 @@ import { readJson, sendJson, sendNoContent } from './body';
 import { HttpError, parseBody } from './errors';
 import { emptyBody, resetBody, resetLab, sendCreatedLab } from './lab-routes';
 import { route, type Route, type RouteContext } from './router';
+import { streamWorkshop } from './workshop-sse';
 
 /** `POST /api/workshops`. */
 const createWorkshopBody = z
@@ -108,6 +109,16 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			'GET',
 			path(''),
 			asInstructor(async (workshop, { res }) => sendJson(res, 200, workshops.view(workshop))),
+		),
+		route(
+			'GET',
+			path('/events'),
+			asInstructor(async (workshop, { req, res }) =>
+				streamWorkshop(workshops, workshop, res, {
+					reauthorize: () => workshops.access.authorizeInstructor(workshop.id, req),
+					onSignOut: workshops.access.onSignOut,
+				}),
+			),
 		),
 		route(
 			'DELETE',
