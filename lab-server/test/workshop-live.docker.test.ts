@@ -129,11 +129,12 @@ describe('live workshop dashboard', () => {
 			expect(result.exitCode, result.stderr).toBe(0);
 		};
 		/**
-		 * «Проверить», as the learner's page asks, until the stream has the row `match` wants (a
-		 * run the watcher began before the install ended answers first with what it saw).
+		 * «Проверить», as the learner's page asks, until the stream has the row `match` wants
+		 * since `from` (a run the watcher began before the install ended answers first with what
+		 * it saw; and the watcher may run by itself once the install starts keepalived's unit, so
+		 * the row can come before the first «Проверить»: `from` is taken before the install).
 		 */
-		const checkUntil = async (match: (row: LearnerView) => boolean) => {
-			const from = stream.events.length;
+		const checkUntil = async (from: number, match: (row: LearnerView) => boolean) => {
 			for (let i = 0; ; i++) {
 				const res = await fetch(`${t.base}/api/labs/${learner.id}/checks`, {
 					headers: { authorization: `Bearer ${learner.token}` },
@@ -156,15 +157,21 @@ describe('live workshop dashboard', () => {
 		};
 		lab.events.on('check', onCheck);
 
+		const beforeHap1 = stream.events.length;
 		await install('hap1');
-		const half = await checkUntil((row) => row.failing?.id === 'install');
+		// Only hap2 is left: the message names it (before any install it names neither node).
+		const half = await checkUntil(
+			beforeHap1,
+			(row) => row.failing?.id === 'install' && row.failing.message.includes('hap2'),
+		);
 		expect((half.data as LearnerView).failing!.message).toContain('hap2');
 		console.log(
 			`[measure] check failed → dashboard row: ${(half.at - turned.get('fail')!).toFixed(1)} ms`,
 		);
 
+		const beforeHap2 = stream.events.length;
 		await install('hap2');
-		const passed = await checkUntil((row) => row.step !== null);
+		const passed = await checkUntil(beforeHap2, (row) => row.step !== null);
 		expect((passed.data as LearnerView).failing?.id).not.toBe('install');
 		console.log(
 			`[measure] check passed → dashboard row: ${(passed.at - turned.get('pass')!).toFixed(1)} ms`,
