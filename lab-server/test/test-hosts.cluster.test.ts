@@ -23,8 +23,8 @@ describe('test hosts: three Docker engines in one Swarm on this machine', () => 
 	let hosts: TestHost[] = [];
 
 	beforeAll(async () => {
-		// A run that was killed left its hosts up (their state file says what): stop them first.
-		await hostsDown();
+		// Hosts already up (someone's `cluster:hosts up`, or a killed run) are not torn down
+		// here: `up` refuses with what to run.
 		hosts = await hostsUp(2, [image]);
 	});
 
