@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --peer] [-- --only <figure>]`: the lab server's figures from
+ * `npm run bench [-- --quick] [-- --json] [-- --peer] [-- --dashboard] [-- --only <figure>]`: the lab server's figures from
  * the README's «Benchmarks» targets, measured on a real server started here (127.0.0.1, port 0,
  * a temporary STATE_DIR) with real Docker and real WebSockets, against their targets.
  *
@@ -7,6 +7,11 @@
  * stderr. Everything the run starts is removed at the end, after a failure and on Ctrl-C.
  *
  * Figures, in the order they run (later ones reuse the labs earlier ones started):
+ * - `dashboard`, only with `--dashboard` (or `--only dashboard`): the live dashboard with 40
+ *   learners joined through the API on a server of its own: a learner's step change → their row
+ *   on the instructor's stream, and a fresh dashboard (GET, a new stream's first event)
+ *   (dashboard.ts). Left out of the default runs, `--quick` included: its workshop boots 40 more
+ *   labs (80 containers) beside the others; `--quick --dashboard` runs it with 4;
  * - `warm`: a lab from the warm pool, POST /api/labs → both prompts, on a server of its own with
  *   `WARM_LABS=2`, how soon the pool is full again, and a learner's echo while it refills (warm.ts);
  * - `lab-ready`: POST /api/labs → both prompts, one lab at a time (lab-ready.ts);
@@ -30,6 +35,7 @@
  */
 import { measureCapacity, memAvailableKb, type CapacityResult } from './capacity';
 import { measureCtrlC } from './ctrlc';
+import { measureDashboard, type DashboardResult } from './dashboard';
 import { measureEcho } from './echo';
 import type { HostSample } from './host-watch';
 import { Harness, progress, type ReadySample } from './harness';
@@ -43,6 +49,7 @@ import { comparePeer, peerJson, peerRows, type PeerPlan, type PeerResult } from 
 import { measureWarm, type WarmResult } from './warm';
 
 const FIGURES = [
+	'dashboard',
 	'warm',
 	'lab-ready',
 	'echo',
@@ -73,6 +80,8 @@ interface Plan {
 	capacityLabs: number;
 	capacityWindowMs: number;
 	resumeSamples: number;
+	dashboardLearners: number;
+	dashboardRounds: number;
 	peer: PeerPlan;
 	/** The whole run, cleanup excluded. */
 	budgetMs: number;
@@ -83,12 +92,15 @@ function parseArgs(argv: readonly string[]): Plan {
 	let json = false;
 	/** The peer comparison runs only when asked for: it adds minutes, and a devDependency. */
 	let peer = false;
+	/** Likewise the dashboard's: its workshop boots a lab per learner (40) on top of the rest. */
+	let dashboard = false;
 	const only = new Set<Figure>();
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i]!;
 		if (arg === '--quick') quick = true;
 		else if (arg === '--json') json = true;
 		else if (arg === '--peer') peer = true;
+		else if (arg === '--dashboard') dashboard = true;
 		else if (arg === '--only' || arg.startsWith('--only=')) {
 			const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
 			for (const name of (value ?? '').split(',')) {
@@ -101,7 +113,7 @@ function parseArgs(argv: readonly string[]): Plan {
 			}
 		} else {
 			throw new TypeError(
-				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--peer] [--only ${FIGURES.join('|')}]`,
+				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--peer] [--dashboard] [--only ${FIGURES.join('|')}]`,
 			);
 		}
 	}
@@ -109,8 +121,9 @@ function parseArgs(argv: readonly string[]): Plan {
 		quick,
 		json,
 		only: new Set([
-			...(only.size > 0 ? only : FIGURES.filter((figure) => figure !== 'peer')),
+			...(only.size > 0 ? only : FIGURES.filter((f) => f !== 'peer' && f !== 'dashboard')),
 			...(peer ? (['peer'] as const) : []),
+			...(dashboard ? (['dashboard'] as const) : []),
 		]),
 		labReadySamples: quick ? 4 : 20,
 		warmSamples: quick ? 3 : 10,
@@ -124,6 +137,8 @@ function parseArgs(argv: readonly string[]): Plan {
 		capacityLabs: quick ? 4 : 40,
 		capacityWindowMs: quick ? 5_000 : 30_000,
 		resumeSamples: quick ? 3 : 10,
+		dashboardLearners: quick ? 4 : 40,
+		dashboardRounds: quick ? 2 : 5,
 		peer: { rounds: quick ? 2 : 6, echoPerRound: quick ? 50 : 100, ctrlcPerRound: quick ? 3 : 5 },
 		budgetMs: (quick ? 15 : 45) * 60_000,
 	};
@@ -142,6 +157,7 @@ interface Results {
 	batchReady?: ReadySample[];
 	resume?: ResumeResult;
 	peer?: PeerResult;
+	dashboard?: DashboardResult;
 	errors: { figure: Figure; message: string }[];
 }
 
@@ -193,6 +209,14 @@ async function main(): Promise<number> {
 	};
 
 	try {
+		// First, while the main server has no labs: its own server boots one per learner.
+		await run('dashboard', async () => {
+			results.dashboard = await measureDashboard(
+				plan.dashboardLearners,
+				plan.dashboardRounds,
+				deadline,
+			);
+		});
 		await run('warm', async () => {
 			results.warm = await measureWarm(plan.warmSamples, plan.warmEchoRounds, deadline);
 		});
@@ -423,6 +447,38 @@ function report(plan: Plan, results: Results): void {
 		});
 	} else missing('resume', '«Продолжить» → both prompts', resumeTarget);
 
+	const dashboardTarget = 'p95 ≤ 1000 ms (40 learners)';
+	if (results.dashboard) {
+		const d = results.dashboard;
+		const update = summarize(d.updateMs);
+		const get = summarize(d.getMs);
+		const first = summarize(d.firstEventMs);
+		rows.push({
+			figure: `dashboard: a learner's step change → the instructor's stream, ${d.learners} learners (n=${update.n})`,
+			p50: `p50 ${ms(update.p50)}`,
+			tail: `p95 ${ms(update.p95)} / p99 ${ms(update.p99)}`,
+			target: dashboardTarget,
+			met:
+				d.learners < 40
+					? `${verdict(update.p95 <= 1000)} (only ${d.learners} learners)`
+					: verdict(update.p95 <= 1000),
+		});
+		rows.push({
+			figure: `dashboard: GET /api/workshops/:id, ${d.learners} learners (n=${get.n})`,
+			p50: `p50 ${ms(get.p50)}`,
+			tail: `p95 ${ms(get.p95)}`,
+			target: '–',
+			met: '–',
+		});
+		rows.push({
+			figure: `dashboard: a new stream → its first event (the whole view) (n=${first.n})`,
+			p50: `p50 ${ms(first.p50)}`,
+			tail: `p95 ${ms(first.p95)}`,
+			target: '–',
+			met: '–',
+		});
+	} else missing('dashboard', "dashboard: a learner's change → the stream", dashboardTarget);
+
 	if (results.peer) rows.push(...peerRows(results.peer));
 	else missing('peer', 'terminal path vs the node-pty peer', '≤ 1.0× the peer');
 
@@ -467,6 +523,12 @@ function report(plan: Plan, results: Results): void {
 			`while labs started and keepalived installed (${Math.round(capacity.busy.ms / 1000)} s): ${describeHost(capacity.busy)}`,
 		);
 	}
+	if (results.dashboard) {
+		const d = results.dashboard;
+		notes.push(
+			`dashboard: whole view ${round(d.viewBytes / 1024)} KB with ${d.learners} learners, a row ${Math.round(d.rowBytes)} B; ${round(d.eventsPerChange)} events per learner change; the pool booted ${d.learners} labs in ${Math.round(d.poolReadyMs / 1000)} s`,
+		);
+	}
 	for (const { figure, message } of results.errors) notes.push(`${figure} FAILED: ${message}`);
 
 	const lines = table(rows);
@@ -498,6 +560,15 @@ function report(plan: Plan, results: Results): void {
 			resumeP95Ms: value(results.resume && summarize(results.resume.times).p95),
 			stoppedLabDiskMiB: value(results.resume && summarize(results.resume.diskMb).p50),
 			...(results.peer ? peerJson(results.peer, value) : {}),
+			...(results.dashboard
+				? {
+						dashboardUpdateP50Ms: value(summarize(results.dashboard.updateMs).p50),
+						dashboardUpdateP95Ms: value(summarize(results.dashboard.updateMs).p95),
+						dashboardUpdateP99Ms: value(summarize(results.dashboard.updateMs).p99),
+						dashboardGetP50Ms: value(summarize(results.dashboard.getMs).p50),
+						dashboardFirstEventP50Ms: value(summarize(results.dashboard.firstEventMs).p50),
+					}
+				: {}),
 		};
 		process.stdout.write(`${JSON.stringify(json)}\n`);
 	}

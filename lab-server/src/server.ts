@@ -204,6 +204,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			sessions,
 			admission,
 			warm,
+			help: workshops.help,
 		}),
 		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
 		...instructorRoutes({ sessions: instructorSessions, config }),
@@ -229,6 +230,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		log,
 		guard,
 		authorizeViewer: (req, labId) => workshops.access.authorizeViewer(req, labId),
+		watch: (lab) => workshops.help.watch(lab),
 	});
 
 	let limits: ReturnType<typeof watchNodeLimits> | null = null;

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDocker, execInNode } from '../src/docker/engine';
+import { connectDocker } from '../src/docker/engine';
 import { containerName, LABELS } from '../src/docker/labels';
 import {
 	DrillError,
@@ -17,12 +17,11 @@ import {
 } from '../src/drills/index';
 import { startDowntimeMeter, type DowntimeMeter } from '../src/drills/downtime-meter';
 import type { Outage } from '../src/api';
-import { guideConfig } from '../src/course/guide-config';
 import { LAB_NODES, type LabNode } from '../src/api';
 import { watchLab, type LabWatch } from '../src/labs/live-state';
 import { systemClock } from '../src/lib/clock';
 import type { TestLab } from '../testing/test-labs';
-import { provisionTestLab, sh, waitFor } from './helpers';
+import { installGuideKeepalived, provisionTestLab, sh, waitFor } from './helpers';
 
 const docker = connectDocker(inject('dockerSocket'));
 const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -162,22 +161,7 @@ describe('failure drills on a pair running the guide’s config', () => {
 		watch = watchLab(testLab.lab, { docker, clock: systemClock, log });
 		lab.events.on('drill', (event: DrillEvent) => drillEvents.push(event));
 		lab.events.on('outage', (outage: Outage) => outages.push(outage));
-		// The guide's steps up to «start the service»: keepalived installed and configured.
-		await Promise.all(
-			LAB_NODES.map(async (node) => {
-				const id = lab.containers[node];
-				const install = await sh(
-					docker,
-					id,
-					'apt-get update -qq && apt-get install -y -qq keepalived',
-					{ timeoutMs: 180_000 },
-				);
-				expect(install.exitCode, install.stderr).toBe(0);
-				await execInNode(docker, id, ['tee', '/etc/keepalived/keepalived.conf'], {
-					stdin: guideConfig(lab.addresses.vip),
-				});
-			}),
-		);
+		await installGuideKeepalived(docker, lab);
 	});
 
 	// A failed test must not leave its drill behind for the next one.

@@ -286,7 +286,7 @@ describe('workshops', () => {
 		expect(watcher.errors[0]).toEqual({
 			op: 'error',
 			code: 'read-only',
-			message: 'Только просмотр: вводить команды может только слушатель.',
+			message: 'Только просмотр: вводить команды можно, когда слушатель разрешит доступ к вводу.',
 		});
 		learner.type('ls /tmp/viewer-was-here 2>&1 | tail -1; stty size\r');
 		await learner.waitFor('No such file');

@@ -10,15 +10,26 @@
  * and the address becomes `?workshop=<id>` (the dashboard is often on a projector), so a reload
  * of this tab still works.
  *
- * Lifecycle: with a key, `POST …/instructor-session` once (the httpOnly cookie the read-only
- * terminal sockets need), then `GET /api/workshops/:id` every 2 s, each after the previous answer.
- * A failed poll keeps the last picture with a «no connection» line; 401/403/404 before any
- * picture means the key is wrong, or the instructor is not signed in. Rows are keyed by lab id
- * and updated in place, so focus on a row's button survives. «Шаг» is the step page the learner
- * has open (their page reports it).
+ * Lifecycle: with a key, `POST …/instructor-session` once (the httpOnly cookie that the event
+ * stream and the read-only terminal sockets need: neither can send a header), then one
+ * `EventSource` on `GET /api/workshops/:id/events`, no polling: the whole view first, then the
+ * rows and head that changed (api/workshops.ts, `WorkshopEvents`). While the stream is down the
+ * last picture stays with a «нет связи, переподключаемся…» line and EventSource reconnects by
+ * itself; a stream refused outright (EventSource tells no status) is asked about once with
+ * `GET /api/workshops/:id`: 401/403/404 before any picture means the key is wrong or the
+ * instructor is not signed in, after one that the workshop has ended (or the sign-in did);
+ * anything else is tried again. The times shown («2 мин назад», time left) tick locally. Rows are
+ * keyed by lab id and updated in place, so focus on a row's button survives. «Шаг» is the step
+ * page the learner has open (their page reports it).
  */
 import { ApiError } from './lab-api';
-import { LAB_NODES, type LabNode } from '../../lab-server/src/api';
+import {
+	LAB_NODES,
+	workshopEventsPath,
+	type LabNode,
+	type WorkshopEvents,
+	type WorkshopHead,
+} from '../../lab-server/src/api';
 import {
 	displayCode,
 	endWorkshop,
@@ -27,15 +38,22 @@ import {
 	openInstructorSession,
 	parseInstructorKey,
 	resetLearnerLab,
+	asLearner,
+	asWorkshop,
 	type InstructorKey,
 	type LearnerView,
 	type WorkshopView,
 } from './workshop-api';
 import { workshopInAddress } from './instructor-api';
+import { DashboardHelp, handsFirst } from './dashboard-help';
+import type { Viewer } from './terminal-viewer';
 import { readStorage, removeStorage, writeStorage } from './storage';
 import { createT, dictFrom, type Translate, type UiKey } from '../i18n/t';
 
-const POLL_MS = 2000;
+/** The times shown (time left, «N мин назад») are redrawn this often, from the last picture. */
+const TICK_MS = 1000;
+/** A stream refused outright (not a dropped one, which EventSource retries) is opened again after this. */
+const REOPEN_MS = 3000;
 const KEY_STORAGE = 'keepalived-lab:instructor-key';
 const KA_STATES = ['MASTER', 'BACKUP', 'FAULT', 'stopped', 'absent'];
 
@@ -48,17 +66,33 @@ class InstructorDashboard extends HTMLElement {
 	#key: InstructorKey | null = null;
 	#workshop: WorkshopView | null = null;
 	#timer: ReturnType<typeof setTimeout> | undefined;
+	#ticker: ReturnType<typeof setInterval> | undefined;
+	#source: EventSource | null = null;
+	/** When the last update came (the line under the heading says so). */
+	#updatedAt: Date | null = null;
 	#live = false;
 	#sort: { key: SortKey; dir: 1 | -1 } = { key: 'name', dir: 1 };
 	#rows = new Map<string, HTMLTableRowElement>();
 	#pendingReset: LearnerView | null = null;
-	#viewer: { dispose(): void } | null = null;
+	#viewer: Viewer | null = null;
+	/** Raised hands and the takeover (dashboard-help.ts). */
+	#help: DashboardHelp | null = null;
 	#viewerModule: Promise<ViewerModule> | null = null;
 	#viewing: { learner: LearnerView; node: LabNode } | null = null;
 
 	connectedCallback(): void {
 		this.#t = createT(dictFrom(this));
 		this.#live = true;
+		this.#help ??= new DashboardHelp({
+			host: this,
+			t: this.#t,
+			key: () => this.#key,
+			viewing: () => this.#viewing && { labId: this.#viewing.learner.labId, viewer: this.#viewer },
+			openViewer: (labId) => {
+				const learner = this.#workshop?.learners.find((l) => l.labId === labId);
+				if (learner) void this.#openViewer(learner, 'hap1');
+			},
+		});
 		this.addEventListener('click', this.#onClick);
 		this.#dialog('reset').addEventListener('close', this.#onResetClose);
 		this.#dialog('end').addEventListener('close', this.#onEndClose);
@@ -71,7 +105,7 @@ class InstructorDashboard extends HTMLElement {
 
 	disconnectedCallback(): void {
 		this.#live = false;
-		clearTimeout(this.#timer);
+		this.#disconnect();
 		this.removeEventListener('click', this.#onClick);
 		this.#viewer?.dispose();
 	}
@@ -83,9 +117,9 @@ class InstructorDashboard extends HTMLElement {
 		} catch (error) {
 			if (error instanceof ApiError && [401, 403, 404].includes(error.status))
 				return this.#refused(error.status);
-			// Unreachable now: the polling below tries again; the session is retried then.
+			// Unreachable now: the stream is refused, and the session retried with it.
 		}
-		await this.#poll();
+		this.#connect();
 	}
 
 	/** Refused before any picture: a wrong key, no sign-in, or no such workshop. */
@@ -101,20 +135,56 @@ class InstructorDashboard extends HTMLElement {
 			),
 		);
 		this.#slot('sign-in').hidden = !signIn;
-		clearTimeout(this.#timer);
+		this.#disconnect();
 	}
 
-	async #poll(): Promise<void> {
+	#connect(): void {
 		const key = this.#key;
 		if (!key || !this.#live) return;
+		this.#source?.close();
+		const source = new EventSource(workshopEventsPath(key.id));
+		this.#source = source;
+		const on = <E extends keyof WorkshopEvents>(
+			event: E,
+			apply: (data: WorkshopEvents[E][0]) => void,
+		) =>
+			source.addEventListener(event, (message) => {
+				if (this.#source !== source) return;
+				try {
+					apply(JSON.parse((message as MessageEvent<string>).data) as WorkshopEvents[E][0]);
+				} catch {
+					// Not what the contract says: this update is skipped, the next whole view heals it.
+				}
+			});
+		on('workshop', (view) => this.#update(asWorkshop(view)));
+		on('learner', (row) => {
+			if (!this.#workshop) return;
+			const learner = asLearner(row);
+			const learners = this.#workshop.learners.filter((l) => l.labId !== learner.labId);
+			this.#update({ ...this.#workshop, learners: [...learners, learner] });
+		});
+		on('head', (head) => {
+			if (this.#workshop) this.#update(withHead(this.#workshop, head));
+		});
+		on('ended', () => this.#showEnded());
+		source.addEventListener('open', () => {
+			if (this.#source === source && this.#workshop) this.#showUpdated();
+		});
+		source.addEventListener('error', () => {
+			if (this.#source !== source) return;
+			this.#offline();
+			// CONNECTING: a dropped stream, EventSource reconnects by itself. CLOSED: refused.
+			if (source.readyState === EventSource.CLOSED) void this.#refusedStream(key);
+		});
+	}
+
+	/** The stream was refused: why is asked once, then the stream is opened again (or not). */
+	async #refusedStream(key: InstructorKey): Promise<void> {
+		this.#source = null;
 		try {
-			const workshop = await getWorkshop(key);
-			const first = !this.#workshop;
-			this.#workshop = workshop;
-			this.#render(workshop);
-			if (first && key.token) {
-				await openInstructorSession({ id: key.id, token: key.token }).catch(() => undefined);
-			}
+			await getWorkshop(key);
+			// Opens, so the cookie was missing (a first session call that failed): set it again.
+			if (key.token) await openInstructorSession({ id: key.id, token: key.token });
 		} catch (error) {
 			const status = error instanceof ApiError ? error.status : 0;
 			const gone = [401, 403, 404, 410].includes(status);
@@ -122,12 +192,41 @@ class InstructorDashboard extends HTMLElement {
 			const signedOut = status === 401 && !key.token;
 			if (gone && (!this.#workshop || signedOut)) return this.#refused(status);
 			if (gone) return this.#showEnded();
-			this.#slot('updated').textContent = this.#t('instructor.stale', {
-				time: clock(new Date()),
-			});
 		}
+		if (!this.#live || this.#key !== key) return;
 		clearTimeout(this.#timer);
-		this.#timer = setTimeout(() => void this.#poll(), POLL_MS);
+		this.#timer = setTimeout(() => this.#connect(), REOPEN_MS);
+	}
+
+	#disconnect(): void {
+		this.#source?.close();
+		this.#source = null;
+		clearTimeout(this.#timer);
+		clearInterval(this.#ticker);
+		this.#ticker = undefined;
+	}
+
+	#update(workshop: WorkshopView): void {
+		this.#workshop = workshop;
+		this.#updatedAt = new Date();
+		this.#render(workshop);
+		this.#ticker ??= setInterval(() => {
+			if (this.#workshop) this.#renderRows(this.#workshop.learners);
+		}, TICK_MS);
+	}
+
+	/** The stream is down: the last picture stays, and says so. */
+	#offline(): void {
+		if (!this.#workshop) return this.#message(this.#t('instructor.reconnecting'));
+		const line = this.#slot('updated');
+		setText(line, this.#t('instructor.stale', { time: clock(this.#updatedAt ?? new Date()) }));
+		line.classList.add('dash-updated--offline');
+	}
+
+	#showUpdated(): void {
+		const line = this.#slot('updated');
+		setText(line, this.#t('instructor.updated', { time: clock(this.#updatedAt ?? new Date()) }));
+		line.classList.remove('dash-updated--offline');
 	}
 
 	// ── rendering ──────────────────────────────────────────────────────────────
@@ -151,7 +250,7 @@ class InstructorDashboard extends HTMLElement {
 		this.#slot('until').textContent = Number.isFinite(until)
 			? this.#t('instructor.until', { time: clock(new Date(until)) })
 			: '';
-		this.#slot('updated').textContent = this.#t('instructor.updated', { time: clock(new Date()) });
+		this.#showUpdated();
 		this.#slot('empty').hidden = w.learners.length > 0;
 		this.#slot('table').hidden = w.learners.length === 0;
 		this.#renderRows(w.learners);
@@ -159,6 +258,7 @@ class InstructorDashboard extends HTMLElement {
 			const fresh = w.learners.find((l) => l.labId === this.#viewing?.learner.labId);
 			if (fresh) this.#viewing.learner = fresh;
 		}
+		this.#help?.update(w.learners);
 	}
 
 	#renderRows(learners: LearnerView[]): void {
@@ -205,7 +305,7 @@ class InstructorDashboard extends HTMLElement {
 		// Most recent first when ascending: «2 мин назад» before «10 мин назад».
 		else if (key === 'activity') d = time(b.lastActivity) - time(a.lastActivity);
 		else d = time(a.expiresAt) - time(b.expiresAt);
-		return dir * (d || a.name.localeCompare(b.name, 'ru'));
+		return handsFirst(a, b) || dir * (d || a.name.localeCompare(b.name, 'ru'));
 	}
 
 	#newRow(learner: LearnerView): HTMLTableRowElement {
@@ -279,6 +379,7 @@ class InstructorDashboard extends HTMLElement {
 				.querySelector(`[data-action="${action}"]`)!
 				.setAttribute('aria-label', this.#t(key, { name: l.name }));
 		}
+		this.#help?.decorateRow(row, l);
 	}
 
 	#ago(ms: number): string {
@@ -375,7 +476,7 @@ class InstructorDashboard extends HTMLElement {
 	}
 
 	#showEnded(): void {
-		clearTimeout(this.#timer);
+		this.#disconnect();
 		this.#key = null;
 		removeStorage(sessionStorage, KEY_STORAGE);
 		if (this.#dialog('viewer').open) this.#dialog('viewer').close();
@@ -420,6 +521,7 @@ class InstructorDashboard extends HTMLElement {
 									: this.#t(`instructor.viewer.${state.kind}`);
 				},
 			});
+			this.#help?.renderTakeover();
 		} catch {
 			this.#viewerModule = null;
 			status.textContent = this.#t('instructor.viewer.failed');
@@ -427,6 +529,7 @@ class InstructorDashboard extends HTMLElement {
 	}
 
 	#onViewerClose = (): void => {
+		if (this.#viewing) this.#help?.viewerClosed(this.#viewing.learner.labId);
 		this.#viewer?.dispose();
 		this.#viewer = null;
 		this.#viewing = null;
@@ -485,6 +588,16 @@ function readKey(): InstructorKey | null {
 	return kept?.id === id ? kept : { id, token: null };
 }
 
+/** The view with a new head: its fields, and its learners in the head's order (those who left go). */
+function withHead(view: WorkshopView, { labIds, ...head }: WorkshopHead): WorkshopView {
+	const byId = new Map(view.learners.map((l) => [l.labId, l]));
+	return {
+		...view,
+		...head,
+		learners: labIds.map((id) => byId.get(id)).filter((l): l is LearnerView => l !== undefined),
+	};
+}
+
 function button(className: string, text: string, action: string): HTMLButtonElement {
 	const b = document.createElement('button');
 	b.type = 'button';
@@ -494,7 +607,7 @@ function button(className: string, text: string, action: string): HTMLButtonElem
 	return b;
 }
 
-/** Writes only on change: a screen reader in the table is not disturbed every 2 s. */
+/** Writes only on change: a screen reader in the table is not disturbed by every update or tick. */
 function setText(el: HTMLElement, text: string): void {
 	if (el.textContent !== text) el.textContent = text;
 }

@@ -608,7 +608,17 @@ class LabPanel extends HTMLElement {
 		});
 		// Other islands (the step's check, the drills panel) follow the lab too: every event but
 		// `lab` and `ended` (the panel's own business) goes on as a `lab:<type>` document event.
-		const forwarded: LabEventType[] = ['node', 'vip', 'reset', 'check', 'drill', 'outage'];
+		const forwarded: LabEventType[] = [
+			'node',
+			'vip',
+			'reset',
+			'check',
+			'drill',
+			'outage',
+			// «Позвать преподавателя» (lab-help.ts)
+			'help',
+			'takeover',
+		];
 		for (const type of forwarded) {
 			events.addEventListener(type, (e) => {
 				document.dispatchEvent(new CustomEvent(`lab:${type}`, { detail: parseData(e) }));

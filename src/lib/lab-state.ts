@@ -68,7 +68,8 @@ export interface LabRunDetail {
  * the event's JSON as `detail` (null when it was not an object): not validated, so a listener
  * parses what it uses (`lab-api.ts`, `drills-api.ts`).
  */
-export type LabEventType = 'node' | 'vip' | 'reset' | 'check' | 'drill' | 'outage';
+export type LabEventType =
+	'node' | 'vip' | 'reset' | 'check' | 'drill' | 'outage' | 'help' | 'takeover';
 export type LabEventDetail = Record<string, unknown> | null;
 
 declare global {
@@ -81,6 +82,8 @@ declare global {
 		'lab:check': CustomEvent<LabEventDetail>;
 		'lab:drill': CustomEvent<LabEventDetail>;
 		'lab:outage': CustomEvent<LabEventDetail>;
+		'lab:help': CustomEvent<LabEventDetail>;
+		'lab:takeover': CustomEvent<LabEventDetail>;
 	}
 }
 

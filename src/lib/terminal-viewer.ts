@@ -1,11 +1,13 @@
 /**
- * A read-only view of a learner's terminal for the instructor's dashboard, loaded with
- * `await import()` when the instructor first opens one (it pulls in xterm.js).
+ * A view of a learner's terminal for the instructor's dashboard, loaded with `await import()`
+ * when the instructor first opens one (it pulls in xterm.js).
  *
  * It connects to `WS /api/labs/:labId/terminals/:node?term=main&view=1`, which the server opens
  * with the workshop's instructor cookie, says HELLO without a `resumeOffset` (so the server's ring
- * replays what the learner's screen showed), and writes OUTPUT. It sends no input, resize or ACK:
- * a viewer must not touch the learner's shell or flow control. A dropped connection (a slow viewer
+ * replays what the learner's screen showed), and writes OUTPUT. It sends no resize or ACK: a
+ * viewer must not touch the learner's window size or flow control. It types (INPUT) only after
+ * `setInput(true)`, while the learner allows the takeover (dashboard-help.ts); the server checks
+ * that on every frame, and its ERROR `takeover-ended` turns typing off here at once. A dropped connection (a slow viewer
  * is dropped by design) reconnects and repaints from the ring.
  */
 import {
@@ -35,6 +37,8 @@ export interface ViewerOptions {
 }
 
 export interface Viewer {
+	/** Whether keystrokes go to the learner's shell (the learner allowed it). */
+	setInput(on: boolean): void;
 	/** Closes the socket (not with 1000: that code ends a shell; the learner's is not ours to end). */
 	dispose(): void;
 }
@@ -75,6 +79,17 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 
 	let ws: WebSocket | null = null;
 	let disposed = false;
+	let typing = false;
+	const encoder = new TextEncoder();
+	const setInput = (on: boolean): void => {
+		typing = on;
+		term.options.disableStdin = !on;
+		term.options.cursorBlink = on;
+	};
+	term.onData((data) => {
+		if (!typing || ws?.readyState !== WebSocket.OPEN) return;
+		ws.send(encodeClientFrame({ op: 'input', data: encoder.encode(data) }));
+	});
 	let retry: ReturnType<typeof setTimeout> | undefined;
 
 	const connect = (): void => {
@@ -103,7 +118,10 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 				term.reset();
 				replay.begin(frame.offset, frame.replay);
 				onState({ kind: 'connected' });
-			} else if (frame.op === 'error') onState({ kind: 'error', message: frame.message });
+			} else if (frame.op === 'error') {
+				if (frame.code === 'takeover-ended' || frame.code === 'read-only') setInput(false);
+				onState({ kind: 'error', message: frame.message });
+			}
 		});
 		socket.addEventListener('close', (event) => {
 			if (ws !== socket || disposed) return;
@@ -130,6 +148,7 @@ export async function openViewer({ host, labId, node, onState }: ViewerOptions):
 	onState({ kind: 'connecting' });
 	connect();
 	return {
+		setInput,
 		dispose() {
 			disposed = true;
 			clearTimeout(retry);

@@ -41,11 +41,11 @@ export function parseInstructorKey(hash: string): (InstructorKey & { token: stri
 	return match ? { id: match[1]!, token: match[2]! } : null;
 }
 
-function bearer(key: InstructorKey): Record<string, string> {
+export function bearer(key: InstructorKey): Record<string, string> {
 	return key.token ? { authorization: `Bearer ${key.token}` } : {};
 }
 
-function workshopPath(key: InstructorKey): string {
+export function workshopPath(key: InstructorKey): string {
 	return `/api/workshops/${encodeURIComponent(key.id)}`;
 }
 
@@ -78,7 +78,8 @@ export async function endWorkshop(key: InstructorKey): Promise<void> {
 	await request('DELETE', workshopPath(key), undefined, bearer(key));
 }
 
-function asWorkshop(json: unknown): WorkshopView {
+/** A whole dashboard (the answer of `GET`, and the event stream's first event), checked. */
+export function asWorkshop(json: unknown): WorkshopView {
 	if (
 		isObject(json) &&
 		typeof json.id === 'string' &&
@@ -92,12 +93,19 @@ function asWorkshop(json: unknown): WorkshopView {
 	) {
 		return {
 			...(json as unknown as WorkshopView),
-			learners: json.learners.map((l: LearnerView) => ({ ...l, viewing: l.viewing ?? null })),
+			learners: json.learners.map(asLearner),
 			title: typeof json.title === 'string' ? json.title : '',
 			expiresAt: typeof json.expiresAt === 'string' ? json.expiresAt : '',
 		};
 	}
 	throw new ApiError(200, 'bad-response', null);
+}
+
+/** One dashboard row (the event stream's `learner`), checked. */
+export function asLearner(json: unknown): LearnerView {
+	if (!isLearner(json)) throw new ApiError(200, 'bad-response', null);
+	const learner = json as LearnerView;
+	return { ...learner, viewing: learner.viewing ?? null };
 }
 
 function isLearner(value: unknown): boolean {

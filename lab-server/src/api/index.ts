@@ -7,6 +7,7 @@ export * from './checks';
 export * from './drills';
 export * from './errors';
 export * from './events';
+export * from './help';
 export * from './lab';
 export * from './protocol';
 export * from './recordings';

@@ -3,6 +3,7 @@
  * server and the site. Nothing here may import Node or the server's modules: the browser bundles it.
  */
 import type { ResetBy } from './events';
+import type { LabHelp } from './help';
 
 /** The learner's two lab nodes, named as in the guide. */
 export const LAB_NODES = ['hap1', 'hap2'] as const;
@@ -58,6 +59,8 @@ export interface LabView {
 	 * closed while the instructor reset the lab says so when it comes back.
 	 */
 	lastReset: LastReset | null;
+	/** A workshop lab's raised hand and takeover (help.ts); null for a self-paced lab. */
+	help: LabHelp | null;
 }
 
 export interface LastReset {

@@ -1,4 +1,6 @@
 /** Workshops as the API shows them to instructors. */
+import type { TakeoverState } from './events';
+import type { RaisedHand } from './help';
 import type { KeepalivedState, LabNode, NodeState } from './lab';
 
 /**
@@ -76,6 +78,10 @@ export interface LearnerView {
 	nodes: { name: LabNode; keepalived: KeepalivedState; state: NodeState }[];
 	/** ISO time; null once the lab has ended. */
 	expiresAt: string | null;
+	/** The learner's raised hand («Позвать преподавателя»), null while it is down. */
+	hand: RaisedHand | null;
+	/** The latest state of the instructor's takeover; only `asked` and `allowed` are live. */
+	takeover: TakeoverState | null;
 }
 
 /** `GET /api/workshops/:id`. */
@@ -89,3 +95,35 @@ export interface WorkshopView {
 	expiresAt: string;
 	learners: LearnerView[];
 }
+
+/** `GET /api/workshops/:id/events`: the dashboard's live stream (server-sent events). */
+export function workshopEventsPath(workshopId: string): string {
+	return `/api/workshops/${encodeURIComponent(workshopId)}/events`;
+}
+
+/** A workshop's own fields, and who is in it: `labIds` in join order (rows come as `learner`). */
+export type WorkshopHead = Omit<WorkshopView, 'learners'> & { labIds: string[] };
+
+/**
+ * Event name → its data on `GET /api/workshops/:id/events` (JSON). First `workshop` (the whole
+ * view), then only what changed: a `learner` row (new or changed; keyed by `labId`), the
+ * `head` (pool, seats, expiry, who is in); `ended` once the workshop ends, then the stream closes.
+ * In one update, rows come before the head that lists them.
+ */
+export interface WorkshopEvents {
+	workshop: [WorkshopView];
+	learner: [LearnerView];
+	head: [WorkshopHead];
+	ended: [{ at: string }];
+}
+export type WorkshopEventName = keyof WorkshopEvents;
+
+const WORKSHOP_EVENTS = {
+	workshop: true,
+	learner: true,
+	head: true,
+	ended: true,
+} as const satisfies Record<WorkshopEventName, true>;
+
+/** Every event name of a workshop's stream. */
+export const WORKSHOP_EVENT_NAMES = Object.keys(WORKSHOP_EVENTS) as WorkshopEventName[];

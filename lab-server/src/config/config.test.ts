@@ -52,6 +52,8 @@ describe('loadConfig', () => {
 			  "recordings": true,
 			  "site": "dist",
 			  "stateDir": ".lab-state",
+			  "takeoverAskMs": 120000,
+			  "takeoverUnwatchedMs": 20000,
 			  "terminalGraceMs": 300000,
 			  "terminalInputBurst": 262144,
 			  "terminalInputBytesPerSecond": 65536,

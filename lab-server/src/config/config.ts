@@ -177,6 +177,17 @@ const variables = {
 	 */
 	recordingLabMb: variable('RECORDING_LAB_MB', integer(1, 1024, 8)),
 	/**
+	 * How long the instructor's ask for input rights («Попросить доступ к вводу») waits for the
+	 * learner's answer before it lapses. Env `TAKEOVER_ASK_SECONDS`, default `120`.
+	 */
+	takeoverAskMs: variable('TAKEOVER_ASK_SECONDS', seconds(1, 3_600, 120)),
+	/**
+	 * How long a granted takeover lasts with no instructor's terminal view open (a closed tab, a
+	 * lost connection) before it ends: long enough for a reload. Env
+	 * `TAKEOVER_UNWATCHED_SECONDS`, default `20`.
+	 */
+	takeoverUnwatchedMs: variable('TAKEOVER_UNWATCHED_SECONDS', seconds(1, 3_600, 20)),
+	/**
 	 * Bearer secret for the instructor's workshop API; the workshop calls are refused while it is
 	 * unset. Env `INSTRUCTOR_SECRET`, at least 16 characters, default unset.
 	 */

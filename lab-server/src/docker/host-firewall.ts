@@ -48,18 +48,24 @@ export class HostFirewallError extends Error {
 	override name = 'HostFirewallError';
 }
 
-/** Inserts each rule unless it is already there. Needs root (the lab server runs as root). */
-export async function ensureHostFirewall(): Promise<void> {
+/**
+ * Inserts each rule unless it is already there. Needs root (the lab server runs as root).
+ * `netns`: a named network namespace to install them in instead of the server's own, for the
+ * project's test hosts (scripts/test-hosts.ts), whose engines each live in one.
+ */
+export async function ensureHostFirewall(netns?: string): Promise<void> {
+	const iptables = (binary: Rule['binary'], args: string[]) =>
+		netns ? run('nsenter', [`--net=/run/netns/${netns}`, binary, ...args]) : run(binary, args);
 	for (const rule of HOST_RULES) {
 		const args = [rule.chain, ...rule.spec];
 		try {
-			await run(rule.binary, ['-w', '-C', ...args]);
+			await iptables(rule.binary, ['-w', '-C', ...args]);
 			continue;
 		} catch {
 			// -C exits 1 when the rule is missing: insert it below.
 		}
 		try {
-			await run(rule.binary, ['-w', '-I', ...args]);
+			await iptables(rule.binary, ['-w', '-I', ...args]);
 		} catch (error) {
 			throw new HostFirewallError(
 				`Cannot install the host firewall rule for ${rule.why} (${rule.binary} -I ${args.join(' ')}): run the lab server as root on the Docker host, with iptables installed`,

@@ -1,7 +1,15 @@
 /** The API's lab calls (`/api/labs…`), each body parsed once with its schema. */
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { LAB_NODES, isCheckId, type CompletedStep, type CreatedLab, type ResetBy } from '../api';
+import {
+	HELP_MESSAGE_MAX,
+	LAB_NODES,
+	isCheckId,
+	type CompletedStep,
+	type CreatedLab,
+	type ResetBy,
+	type TakeoverAnswer,
+} from '../api';
 import { completeStep } from '../checks/autopilot';
 import type { CheckWatcher } from '../checks/watcher';
 import type { Config } from '../config/config';
@@ -12,6 +20,7 @@ import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
 import type { Admission } from '../labs/admission';
 import type { WarmLabs } from '../labs/warm-labs';
+import type { HelpDesk } from '../workshops/help-desk';
 import { bearer, clearLabCookie, labToken, setLabCookie } from './auth';
 import { clientAddress, isSecure } from './cookies';
 import type { BrowserSessions } from './sessions';
@@ -26,6 +35,27 @@ export const emptyBody = z.object({}).strict();
 export const resetBody = z.object({ node: z.enum(LAB_NODES).optional() }).strict();
 /** `PUT /api/labs/:id/viewing`: the slug of the step page the learner has open. */
 const viewingBody = z.object({ step: stepSlugSchema() }).strict();
+/** C0 and C1 controls, line and paragraph separators, bidi embeddings, overrides and isolates. */
+// eslint-disable-next-line no-control-regex
+const NOT_ONE_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/**
+ * `POST /api/labs/:id/help`: the learner's words for the instructor's screen, one short line:
+ * control characters (and bidi overrides, which would reorder the text shown) are refused.
+ */
+const helpBody = z
+	.object({
+		message: z
+			.string()
+			.trim()
+			.max(HELP_MESSAGE_MAX)
+			.refine((text) => !NOT_ONE_LINE.test(text), {
+				message: 'только текст в одну строку, без управляющих символов',
+			})
+			.optional(),
+	})
+	.strict();
+/** `POST /api/labs/:id/takeover`: the learner's answer to the instructor's ask. */
+const takeoverBody = z.object({ allow: z.boolean() }).strict();
 
 export interface LabRouteDeps {
 	labs: LabManager;
@@ -38,6 +68,8 @@ export interface LabRouteDeps {
 	admission: Admission;
 	/** Labs booted ahead (`WARM_LABS`): a new learner takes one when there is one. */
 	warm: Pick<WarmLabs, 'take'>;
+	/** A workshop learner's raised hand and their answer to the instructor's takeover. */
+	help: HelpDesk;
 }
 
 const LAB = `^/api/labs/(${ID_PATTERN})`;
@@ -167,6 +199,41 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 					lab.viewing = step;
 					lab.events.emit('viewing', { step, at: new Date().toISOString() });
 				}
+				sendNoContent(res);
+			}),
+		),
+		route(
+			'POST',
+			path('/help'),
+			withLab(async (lab, { req, res }) => {
+				const { message } = parseBody(helpBody, await readJson(req));
+				deps.help.raise(lab, message || null);
+				sendNoContent(res);
+			}),
+		),
+		route(
+			'DELETE',
+			path('/help'),
+			withLab(async (lab, { res }) => {
+				deps.help.lower(lab);
+				sendNoContent(res);
+			}),
+		),
+		route(
+			'POST',
+			path('/takeover'),
+			withLab(async (lab, { req, res }) => {
+				const { allow } = parseBody(takeoverBody, await readJson(req));
+				deps.help.answer(lab, allow);
+				const body: TakeoverAnswer = { takeover: lab.takeover!.state };
+				sendJson(res, 200, body);
+			}),
+		),
+		route(
+			'DELETE',
+			path('/takeover'),
+			withLab(async (lab, { res }) => {
+				deps.help.end(lab, 'learner');
 				sendNoContent(res);
 			}),
 		),

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { WORKSHOP_LIMITS } from '../api';
+import { WORKSHOP_LIMITS, type TakeoverAnswer } from '../api';
 import type { Config } from '../config/config';
 import type { DrillService } from '../drills/service';
 import { labView } from '../labs/lab';
@@ -18,6 +18,7 @@ import { readJson, sendJson, sendNoContent } from './body';
 import { HttpError, parseBody } from './errors';
 import { emptyBody, resetBody, resetLab, sendCreatedLab } from './lab-routes';
 import { route, type Route, type RouteContext } from './router';
+import { streamWorkshop } from './workshop-sse';
 
 /** `POST /api/workshops`. */
 const createWorkshopBody = z
@@ -110,6 +111,16 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 			asInstructor(async (workshop, { res }) => sendJson(res, 200, workshops.view(workshop))),
 		),
 		route(
+			'GET',
+			path('/events'),
+			asInstructor(async (workshop, { req, res }) =>
+				streamWorkshop(workshops, workshop, res, {
+					reauthorize: () => workshops.access.authorizeInstructor(workshop.id, req),
+					onSignOut: workshops.access.onSignOut,
+				}),
+			),
+		),
+		route(
 			'DELETE',
 			path(''),
 			asInstructor(async (workshop, { res }) => {
@@ -141,6 +152,27 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 				const lab = workshops.learnerLab(workshop, params[1]!);
 				const { node } = parseBody(resetBody, await readJson(req));
 				sendJson(res, 200, labView(await resetLab(deps, lab, node, 'instructor')));
+			}),
+		),
+		// A learner is known by their lab's id (workshop.ts): the takeover of their terminals.
+		route(
+			'POST',
+			path(`/learners/(${ID_PATTERN})/takeover`),
+			asInstructor(async (workshop, { req, res, params }) => {
+				const lab = workshops.learnerLab(workshop, params[1]!);
+				parseBody(emptyBody, await readJson(req));
+				deps.labs.requireRunning(lab);
+				workshops.help.ask(lab);
+				const body: TakeoverAnswer = { takeover: lab.takeover!.state };
+				sendJson(res, 202, body);
+			}),
+		),
+		route(
+			'DELETE',
+			path(`/learners/(${ID_PATTERN})/takeover`),
+			asInstructor(async (workshop, { res, params }) => {
+				workshops.help.end(workshops.learnerLab(workshop, params[1]!), 'instructor');
+				sendNoContent(res);
 			}),
 		),
 	];

@@ -13,7 +13,9 @@ import {
 	type LabView,
 	type NodeLimitEvent,
 	type NodeState,
+	type RaisedHand,
 	type ResetBy,
+	type TakeoverEvent,
 } from '../api';
 import type { LabAddresses } from './subnets';
 
@@ -73,6 +75,16 @@ export interface Lab {
 	 * workshop dashboard; in memory only (a page says it again on its next load).
 	 */
 	viewing: string | null;
+	/**
+	 * A workshop learner's raised hand («Позвать преподавателя», workshops/help-desk.ts), null
+	 * while it is down; in memory only.
+	 */
+	hand: { message: string | null; at: number } | null;
+	/**
+	 * The latest state of the instructor's takeover (help-desk.ts); the instructor's terminals
+	 * may type only while it is `allowed`. In memory only: a restart ends every takeover.
+	 */
+	takeover: { state: TakeoverEvent['state']; by: TakeoverEvent['by']; at: number } | null;
 	events: LabEmitter;
 }
 
@@ -84,7 +96,7 @@ type Lifecycle = 'status' | 'startedAt' | 'keptUntil' | 'stoppedAt' | 'diskBytes
  */
 export type LabFields = Omit<
 	Lab,
-	'nodes' | 'events' | 'vipHistory' | 'resetting' | 'viewing' | Lifecycle
+	'nodes' | 'events' | 'vipHistory' | 'resetting' | 'viewing' | 'hand' | 'takeover' | Lifecycle
 > &
 	Partial<Pick<Lab, Lifecycle>>;
 
@@ -109,6 +121,8 @@ export function newLab(fields: LabFields): Lab {
 		vipHistory: [],
 		resetting: {},
 		viewing: null,
+		hand: null,
+		takeover: null,
 		events,
 	};
 }
@@ -150,5 +164,12 @@ export function labView(lab: Lab): LabView {
 			by: lab.lastReset.by,
 			nodes: [...lab.lastReset.nodes],
 		},
+		help:
+			lab.workshop === null ? null : { hand: handView(lab), takeover: lab.takeover?.state ?? null },
 	};
+}
+
+/** A lab's raised hand as the API shows it, null while it is down. */
+export function handView(lab: Pick<Lab, 'hand'>): RaisedHand | null {
+	return lab.hand && { message: lab.hand.message, at: new Date(lab.hand.at).toISOString() };
 }

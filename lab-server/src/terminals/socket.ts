@@ -36,6 +36,8 @@ export interface TerminalServerDeps {
 	guard: RequestGuard;
 	/** See upgrade.ts: the instructor's access to a lab's terminals, read-only. */
 	authorizeViewer?: (req: IncomingMessage, labId: string) => Lab;
+	/** Told when an instructor's viewer socket opens (the result: when it closes): help-desk.ts. */
+	watch?: (lab: Lab) => () => void;
 }
 
 export interface TerminalServer {
@@ -89,7 +91,9 @@ export function attachTerminalServer(server: Server, deps: TerminalServerDeps): 
 			});
 			alive.add(ws);
 			ws.on('pong', () => alive.add(ws));
-			if (target.view) return serveViewer(ws, target, deps);
+			if (target.view) {
+				return serveViewer(ws, target, { ...deps, bucket: inputBucket(target.lab) });
+			}
 			serveTerminal(ws, target, inputBucket(target.lab), learner);
 		});
 	});

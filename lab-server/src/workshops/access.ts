@@ -94,6 +94,9 @@ export function workshopAccess(deps: {
 
 		authorizeInstructor,
 
+		/** Calls `listener` after each instructor's sign-out; returns `off` (live dashboards). */
+		onSignOut: (listener: () => void) => sessions.onSignOut(listener),
+
 		/** Whether `token` is the workshop's own instructor key (not the server's secret). */
 		isInstructorToken,
 

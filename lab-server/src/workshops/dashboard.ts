@@ -15,7 +15,7 @@ import {
 import { CHECKS } from '../checks/specs';
 import type { Config } from '../config/config';
 import { courseSteps, stepsByCheck } from '../course/steps';
-import { vipHolder, type Lab } from '../labs/lab';
+import { handView, vipHolder, type Lab } from '../labs/lab';
 import type { LabManager } from '../labs/manager';
 import type { Learner, Workshop } from './workshop';
 
@@ -113,6 +113,8 @@ export class Dashboard {
 					}))
 				: [],
 			expiresAt: lab ? new Date(lab.expiresAt).toISOString() : null,
+			hand: lab ? handView(lab) : null,
+			takeover: lab?.takeover?.state ?? null,
 		};
 	}
 }

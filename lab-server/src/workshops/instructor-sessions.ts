@@ -50,6 +50,8 @@ export class InstructorSessions {
 	/** token SHA-256 → expiry (ms), oldest first. */
 	#sessions = new Map<string, number>();
 	#failures: FailureLimit;
+	/** Told of every sign-out (live dashboards then ask their caller's credentials again). */
+	#signOutListeners = new Set<() => void>();
 
 	constructor(options: InstructorSessionsOptions) {
 		this.#secretHash = options.secret === undefined ? null : sha256(options.secret);
@@ -128,6 +130,14 @@ export class InstructorSessions {
 	/** Signs the request's session out (nothing when it has none). */
 	close(req: IncomingMessage): void {
 		const token = instructorSessionToken(req);
-		if (token) this.#sessions.delete(sha256(token));
+		if (token && this.#sessions.delete(sha256(token))) {
+			for (const listener of [...this.#signOutListeners]) listener();
+		}
+	}
+
+	/** Calls `listener` after each sign-out; returns `off`. */
+	onSignOut(listener: () => void): () => void {
+		this.#signOutListeners.add(listener);
+		return () => this.#signOutListeners.delete(listener);
 	}
 }

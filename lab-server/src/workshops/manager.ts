@@ -7,8 +7,10 @@
  * - joining (joining.ts) hands a waiting lab over: no container starts on join;
  * - waiting labs are never reaped as idle (`isPooled`); they still end at their TTL and are
  *   replaced;
- * - the dashboard (dashboard.ts) reads what is already known; access (access.ts) is by the
- *   workshop's instructor token, the server's secret or a sign-in with it;
+ * - the dashboard (dashboard.ts) reads what is already known, and live.ts streams what changes
+ *   in it (joins, leaves, the pool and the end are signalled from here);
+ * - access (access.ts) is by the workshop's instructor token, the server's secret or a sign-in
+ *   with it;
  * - kept in memory and in `STATE_DIR/workshops.json` (store.ts).
  */
 import type { Logger } from 'pino';
@@ -30,7 +32,9 @@ import { newId, newToken } from '../lib/ids';
 import { workshopAccess, type WorkshopAccess } from './access';
 import type { InstructorSessions } from './instructor-sessions';
 import { Dashboard } from './dashboard';
+import { HelpDesk } from './help-desk';
 import { WorkshopJoins } from './joining';
+import { WorkshopSignals, watchWorkshop, type WorkshopSend, type WorkshopWatch } from './live';
 import { workshopPool } from './pool';
 import { workshopStore } from './store';
 import { DEFAULT_TITLE, newCode, type Workshop } from './workshop';
@@ -61,7 +65,11 @@ export class WorkshopManager {
 	#store: ReturnType<typeof workshopStore>;
 	/** Who may create, list and run workshops, and watch their learners' terminals (access.ts). */
 	readonly access: WorkshopAccess;
+	/** Raised hands and the instructor's consented takeovers (help-desk.ts). */
+	readonly help: HelpDesk;
 	#dashboard: Dashboard;
+	/** Joins, leaves, pool changes and ends, for the live dashboards (live.ts). */
+	#signals = new WorkshopSignals();
 	#pools: Pick<WarmPools, 'take' | 'refill'>;
 	#joins: WorkshopJoins;
 	#collectTimer: unknown = null;
@@ -76,6 +84,12 @@ export class WorkshopManager {
 			learnerWorkshop: (labId) => this.#learnerWorkshop(labId),
 		});
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
+		this.help = new HelpDesk({
+			clock: deps.clock,
+			askMs: deps.config.takeoverAskMs,
+			unwatchedMs: deps.config.takeoverUnwatchedMs,
+			log: deps.log,
+		});
 		this.#pools = deps.pools;
 		this.#joins = new WorkshopJoins({
 			...deps,
@@ -135,7 +149,9 @@ export class WorkshopManager {
 		name: string,
 		sessionHash: string,
 	): { lab: Lab; token: string; again: boolean } {
-		return this.#joins.join(code, name, sessionHash);
+		const joined = this.#joins.join(code, name, sessionHash);
+		if (joined.lab.workshop) this.#signals.changed(joined.lab.workshop);
+		return joined;
 	}
 
 	/** `GET /api/workshops`: every open workshop, the newest first. */
@@ -148,6 +164,24 @@ export class WorkshopManager {
 	/** `GET /api/workshops/:id`: who is where, from what is already known (nothing is run). */
 	view(workshop: Workshop): WorkshopView {
 		return this.#dashboard.view(workshop);
+	}
+
+	/**
+	 * `GET /api/workshops/:id/events`: the view now, then what changes in it, until the workshop
+	 * ends or `close()` (live.ts).
+	 */
+	watch(workshop: Workshop, send: WorkshopSend): WorkshopWatch {
+		return watchWorkshop(
+			{
+				id: workshop.id,
+				view: () => this.#dashboard.view(workshop),
+				labIds: () => [...workshop.learners.map((l) => l.labId), ...workshop.ready.keys()],
+				lab: (labId) => this.#deps.labs.get(labId),
+				signals: this.#signals,
+				clock: this.#deps.clock,
+			},
+			send,
+		);
 	}
 
 	/** A learner's lab in this workshop (for the instructor's «Сбросить»), or 404. */
@@ -196,6 +230,7 @@ export class WorkshopManager {
 	async end(workshop: Workshop): Promise<void> {
 		workshop.ended = true;
 		this.#workshops.delete(workshop.id);
+		this.#signals.ended(workshop.id);
 		await this.#save();
 		const labs = this.#labsOf(workshop);
 		// One at a time: removing 30 labs at once would stall the host for everyone else.
@@ -275,8 +310,10 @@ export class WorkshopManager {
 			isOpen: (w) => !w.ended && this.#workshops.get(w.id) === w,
 			onReady: async (lab) => {
 				this.#track(lab);
+				this.#signals.changed(workshop.id);
 				await this.#save();
 			},
+			onStarting: () => this.#signals.changed(workshop.id),
 		});
 	}
 
@@ -294,6 +331,7 @@ export class WorkshopManager {
 			const workshop = lab.workshop ? this.#workshops.get(lab.workshop) : undefined;
 			if (!workshop) return;
 			if (workshop.ready.delete(lab.id)) {
+				this.#signals.changed(workshop.id);
 				void this.#save();
 				this.#pools.refill();
 			}
@@ -305,6 +343,7 @@ export class WorkshopManager {
 		const before = workshop.learners.length;
 		workshop.learners = workshop.learners.filter((l) => l.labId !== labId);
 		if (workshop.learners.length === before) return;
+		this.#signals.changed(workshop.id);
 		this.#deps.log.info({ workshopId: workshop.id, labId }, 'learner left the workshop');
 		void this.#save();
 		this.#pools.refill();
@@ -323,6 +362,7 @@ export class WorkshopManager {
 			workshop.ended = true;
 			this.#workshops.delete(workshop.id);
 			void this.#deps.onGone?.(workshop);
+			this.#signals.ended(workshop.id);
 			collected++;
 		}
 		if (collected > 0) {

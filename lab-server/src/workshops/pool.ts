@@ -14,6 +14,8 @@ export interface WorkshopPoolContext {
 	isOpen: (workshop: Workshop) => boolean;
 	/** A lab booted for the workshop is waiting in `ready`. */
 	onReady: (lab: Lab) => Promise<void>;
+	/** Labs started booting or stopped (the dashboard shows how many are starting). */
+	onStarting: () => void;
 }
 
 export function workshopPool(workshop: Workshop, ctx: WorkshopPoolContext): WarmPool {
@@ -27,6 +29,7 @@ export function workshopPool(workshop: Workshop, ctx: WorkshopPoolContext): Warm
 		},
 		set starting(count: number) {
 			workshop.starting = count;
+			ctx.onStarting();
 		},
 		// A workshop left open is not a reason to keep booting labs forever: past the labs'
 		// lifetime cap from its start, its pool is no longer replenished.
