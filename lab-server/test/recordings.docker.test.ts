@@ -207,6 +207,15 @@ describe('terminal recordings', () => {
 			token: learner.token,
 		});
 		await client.waitFor(/\$ $/, 30_000);
+		// A raised hand and its lowering are markers of the open recordings.
+		for (const method of ['POST', 'DELETE']) {
+			const hand = await fetch(`${t.base}/api/labs/${learner.id}/help`, {
+				method,
+				headers: { ...bearer(learner.token), 'content-type': 'application/json' },
+				...(method === 'POST' ? { body: JSON.stringify({ message: 'не пойму, где VIP' }) } : {}),
+			});
+			expect(hand.status).toBe(204);
+		}
 		client.ws.close(1000);
 		const res = await fetch(`${t.base}/api/labs/${learner.id}/recordings`, {
 			headers: bearer(workshop.instructorToken),
@@ -219,7 +228,10 @@ describe('terminal recordings', () => {
 			headers: bearer(workshop.instructorToken),
 		});
 		expect(cast.status).toBe(200);
-		parseCast(await cast.text());
+		const markers = parseCast(await cast.text())
+			.events.filter(([, code]) => code === 'm')
+			.map(([, , label]) => label);
+		expect(markers).toEqual(['Поднята рука: не пойму, где VIP', 'Рука опущена']);
 
 		// The learner's lab ends on its own (its time ran out): the instructor still has it.
 		await t.server.labs.end(t.server.labs.get(learner.id)!, 'expired');
