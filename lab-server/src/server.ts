@@ -37,6 +37,10 @@ import { instructorRoutes } from './http/instructor-routes';
 import { cpuLoad } from './lib/cpu-load';
 import { WarmLabs } from './labs/warm-labs';
 import { WarmPools, type WarmPool } from './labs/warm-pool';
+import { RecordingStore } from './recordings/store';
+import { markRecordings, stepLabel } from './recordings/markers';
+import { recordingRoutes } from './http/recording-routes';
+import { TERMINAL_DEFAULTS } from './terminals/options';
 
 /** The warm pools' refill waits while the host's CPUs are busier than this share of all cores. */
 const HOST_BUSY_SHARE = 0.8;
@@ -61,6 +65,8 @@ export interface LabServer {
 	/** The node limits watcher, once started (tests and benchmarks measure now with it). */
 	readonly limits: ReturnType<typeof watchNodeLimits> | null;
 	terminals: TerminalRegistry;
+	/** The terminals' recordings; undefined with `RECORDINGS=0`. */
+	recordings: RecordingStore | undefined;
 	workshops: WorkshopManager;
 	/** The public warm pool (`WARM_LABS`). */
 	warm: WarmLabs;
@@ -78,12 +84,23 @@ export function createLabServer(options: LabServerOptions): LabServer {
 	const stateDir = path.resolve(config.stateDir);
 	/** A lab's command-finished events, at most four a second (a shell can print marks in a loop). */
 	const commandEnds = keyedThrottle(clock, 250);
+	const recordings = config.recordings
+		? new RecordingStore({
+				stateDir,
+				clock,
+				log,
+				fileBytes: options.terminal?.ringBytes ?? TERMINAL_DEFAULTS.ringBytes,
+				labBytes: config.recordingLabMb * 2 ** 20,
+				firstMarker: (labId) => stepLabel(labs.get(labId)?.viewing),
+			})
+		: undefined;
 	const terminals = new TerminalRegistry({
 		docker,
 		clock,
 		log,
 		stateDir,
 		options: { graceMs: config.terminalGraceMs, ...options.terminal },
+		...(recordings ? { recordings } : {}),
 		// The checks look again as soon as a learner's command has finished (watcher.ts).
 		onCommandFinished: (key, status) =>
 			commandEnds(key.labId, () => {
@@ -122,11 +139,20 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			await terminals.suspendLab(lab.id);
 		},
 		isPooled: (labId): boolean => warm.has(labId) || (workshops?.isPooled(labId) ?? false),
+		// A workshop learner's recordings wait for the workshop's end (the instructor replays
+		// them); the rest go with their lab.
+		onEnded: async (lab, reason) => {
+			const kept = lab.workshop !== null && reason !== 'deleted' && reason !== 'workshop-ended';
+			if (!kept) await recordings?.removeLab(lab.id);
+		},
+		...(recordings ? { keptBytes: (labId: string) => recordings.bytes(labId) } : {}),
 		onRegister: (lab) => {
 			const watcher = watchChecks(docker, lab, log);
 			checks.set(lab.id, watcher);
 			drills.adopt(lab);
+			const unmark = recordings ? markRecordings(lab, recordings) : () => undefined;
 			return (why) => {
+				unmark();
 				watcher.stop();
 				checks.delete(lab.id);
 				if (why === 'closing') drills.release(lab);
@@ -157,6 +183,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		checks: (labId) => checks.get(labId),
 		pools,
 		sessions: instructorSessions,
+		onGone: async (workshop) => recordings?.removeLabs(workshop.learners.map((l) => l.labId)),
 	});
 	const sessions = browserSessions(loadSessionKey(stateDir));
 	const admission = new Admission({
@@ -181,6 +208,11 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		}),
 		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
 		...instructorRoutes({ sessions: instructorSessions, config }),
+		...recordingRoutes({
+			labs,
+			recordings,
+			authorizeInstructor: (req, labId) => workshops.access.authorizeRecordings(req, labId),
+		}),
 	];
 	const http = createServer(
 		createRequestHandler({
@@ -210,6 +242,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return limits;
 		},
 		terminals,
+		recordings,
 		workshops,
 		warm,
 		pools,
@@ -233,6 +266,8 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			});
 			await warm.restore();
 			await workshops.restore();
+			// Recordings of labs that ended while no server ran (and whose workshop, if any, ended).
+			await recordings?.sweep((labId) => !!labs.get(labId) || workshops.hasLearner(labId));
 			pools.refill();
 			await new Promise<void>((resolve, reject) => {
 				http.once('error', reject);

@@ -326,6 +326,8 @@ class InstructorDashboard extends HTMLElement {
 		actions.append(
 			button('btn btn--small', this.#t('instructor.watch'), 'watch'),
 			button('btn btn--small', this.#t('instructor.reset'), 'reset'),
+			// Opened by dashboard-recordings.ts (its own element on the page).
+			button('btn btn--small', this.#t('instructor.recording'), 'recording'),
 		);
 		const cell = document.createElement('td');
 		cell.append(actions);
@@ -371,6 +373,7 @@ class InstructorDashboard extends HTMLElement {
 		for (const [action, key] of [
 			['watch', 'instructor.watchFor'],
 			['reset', 'instructor.resetFor'],
+			['recording', 'instructor.recordingFor'],
 		] as const) {
 			row
 				.querySelector(`[data-action="${action}"]`)!

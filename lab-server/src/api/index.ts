@@ -10,4 +10,5 @@ export * from './events';
 export * from './help';
 export * from './lab';
 export * from './protocol';
+export * from './recordings';
 export * from './workshops';

@@ -48,6 +48,8 @@ describe('loadConfig', () => {
 			  "nodePidsLimit": 512,
 			  "port": 4321,
 			  "publicOrigin": undefined,
+			  "recordingLabMb": 8,
+			  "recordings": true,
 			  "site": "dist",
 			  "stateDir": ".lab-state",
 			  "takeoverAskMs": 120000,

@@ -167,6 +167,16 @@ const variables = {
 	 */
 	terminalGraceMs: variable('TERMINAL_GRACE_SECONDS', seconds(0, 86_400, 300)),
 	/**
+	 * Whether every terminal is recorded (asciicast v2, output only: recordings/). Env
+	 * `RECORDINGS`, `true` or `false`, default `true` (`false`: the bench's server without them).
+	 */
+	recordings: variable('RECORDINGS', boolean(true)),
+	/**
+	 * What one lab's recordings may take on disk together, MiB; each terminal's is capped at its
+	 * ring's size (1 MiB) too. Env `RECORDING_LAB_MB`, default `8` (`TERMINALS_PER_LAB` × 1 MiB).
+	 */
+	recordingLabMb: variable('RECORDING_LAB_MB', integer(1, 1024, 8)),
+	/**
 	 * How long the instructor's ask for input rights («Попросить доступ к вводу») waits for the
 	 * learner's answer before it lapses. Env `TAKEOVER_ASK_SECONDS`, default `120`.
 	 */

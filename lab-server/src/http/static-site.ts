@@ -6,7 +6,9 @@
  * Pages carry a Content-Security-Policy: scripts only from the site itself plus the inline ones
  * Astro wrote into the build (allowed by their SHA-256, collected over every page at start-up:
  * the client-side router runs one page's inline scripts under another page's policy), requests
- * only to the same origin, and framing only by `FRAME_ANCESTORS`.
+ * only to the same origin, and framing only by `FRAME_ANCESTORS`. The instructor's pages may also
+ * compile WebAssembly (`'wasm-unsafe-eval'`, which allows no JavaScript eval): asciinema-player's
+ * terminal is a WebAssembly module, and the dashboard replays recordings with it.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -36,7 +38,8 @@ export interface StaticSite {
 
 export function staticSite(root: string, options: { frameAncestors: string }): StaticSite {
 	const base = path.resolve(root);
-	const csp = contentSecurityPolicy(base, options.frameAncestors);
+	const csp = contentSecurityPolicy(base, options.frameAncestors, false);
+	const wasmCsp = contentSecurityPolicy(base, options.frameAncestors, true);
 	const cache = new Map<string, { body: Buffer; gzip: Buffer | null; type: string }>();
 
 	const load = async (file: string) => {
@@ -93,7 +96,9 @@ export function staticSite(root: string, options: { frameAncestors: string }): S
 				'Cache-Control': pathname.startsWith('/_astro/')
 					? 'public, max-age=31536000, immutable'
 					: 'no-cache',
-				...(entry.type.startsWith('text/html') ? { 'Content-Security-Policy': csp } : {}),
+				...(entry.type.startsWith('text/html')
+					? { 'Content-Security-Policy': WASM_PAGES.test(pathname) ? wasmCsp : csp }
+					: {}),
 				...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
 			});
 			res.end(req.method === 'HEAD' ? undefined : body);
@@ -101,8 +106,11 @@ export function staticSite(root: string, options: { frameAncestors: string }): S
 	};
 }
 
+/** The pages that replay recordings (asciinema-player): the instructor's. */
+const WASM_PAGES = /^\/instructor(\/|$)/;
+
 /** The site's policy: see the module comment. */
-function contentSecurityPolicy(base: string, frameAncestors: string): string {
+function contentSecurityPolicy(base: string, frameAncestors: string, wasm: boolean): string {
 	const hashes = new Set<string>();
 	const inline = /<script(?![^>]*\ssrc=)[^>]*>([\s\S]*?)<\/script>/g;
 	for (const file of readdirSync(base, { recursive: true, encoding: 'utf8' })) {
@@ -113,7 +121,7 @@ function contentSecurityPolicy(base: string, frameAncestors: string): string {
 	}
 	return [
 		"default-src 'self'",
-		`script-src 'self' ${[...hashes].sort().join(' ')}`.trim(),
+		`script-src 'self'${wasm ? " 'wasm-unsafe-eval'" : ''} ${[...hashes].sort().join(' ')}`.trim(),
 		// Astro's scoped styles and style attributes are inline.
 		"style-src 'self' 'unsafe-inline'",
 		"img-src 'self' data:",

@@ -26,6 +26,8 @@ export interface KeepingContext {
 	/** The lab stops running: stop observing it, tell the rest of the server. */
 	deactivate: (lab: Lab) => void;
 	save: () => Promise<void>;
+	/** Bytes the server keeps for the lab besides its nodes (its recordings): its disk too. */
+	keptBytes?: (labId: string) => Promise<number>;
 }
 
 /** Stops a running lab with its files kept until `LAB_KEEP_DAYS` from now. */
@@ -35,7 +37,8 @@ export async function stopLab(ctx: KeepingContext, lab: Lab, reason: StopReason)
 	lab.events.emit('stopped', { reason, keptUntil: new Date(keptUntil).toISOString() });
 	await ctx.onStop?.(lab);
 	ctx.deactivate(lab);
-	lab.diskBytes = await stopLabNodes(docker, lab.id, lab.containers);
+	lab.diskBytes =
+		(await stopLabNodes(docker, lab.id, lab.containers)) + ((await ctx.keptBytes?.(lab.id)) ?? 0);
 	Object.assign(lab, { status: 'stopped', stoppedAt: clock.now(), keptUntil });
 	for (const node of LAB_NODES) {
 		lab.nodes[node] = {

@@ -71,6 +71,10 @@ export interface LabManagerDeps {
 	 * stops running: it ended (`ended`), stopped (`stopped`), or the server stops (`closing`).
 	 */
 	onRegister?: (lab: Lab) => (why: 'ended' | 'stopped' | 'closing') => void;
+	/** Called when a lab has ended, after its teardown (its recordings go, or wait: recordings/). */
+	onEnded?: (lab: Lab, reason: EndReason) => Promise<void>;
+	/** Bytes the server keeps for a lab besides its nodes: a stopped lab's disk counts them. */
+	keptBytes?: (labId: string) => Promise<number>;
 	/**
 	 * Whether the lab waits in a workshop's pool for a learner (workshops/ knows): such a lab
 	 * has no terminal by design and must not be reaped as idle. Default: never.
@@ -241,6 +245,7 @@ export class LabManager {
 		lab.events.emit('ended', { reason });
 		await this.#deps.onTeardown(lab.id);
 		await deprovisionLab(this.#deps.docker, lab.id);
+		await this.#deps.onEnded?.(lab, reason);
 		lab.events.removeAllListeners();
 		await this.#save();
 		this.#deps.log.info({ labId: lab.id, reason }, 'lab ended');

@@ -5,6 +5,8 @@ import type { Clock } from '../lib/clock';
 import { TERMINAL_DEFAULTS, type TerminalOptions } from './options';
 import { TerminalSession } from './session';
 import { loadSnapshot, removeLabSnapshots, type SessionKey } from './snapshots';
+import type { Recording } from '../recordings/recording';
+import type { RecordingStore } from '../recordings/store';
 
 export class TerminalRegistry {
 	#sessions = new Map<string, TerminalSession>();
@@ -19,8 +21,13 @@ export class TerminalRegistry {
 			options?: Partial<TerminalOptions>;
 			/** A shell's command ended (its mark in the output): see session.ts. */
 			onCommandFinished?: (key: SessionKey, status: number | null) => void;
+			/** Where terminals are recorded; none: not recorded (`RECORDINGS=0`). */
+			recordings?: RecordingStore;
 		},
 	) {}
+
+	/** Each session's recording, closed (its file kept) when the session goes. */
+	#recordings = new WeakMap<TerminalSession, Recording>();
 
 	/** The session for `key`, started (or re-attached after a restart) if there is none yet. */
 	async open(key: SessionKey, containerId: string, cols: number, rows: number) {
@@ -79,12 +86,18 @@ export class TerminalRegistry {
 		for (const session of this.forLab(labId, node)) {
 			await session.suspend();
 			this.#sessions.delete(keyOf(session.key));
+			await this.#closeRecording(session);
 		}
 	}
 
 	/** Server stopping: every ring saved, every shell left running. */
 	async suspendAll(): Promise<void> {
-		await Promise.all([...this.#sessions.values()].map((s) => s.suspend()));
+		await Promise.all(
+			[...this.#sessions.values()].map(async (s) => {
+				await s.suspend();
+				await this.#closeRecording(s);
+			}),
+		);
 		this.#sessions.clear();
 	}
 
@@ -95,6 +108,7 @@ export class TerminalRegistry {
 			...snapshot,
 			holderGone: (await nodeStartedAt(this.deps.docker, containerId)) > snapshot.savedAt,
 		};
+		const recording = await this.deps.recordings?.open(key, cols, rows);
 		const session = new TerminalSession(
 			key,
 			{
@@ -106,14 +120,26 @@ export class TerminalRegistry {
 				stateDir: this.deps.stateDir,
 				onGone: (s) => {
 					if (this.#sessions.get(keyOf(s.key)) === s) this.#sessions.delete(keyOf(s.key));
+					void this.#closeRecording(s);
 				},
 				...(this.deps.onCommandFinished ? { onCommandFinished: this.deps.onCommandFinished } : {}),
+				...(recording ? { recording } : {}),
 			},
 			saved,
 		);
-		await session.start(cols, rows);
+		if (recording) this.#recordings.set(session, recording);
+		await session.start(cols, rows).catch(async (error: unknown) => {
+			await this.#closeRecording(session);
+			throw error;
+		});
 		this.#sessions.set(keyOf(key), session);
 		return session;
+	}
+
+	async #closeRecording(session: TerminalSession): Promise<void> {
+		const recording = this.#recordings.get(session);
+		this.#recordings.delete(session);
+		if (recording) await this.deps.recordings?.close(session.key, recording);
 	}
 }
 

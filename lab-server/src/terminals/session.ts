@@ -34,6 +34,7 @@ import { ShellMarks } from './shell-marks';
 import { SizeHistory } from './size-history';
 import { removeSnapshot, saveSnapshot, type SessionKey } from './snapshots';
 import { TerminalViewers, type TerminalViewer } from './viewers';
+import type { Recording } from '../recordings/recording';
 
 export type { SessionKey } from './snapshots';
 
@@ -73,6 +74,8 @@ export interface SessionContext {
 	onGone: (session: TerminalSession) => void;
 	/** The shell printed a command-finished mark (shell-marks.ts): a hint, never a fact. */
 	onCommandFinished?: (key: SessionKey, status: number | null) => void;
+	/** Where the terminal's output and sizes are recorded (recordings/), if they are. */
+	recording?: Pick<Recording, 'output' | 'resize'>;
 }
 
 export class TerminalSession {
@@ -238,6 +241,7 @@ export class TerminalSession {
 		// What the shell printed before this was printed for the size before.
 		this.#batch.flush();
 		this.#sizes.mark(this.ring.end, cols, rows);
+		this.#ctx.recording?.resize(cols, rows);
 	}
 
 	get size() {
@@ -298,11 +302,13 @@ export class TerminalSession {
 		await saveSnapshot(this.#ctx.stateDir, this.key, this.ring, this.#holderEnd, this.#sizes.sizes);
 	}
 
-	/** A batch of output: kept in the ring, sent to the client and the viewers. */
+	/** A batch of output: kept in the ring, recorded, sent to the client and the viewers. */
 	#deliver(data: Buffer): void {
 		this.ring.append(data);
 		if (this.#sink) this.#send(this.#sink, data);
 		this.#viewers.output(data);
+		// After the socket write: the learner's echo never waits for its recording.
+		this.#ctx.recording?.output(data);
 	}
 
 	/** Sends to the client, counting the bytes in both gates until they are rendered and written. */

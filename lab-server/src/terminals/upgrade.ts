@@ -14,7 +14,8 @@ import type { LabManager } from '../labs/manager';
 import { ID_PATTERN } from '../lib/ids';
 
 const PATH = new RegExp(`^/api/labs/(${ID_PATTERN})/terminals/([a-z0-9]+)$`);
-const TERM_NAME = /^[a-z0-9-]{1,32}$/;
+/** A terminal's name, as the learner's page and a recording's file name use it. */
+export const TERM_NAME = /^[a-z0-9-]{1,32}$/;
 
 export interface TerminalTarget {
 	lab: Lab;

@@ -23,6 +23,8 @@ export function workshopAccess(deps: {
 	/** An open workshop by id. */
 	workshop: (id: string) => Workshop | undefined;
 	lab: (id: string) => Lab | undefined;
+	/** The open workshop the lab is (or was, until the workshop ends) a learner's of. */
+	learnerWorkshop: (labId: string) => Workshop | undefined;
 }) {
 	const { sessions } = deps;
 	const isInstructorToken = (workshop: Workshop, token: string) =>
@@ -58,6 +60,19 @@ export function workshopAccess(deps: {
 		return workshop;
 	};
 
+	/** For read-only terminals: the lab, if the request is from its workshop's instructor. */
+	const authorizeViewer = (req: IncomingMessage, labId: string): Lab => {
+		const lab = deps.lab(labId);
+		if (!lab) {
+			throw new HttpError(404, 'lab-not-found', 'Стенд не найден: возможно, его время истекло.');
+		}
+		if (!lab.workshop) {
+			throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов занятия.');
+		}
+		authorizeInstructor(lab.workshop, req);
+		return lab;
+	};
+
 	return {
 		/**
 		 * The server's instructor: a signed-in session, or `Authorization: Bearer
@@ -85,17 +100,16 @@ export function workshopAccess(deps: {
 		/** Whether `token` is the workshop's own instructor key (not the server's secret). */
 		isInstructorToken,
 
-		/** For read-only terminals: the lab, if the request is from its workshop's instructor. */
-		authorizeViewer(req: IncomingMessage, labId: string): Lab {
-			const lab = deps.lab(labId);
-			if (!lab) {
-				throw new HttpError(404, 'lab-not-found', 'Стенд не найден: возможно, его время истекло.');
-			}
-			if (!lab.workshop) {
-				throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов занятия.');
-			}
-			authorizeInstructor(lab.workshop, req);
-			return lab;
+		authorizeViewer,
+
+		/**
+		 * For a learner's recordings: the viewer's check while the lab runs; after it ended, its
+		 * workshop's instructor still (recordings are kept until the workshop ends).
+		 */
+		authorizeRecordings(req: IncomingMessage, labId: string): void {
+			const workshop = deps.lab(labId) ? undefined : deps.learnerWorkshop(labId);
+			if (workshop) authorizeInstructor(workshop.id, req);
+			else authorizeViewer(req, labId);
 		},
 	};
 }

@@ -55,6 +55,8 @@ export interface WorkshopManagerDeps {
 	pools: Pick<WarmPools, 'take' | 'refill'>;
 	/** The instructor's sign-in and the guard on the secret (instructor-sessions.ts). */
 	sessions: InstructorSessions;
+	/** A workshop is over (ended, or collected): its learners' recordings go (recordings/). */
+	onGone?: (workshop: Workshop) => Promise<void>;
 }
 
 export class WorkshopManager {
@@ -79,6 +81,7 @@ export class WorkshopManager {
 			sessions: deps.sessions,
 			workshop: (id) => this.#workshops.get(id),
 			lab: (id) => deps.labs.get(id),
+			learnerWorkshop: (labId) => this.#learnerWorkshop(labId),
 		});
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
 		this.help = new HelpDesk({
@@ -232,6 +235,7 @@ export class WorkshopManager {
 		const labs = this.#labsOf(workshop);
 		// One at a time: removing 30 labs at once would stall the host for everyone else.
 		for (const lab of labs) await this.#deps.labs.end(lab, 'workshop-ended');
+		await this.#deps.onGone?.(workshop);
 		this.#deps.log.info({ workshopId: workshop.id, labs: labs.length }, 'workshop ended');
 	}
 
@@ -275,6 +279,15 @@ export class WorkshopManager {
 		log.info({ workshops: this.#workshops.size }, 'workshops restored');
 		this.#pools.refill();
 		this.#scheduleCollect();
+	}
+
+	/** Whether the lab is (or was, while the workshop lasts) a learner's of an open workshop. */
+	hasLearner(labId: string): boolean {
+		return this.#learnerWorkshop(labId) !== undefined;
+	}
+
+	#learnerWorkshop(labId: string): Workshop | undefined {
+		return [...this.#workshops.values()].find((w) => w.learners.some((l) => l.labId === labId));
 	}
 
 	get(workshopId: string): Workshop | undefined {
@@ -348,6 +361,7 @@ export class WorkshopManager {
 			if (this.#labsOf(workshop).length > 0) continue;
 			workshop.ended = true;
 			this.#workshops.delete(workshop.id);
+			void this.#deps.onGone?.(workshop);
 			this.#signals.ended(workshop.id);
 			collected++;
 		}
