@@ -199,32 +199,28 @@ it('a learner calls the instructor, who types in the learner terminal only while
 		10_000,
 	);
 
+	/** The instructor asks for input rights, the learner allows, the dashboard says so. */
+	const askAndAllow = async () => {
+		await viewer.getByRole('button', { name: 'Попросить доступ к вводу' }).click();
+		await shown(ask);
+		await ask.getByRole('button', { name: 'Разрешить' }).click();
+		await shown(banner);
+		await waitForText(
+			'the takeover status',
+			() => viewer.locator('[data-slot="takeover-text"]').innerText(),
+			'Участник разрешил ввод',
+			10_000,
+		);
+	};
+
 	// Asked and allowed again; this time the instructor ends it.
-	await viewer.getByRole('button', { name: 'Попросить доступ к вводу' }).click();
-	await shown(ask);
-	await ask.getByRole('button', { name: 'Разрешить' }).click();
-	await shown(banner);
-	await waitForText(
-		'the takeover status',
-		() => viewer.locator('[data-slot="takeover-text"]').innerText(),
-		'Участник разрешил ввод',
-		10_000,
-	);
+	await askAndAllow();
 	await viewer.getByRole('button', { name: 'Прекратить' }).click();
 	await shown(banner, false);
 	expect(await viewer.locator('[data-slot="viewer-badge"]').innerText()).toBe('только просмотр');
 
 	// Once more; closing the viewer ends it too: input rights never outlive the open terminal.
-	await viewer.getByRole('button', { name: 'Попросить доступ к вводу' }).click();
-	await shown(ask);
-	await ask.getByRole('button', { name: 'Разрешить' }).click();
-	await shown(banner);
-	await waitForText(
-		'the takeover status',
-		() => viewer.locator('[data-slot="takeover-text"]').innerText(),
-		'Участник разрешил ввод',
-		10_000,
-	);
+	await askAndAllow();
 	await viewer.getByRole('button', { name: 'Закрыть' }).click();
 	await shown(viewer, false);
 	await shown(banner, false);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { refusal } from '../../testing/http';
 import type { HelpEvent, TakeoverEvent } from '../api';
-import { HttpError } from '../http/errors';
 import { newLab, type Lab } from '../labs/lab';
 import { labAddresses, parsePool } from '../labs/subnets';
 import { ManualClock } from '../lib/clock';
@@ -37,17 +37,6 @@ function setup(workshop: string | null = 'w1') {
 	lab.events.on('takeover', (e) => takeover.push(e));
 	const states = () => takeover.map(({ state, by }) => `${state}/${by}`);
 	return { clock, desk, lab, help, states };
-}
-
-/** The HttpError `fn` throws, as status and code. */
-function refusal(fn: () => void): string {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof HttpError) return `${error.status} ${error.code}`;
-		throw error;
-	}
-	return 'none';
 }
 
 describe('the help desk', () => {

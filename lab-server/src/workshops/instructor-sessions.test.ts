@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../http/errors';
+import { refusal } from '../../testing/http';
 import { ManualClock } from '../lib/clock';
 import {
 	FAILURE_WINDOW_MS,
@@ -25,17 +25,6 @@ function sessions(secret: string | null = SECRET) {
 		clock,
 		sessions: new InstructorSessions({ secret: secret ?? undefined, trustProxy: false, clock }),
 	};
-}
-
-/** The HttpError `fn` throws, as `status code`. */
-function refusal(fn: () => void): string {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof HttpError) return `${error.status} ${error.code}`;
-		throw error;
-	}
-	return 'none';
 }
 
 describe('InstructorSessions', () => {
