@@ -58,6 +58,8 @@ export interface LabView {
 	 * closed while the instructor reset the lab says so when it comes back.
 	 */
 	lastReset: LastReset | null;
+	/** In a cluster: the Swarm node id of the engine that runs the lab; absent on one machine. */
+	agent?: string;
 }
 
 export interface LastReset {

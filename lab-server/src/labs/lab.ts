@@ -15,6 +15,7 @@ import {
 	type NodeState,
 	type ResetBy,
 } from '../api';
+import { clusterNodeField } from '../cluster/agent-id';
 import type { LabAddresses } from './subnets';
 
 export interface NodeStatus {
@@ -150,5 +151,6 @@ export function labView(lab: Lab): LabView {
 			by: lab.lastReset.by,
 			nodes: [...lab.lastReset.nodes],
 		},
+		...clusterNodeField(),
 	};
 }
