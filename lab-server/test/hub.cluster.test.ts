@@ -1,0 +1,222 @@
+/**
+ * A hub and two lab agents on the test hosts (scripts/test-hosts.ts): each agent runs in its
+ * engine's network namespace and answers only the hub; the hub places labs by the agents'
+ * capacity reports and routes every lab call, event stream and terminal by the lab id alone.
+ * One set of test hosts for the whole file (bringing them up is most of its time).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { CreatedLab, LabView } from '../src/api';
+import { AGENT_KEY_HEADER } from '../src/api/cluster';
+import { ensureHostFirewall } from '../src/docker/host-firewall';
+import { hostsDown, hostsUp, type TestHost } from '../../scripts/test-hosts';
+import { startAgent, startHub, type Started } from '../testing/cluster-processes';
+import { TerminalClient } from '../testing/terminal-client';
+import { waitFor } from './helpers';
+
+const run = promisify(execFile);
+const image = inject('nodeImage');
+const AGENT_PORT = 4380;
+const KEY = randomBytes(32).toString('base64url');
+/** Fixed ids: their first three characters start each agent's lab ids. */
+const AGENT_IDS = ['ag2', 'ag3'];
+
+describe('a hub and lab agents on three Docker engines', () => {
+	let hosts: TestHost[] = [];
+	let dir = '';
+	const agents: Started[] = [];
+	let hub: Started | null = null;
+	const labs: CreatedLab[] = [];
+	const agentUrl = (i: number) => `http://${hosts[i]!.address}:${AGENT_PORT}`;
+	const hubUrl = () => `http://127.0.0.1:${hub!.port}`;
+	const bearer = (lab: CreatedLab) => ({ authorization: `Bearer ${lab.token}` });
+	const startTheHub = async () => {
+		hub = await startHub({
+			agents: hosts.map((_, i) => agentUrl(i)),
+			key: KEY,
+			stateDir: path.join(dir, 'hub'),
+		});
+	};
+
+	beforeAll(async () => {
+		await hostsDown();
+		hosts = await hostsUp(2, [image]);
+		dir = await mkdtemp(path.join(tmpdir(), 'klab-hub-'));
+		for (const [i, host] of hosts.entries()) {
+			// What the agent's start does on its own node (cli/start.ts), here in its namespace.
+			await ensureHostFirewall(host.name);
+			agents.push(
+				await startAgent({
+					netns: host.name,
+					address: host.address,
+					port: AGENT_PORT,
+					socket: host.socket,
+					agentId: AGENT_IDS[i]!,
+					key: KEY,
+					stateDir: path.join(dir, host.name),
+					image,
+				}),
+			);
+		}
+		await startTheHub();
+	});
+
+	afterAll(async () => {
+		await hub?.stop('SIGKILL');
+		for (const agent of agents) await agent.stop('SIGKILL');
+		// The engines go with their labs: down removes their data roots.
+		await hostsDown();
+		if (dir) await rm(dir, { recursive: true, force: true });
+	});
+
+	it('refuses a request straight to an agent without the key: 401, for HTTP and WebSocket', async () => {
+		const without: Record<string, string>[] = [{}, { [AGENT_KEY_HEADER]: `${KEY}x` }];
+		for (const headers of without) {
+			for (const route of ['/api/health', '/api/agent/capacity', '/api/labs', '/']) {
+				const res = await fetch(`${agentUrl(0)}${route}`, { headers });
+				expect(res.status).toBe(401);
+				expect(await res.json()).toMatchObject({ error: { code: 'agent-key-required' } });
+			}
+		}
+		const socket = new TerminalClient(
+			`ws://${hosts[0]!.address}:${AGENT_PORT}/api/labs/ag20000000/terminals/hap1`,
+		);
+		expect(await socket.refused()).toBe(401);
+		const res = await fetch(`${agentUrl(0)}/api/agent/capacity`, {
+			headers: { [AGENT_KEY_HEADER]: KEY },
+		});
+		expect(res.status).toBe(200);
+		expect(await res.json()).toMatchObject({ agentId: 'ag2', labs: 0 });
+	});
+
+	it('places 6 labs created through the hub on both engines; each view names its Swarm node', async () => {
+		const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']);
+		const nodes = new Map(
+			stdout
+				.trim()
+				.split('\n')
+				.map((line) => line.split(' ') as [string, string]),
+		);
+		for (let i = 0; i < 6; i++) {
+			const res = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
+			expect(res.status).toBe(201);
+			labs.push((await res.json()) as CreatedLab);
+		}
+		const byEngine = new Map<string, string[]>();
+		for (const lab of labs) {
+			expect(lab.agent).toBeDefined();
+			const engine = nodes.get(lab.agent!)!;
+			byEngine.set(engine, [...(byEngine.get(engine) ?? []), lab.id]);
+		}
+		expect([...byEngine.keys()].sort()).toEqual(hosts.map((host) => host.name).sort());
+		// Each lab runs where its view says, and its id names that agent.
+		for (const [i, host] of hosts.entries()) {
+			const { stdout: names } = await run('docker', [
+				'-H',
+				`unix://${host.socket}`,
+				'ps',
+				'--format',
+				'{{.Names}}',
+			]);
+			for (const id of byEngine.get(host.name)!) {
+				expect(id.startsWith(AGENT_IDS[i]!)).toBe(true);
+				expect(names).toContain(`klab-${id}-hap1`);
+			}
+		}
+		const view = await fetch(`${hubUrl()}/api/labs/${labs[0]!.id}`, { headers: bearer(labs[0]!) });
+		expect(((await view.json()) as LabView).agent).toBe(labs[0]!.agent);
+	});
+
+	it('serves a terminal and the event stream through the hub, and resumes the terminal', async () => {
+		const lab = labs[1]!;
+		const url = `ws://127.0.0.1:${hub!.port}/api/labs/${lab.id}/terminals/hap1`;
+		const first = new TerminalClient(url, { token: lab.token, term: 'via-hub' });
+		await first.waitFor('ubuntu@hap1', 30_000);
+		first.type('echo hub-$((6*7))\r');
+		await first.waitFor('hub-42');
+		// Dropped, not closed: a clean close would end the shell.
+		first.ws.terminate();
+		const again = new TerminalClient(url, {
+			token: lab.token,
+			term: 'via-hub',
+			resumeOffset: first.offset,
+		});
+		await waitFor('the resumed terminal', async () => again.ready ?? undefined, 10_000, 20);
+		expect(again.ready).toMatchObject({ offset: first.offset, resumed: true });
+		again.type('echo again-$((6*7))\r');
+		await again.waitFor('again-42');
+		again.ws.close(1000);
+
+		const stream = new AbortController();
+		const events = await fetch(`${hubUrl()}/api/labs/${lab.id}/events`, {
+			headers: bearer(lab),
+			signal: stream.signal,
+		});
+		expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+		const { value } = await events.body!.getReader().read();
+		expect(new TextDecoder().decode(value)).toMatch(/^event: node$/m);
+		stream.abort();
+	});
+
+	it('loses no lab when the hub restarts: the new hub routes every one from the agents’ reports', async () => {
+		await hub!.stop();
+		await startTheHub();
+		for (const lab of labs) {
+			const res = await fetch(`${hubUrl()}/api/labs/${lab.id}`, { headers: bearer(lab) });
+			expect(res.status).toBe(200);
+			expect(((await res.json()) as LabView).id).toBe(lab.id);
+		}
+	});
+
+	it('answers 410 for the labs of a stopped agent within 10 s, and keeps serving: new labs go elsewhere', async () => {
+		const gone = labs.find((lab) => lab.id.startsWith(AGENT_IDS[1]!))!;
+		const kept = labs.find((lab) => lab.id.startsWith(AGENT_IDS[0]!))!;
+		const stoppedAt = Date.now();
+		await agents[1]!.stop('SIGKILL');
+		const answer = await waitFor(
+			'the lost lab to answer 410',
+			async () => {
+				const res = await fetch(`${hubUrl()}/api/labs/${gone.id}`, { headers: bearer(gone) });
+				return res.status === 410 ? await res.json() : undefined;
+			},
+			10_000,
+			100,
+		);
+		expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+		expect(answer).toEqual({
+			error: {
+				code: 'agent-gone',
+				message: 'Узел кластера недоступен, стенд потерян — создайте новый',
+			},
+		});
+		const socket = new TerminalClient(
+			`ws://127.0.0.1:${hub!.port}/api/labs/${gone.id}/terminals/hap1`,
+			{
+				token: gone.token,
+			},
+		);
+		expect(await socket.refused()).toBe(410);
+
+		expect((await fetch(`${hubUrl()}/api/labs/${kept.id}`, { headers: bearer(kept) })).status).toBe(
+			200,
+		);
+		for (let i = 0; i < 2; i++) {
+			const res = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
+			expect(res.status).toBe(201);
+			expect(((await res.json()) as CreatedLab).id.startsWith(AGENT_IDS[0]!)).toBe(true);
+		}
+		const health = await fetch(`${hubUrl()}/api/health`);
+		expect(health.status).toBe(200);
+		expect(await health.json()).toMatchObject({
+			agents: expect.arrayContaining([
+				expect.objectContaining({ prefix: 'ag3', state: 'gone' }),
+				expect.objectContaining({ prefix: 'ag2', state: 'live' }),
+			]),
+		});
+	});
+});
