@@ -94,7 +94,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 		expect(await res.json()).toMatchObject({ agentId: 'ag2', labs: 0 });
 	});
 
-	it('places 6 labs created through the hub on both engines; each view names its Swarm node', async () => {
+	it('places 6 labs created through the hub on both engines, counts a session over both; each view names its Swarm node', async () => {
 		const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']);
 		const nodes = new Map(
 			stdout
@@ -102,7 +102,30 @@ describe('a hub and lab agents on three Docker engines', () => {
 				.split('\n')
 				.map((line) => line.split(' ') as [string, string]),
 		);
-		for (let i = 0; i < 6; i++) {
+		// One browser session first: its two labs land on both agents, and its share
+		// (MAX_LABS_PER_CLIENT, 2) is counted over both, though each agent holds only one.
+		const first = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
+		expect(first.status).toBe(201);
+		const session = first.headers
+			.getSetCookie()
+			.find((cookie) => cookie.startsWith('klab_session='))!
+			.split(';')[0]!;
+		labs.push((await first.json()) as CreatedLab);
+		const second = await fetch(`${hubUrl()}/api/labs`, {
+			method: 'POST',
+			headers: { cookie: session },
+		});
+		expect(second.status).toBe(201);
+		labs.push((await second.json()) as CreatedLab);
+		expect(labs[0]!.agent).not.toBe(labs[1]!.agent);
+		const third = await fetch(`${hubUrl()}/api/labs`, {
+			method: 'POST',
+			headers: { cookie: session },
+		});
+		expect(third.status).toBe(429);
+		expect(await third.json()).toMatchObject({ error: { code: 'too-many-labs' } });
+		// Then four more browsers.
+		for (let i = 0; i < 4; i++) {
 			const res = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
 			expect(res.status).toBe(201);
 			labs.push((await res.json()) as CreatedLab);

@@ -113,6 +113,29 @@ export class AgentRegistry {
 		return pickAgent(live);
 	}
 
+	/**
+	 * Labs the session holds over every live agent (each asked at once; one that does not answer
+	 * in time counts nothing: a cap is not worth refusing every learner over).
+	 */
+	async sessionLabs(session: string): Promise<number> {
+		const live = this.list().filter((agent) => agent.state === 'live');
+		const counts = await Promise.all(
+			live.map(async (agent) => {
+				try {
+					const res = await fetch(`${agent.url}/api/agent/sessions/${session}`, {
+						headers: { [AGENT_KEY_HEADER]: this.#deps.key },
+						signal: AbortSignal.timeout(2_000),
+					});
+					const body = (await res.json()) as { labs?: unknown };
+					return res.ok && typeof body.labs === 'number' ? body.labs : 0;
+				} catch {
+					return 0;
+				}
+			}),
+		);
+		return counts.reduce((sum, count) => sum + count, 0);
+	}
+
 	/** Counts a lab sent to `agent` until its next report says it. */
 	placed(agent: AgentEntry): void {
 		agent.placedSince += 1;

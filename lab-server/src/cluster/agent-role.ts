@@ -85,6 +85,13 @@ export function agentRole(deps: {
 				};
 				sendJson(res, 200, body);
 			}),
+			// The hub counts a session's labs over every agent before it places another.
+			route('GET', /^\/api\/agent\/sessions\/([a-f0-9]{64})$/, async ({ res, params }) => {
+				const held = labs
+					.list()
+					.filter((lab) => lab.ownerHash === params[0] && lab.status !== 'stopped').length;
+				sendJson(res, 200, { labs: held });
+			}),
 		],
 		gate(handler) {
 			return (req, res) => {

@@ -128,6 +128,15 @@ export function createHubServer(options: {
 		}),
 		route('POST', /^\/api\/labs$/, async ({ req, res }) => {
 			const session = sessions.hashOf(req, res, isSecure(req, config.trustProxy));
+			// Each agent counts its own labs; the session's share is over all of them.
+			const held = await agents.sessionLabs(session);
+			if (held >= config.maxLabsPerClient) {
+				throw new HttpError(
+					429,
+					'too-many-labs',
+					`У вас уже есть стендов: ${held}. Завершите один из них, прежде чем запускать новый.`,
+				);
+			}
 			const agent = agents.pick();
 			if (!agent) {
 				throw new HttpError(
