@@ -40,7 +40,8 @@ async function started(child: ChildProcess, what: string): Promise<Started> {
 
 /** An agent for the engine in network namespace `netns`, on `address:port`. */
 export function startAgent(options: {
-	netns: string;
+	/** Its engine's network namespace; none: this machine's (the benchmark's single agent). */
+	netns?: string;
 	address: string;
 	port: number;
 	socket: string;
@@ -48,32 +49,28 @@ export function startAgent(options: {
 	key: string;
 	stateDir: string;
 	image: string;
+	/** More variables (the benchmark's limits). */
+	env?: Record<string, string>;
 }): Promise<Started> {
-	const child = spawn(
-		'nsenter',
-		[
-			`--net=/run/netns/${options.netns}`,
-			process.execPath,
-			...TSX,
-			path.resolve('lab-server/testing/server-process.ts'),
-		],
-		{
-			env: {
-				...process.env,
-				ROLE: 'agent',
-				AGENT_ID: options.agentId,
-				AGENT_KEY: options.key,
-				HOST: options.address,
-				PORT: String(options.port),
-				DOCKER_SOCKET: options.socket,
-				STATE_DIR: options.stateDir,
-				WARM_LABS: '0',
-				LAB_IMAGE: options.image,
-				LOG_LEVEL: 'warn',
-			},
-			stdio: ['ignore', 'pipe', 'inherit'],
+	const command = [process.execPath, ...TSX, path.resolve('lab-server/testing/server-process.ts')];
+	if (options.netns) command.unshift('nsenter', `--net=/run/netns/${options.netns}`);
+	const child = spawn(command[0]!, command.slice(1), {
+		env: {
+			...process.env,
+			ROLE: 'agent',
+			AGENT_ID: options.agentId,
+			AGENT_KEY: options.key,
+			HOST: options.address,
+			PORT: String(options.port),
+			DOCKER_SOCKET: options.socket,
+			STATE_DIR: options.stateDir,
+			WARM_LABS: '0',
+			LAB_IMAGE: options.image,
+			LOG_LEVEL: 'warn',
+			...options.env,
 		},
-	);
+		stdio: ['ignore', 'pipe', 'inherit'],
+	});
 	return started(child, `agent "${options.agentId}"`);
 }
 
