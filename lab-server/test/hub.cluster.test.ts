@@ -225,9 +225,17 @@ describe('a hub and lab agents on three Docker engines', () => {
 		);
 		expect(await socket.refused()).toBe(410);
 
-		expect((await fetch(`${hubUrl()}/api/labs/${kept.id}`, { headers: bearer(kept) })).status).toBe(
-			200,
-		);
+		const keptStatus = async () =>
+			(await fetch(`${hubUrl()}/api/labs/${kept.id}`, { headers: bearer(kept) })).status;
+		expect(await keptStatus()).toBe(200);
+		// A body over the cap is refused, and the lab and the hub go on.
+		const huge = await fetch(`${hubUrl()}/api/labs/${kept.id}/viewing`, {
+			method: 'PUT',
+			headers: { ...bearer(kept), 'content-type': 'application/json' },
+			body: JSON.stringify({ step: 'x'.repeat(200_000) }),
+		});
+		expect(huge.status).toBe(413);
+		expect(await keptStatus()).toBe(200);
 		for (let i = 0; i < 2; i++) {
 			const res = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
 			expect(res.status).toBe(201);

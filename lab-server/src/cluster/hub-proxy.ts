@@ -37,7 +37,9 @@ const HOP_BY_HOP = new Set([
 	AGENT_SESSION_HEADER,
 ]);
 
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
+// No cap on sockets per agent: every open event stream holds one for as long as it lasts, and a
+// cap would queue every other call behind them.
+const keepAlive = new Agent({ keepAlive: true, maxFreeSockets: 64 });
 
 export interface ForwardOptions {
 	key: string;
@@ -77,7 +79,7 @@ export function proxyRequest(
 	return new Promise((resolve, reject) => {
 		const declared = Number(req.headers['content-length'] ?? 0);
 		if (declared > MAX_BODY_BYTES) {
-			reject(new HttpError(413, 'body-too-large', 'Тело запроса слишком большое.'));
+			reject(new HttpError(413, 'body-too-large', 'Слишком большой запрос.'));
 			return;
 		}
 		const upstream = request(
@@ -103,10 +105,13 @@ export function proxyRequest(
 			},
 		);
 		upstream.setTimeout(IDLE_MS, () => upstream.destroy(new Error('agent answer timed out')));
+		let tooLarge = false;
 		upstream.on('error', (error) => {
 			if (res.headersSent) {
 				res.destroy();
 				resolve();
+			} else if (tooLarge) {
+				reject(new HttpError(413, 'body-too-large', 'Слишком большой запрос.'));
 			} else reject(error);
 		});
 		// A client that leaves (an event stream closed) ends the agent's side too.
@@ -116,9 +121,13 @@ export function proxyRequest(
 		let bytes = 0;
 		req.on('data', (chunk: Buffer) => {
 			bytes += chunk.length;
-			if (bytes > MAX_BODY_BYTES) {
+			if (bytes > MAX_BODY_BYTES && !tooLarge) {
+				tooLarge = true;
+				req.unpipe(upstream);
 				upstream.destroy();
-				req.destroy();
+				// The 413 goes out, then the connection closes: the rest of the body is not read.
+				res.setHeader('Connection', 'close');
+				res.once('finish', () => req.destroy());
 			}
 		});
 		req.pipe(upstream);
