@@ -35,6 +35,18 @@ describe('a hub and lab agents on three Docker engines', () => {
 	const agentUrl = (i: number) => `http://${hosts[i]!.address}:${AGENT_PORT}`;
 	const hubUrl = () => `http://127.0.0.1:${hub!.port}`;
 	const bearer = (lab: CreatedLab) => ({ authorization: `Bearer ${lab.token}` });
+	/** Engine i's agent, in its network namespace, with its state kept across restarts. */
+	const agentOn = (i: number) =>
+		startAgent({
+			netns: hosts[i]!.name,
+			address: hosts[i]!.address,
+			port: AGENT_PORT,
+			socket: hosts[i]!.socket,
+			agentId: AGENT_IDS[i]!,
+			key: KEY,
+			stateDir: path.join(dir, hosts[i]!.name),
+			image,
+		});
 	const startTheHub = async () => {
 		hub = await startHub({
 			agents: hosts.map((_, i) => agentUrl(i)),
@@ -50,18 +62,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 		for (const [i, host] of hosts.entries()) {
 			// What the agent's start does on its own node (cli/start.ts), here in its namespace.
 			await ensureHostFirewall(host.name);
-			agents.push(
-				await startAgent({
-					netns: host.name,
-					address: host.address,
-					port: AGENT_PORT,
-					socket: host.socket,
-					agentId: AGENT_IDS[i]!,
-					key: KEY,
-					stateDir: path.join(dir, host.name),
-					image,
-				}),
-			);
+			agents.push(await agentOn(i));
 		}
 		await startTheHub();
 	});
@@ -193,6 +194,27 @@ describe('a hub and lab agents on three Docker engines', () => {
 			const res = await fetch(`${hubUrl()}/api/labs/${lab.id}`, { headers: bearer(lab) });
 			expect(res.status).toBe(200);
 			expect(((await res.json()) as LabView).id).toBe(lab.id);
+		}
+	});
+
+	it('keeps an agent’s labs across its restart: 503 while it is away, served again once it is back', async () => {
+		const mine = labs.filter((lab) => lab.id.startsWith(AGENT_IDS[0]!));
+		await agents[0]!.stop();
+		const away = await fetch(`${hubUrl()}/api/labs/${mine[0]!.id}`, { headers: bearer(mine[0]!) });
+		expect(away.status).toBe(503);
+		expect(await away.json()).toMatchObject({ error: { code: 'agent-unreachable' } });
+		agents[0] = await agentOn(0);
+		for (const lab of mine) {
+			const status = await waitFor(
+				`lab ${lab.id} served again`,
+				async () => {
+					const res = await fetch(`${hubUrl()}/api/labs/${lab.id}`, { headers: bearer(lab) });
+					return res.status === 503 ? undefined : res.status;
+				},
+				10_000,
+				100,
+			);
+			expect(status).toBe(200);
 		}
 	});
 
