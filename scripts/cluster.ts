@@ -14,7 +14,7 @@ import { loadConfig } from '../lab-server/src/config/config';
 import { connectDocker } from '../lab-server/src/docker/engine';
 import { ensureNodeImage } from '../lab-server/src/docker/images';
 import { ensureServerImage } from './cluster-image';
-import { hostsDown, hostsUp } from './test-hosts';
+import { hostsDown, hostsUp, type TestHost } from './test-hosts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -24,15 +24,16 @@ const HUB_PORT = 8080;
 const AGENT_PORT = 4322;
 const READY_MS = 180_000;
 
-async function up(): Promise<void> {
-	const config = loadConfig(process.env);
-	const nodeImage = await ensureNodeImage(
-		connectDocker(config.dockerSocket),
-		() => undefined,
-		config,
-	);
-	const serverImage = await ensureServerImage(ROOT);
-	const hosts = await hostsUp(2, [nodeImage, serverImage]);
+/**
+ * Deploys deploy/stack.yml on hosts that are up with `serverImage` loaded (the agents on them,
+ * the hub on this machine's engine) and resolves with the hub's URL once every agent is live.
+ */
+export async function deployStack(
+	hosts: readonly TestHost[],
+	serverImage: string,
+	options: { hubPort?: number; env?: Record<string, string> } = {},
+): Promise<string> {
+	const hubPort = options.hubPort ?? HUB_PORT;
 	for (const host of hosts) {
 		await run('docker', ['node', 'update', '--label-add', 'klab.labs=true', host.name]);
 	}
@@ -43,16 +44,24 @@ async function up(): Promise<void> {
 	await run(
 		'docker',
 		['stack', 'deploy', '--prune', '-c', path.join(ROOT, 'deploy/stack.yml'), STACK],
-		{ env: { ...process.env, TAG: serverImage, HUB_AGENTS: agents, HUB_PORT: String(HUB_PORT) } },
+		{
+			env: {
+				...process.env,
+				TAG: serverImage,
+				HUB_AGENTS: agents,
+				HUB_PORT: String(hubPort),
+				...options.env,
+			},
+		},
 	);
-	const url = `http://127.0.0.1:${HUB_PORT}`;
+	const url = `http://127.0.0.1:${hubPort}`;
 	const deadline = Date.now() + READY_MS;
 	for (;;) {
 		const health = await fetch(`${url}/api/health`)
 			.then(async (res) => (await res.json()) as { agents?: { state: string }[] })
 			.catch(() => null);
 		const live = health?.agents?.filter((agent) => agent.state === 'live').length ?? 0;
-		if (live === hosts.length) break;
+		if (live === hosts.length) return url;
 		if (Date.now() > deadline) {
 			throw new Error(
 				`the hub at ${url} has ${live} of ${hosts.length} agents live after ${READY_MS / 1000} s: see "docker service ps ${STACK}_agent" and "docker service logs ${STACK}_agent"`,
@@ -60,10 +69,23 @@ async function up(): Promise<void> {
 		}
 		await new Promise((resolve) => setTimeout(resolve, 1_000));
 	}
+}
+
+async function up(): Promise<void> {
+	const config = loadConfig(process.env);
+	const nodeImage = await ensureNodeImage(
+		connectDocker(config.dockerSocket),
+		() => undefined,
+		config,
+	);
+	const serverImage = await ensureServerImage(ROOT);
+	const hosts = await hostsUp(2, [nodeImage, serverImage]);
+	const url = await deployStack(hosts, serverImage);
 	console.log(`\n  keepalived-lab on ${hosts.length} engines: ${url}/\n`);
 }
 
-async function down(): Promise<void> {
+/** Removes the stack, its secret and the hub's volume (the test hosts stay up). */
+export async function removeStack(): Promise<void> {
 	await run('docker', ['stack', 'rm', STACK]).catch(() => undefined);
 	// `stack rm` returns before the tasks are gone; the secret and volumes wait for them.
 	const deadline = Date.now() + 60_000;
@@ -79,21 +101,23 @@ async function down(): Promise<void> {
 	}
 	await run('docker', ['secret', 'rm', SECRET]).catch(() => undefined);
 	await run('docker', ['volume', 'rm', `${STACK}_hub-state`]).catch(() => undefined);
+}
+
+async function down(): Promise<void> {
+	await removeStack();
 	await hostsDown();
 }
 
-const command = process.argv[2];
-if (command === 'up') {
-	up().catch((error: unknown) => {
-		console.error(`cluster up failed: ${(error as Error).message}`);
+// Run as `npm run cluster:up|down`; imported (the cluster test), nothing runs.
+if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
+	const command = process.argv[2];
+	const task = command === 'up' ? up : command === 'down' ? down : null;
+	if (!task) {
+		console.error('usage: npm run cluster:up | npm run cluster:down');
+		process.exit(2);
+	}
+	task().catch((error: unknown) => {
+		console.error(`cluster ${command} failed: ${(error as Error).message}`);
 		process.exit(1);
 	});
-} else if (command === 'down') {
-	down().catch((error: unknown) => {
-		console.error(`cluster down failed: ${(error as Error).message}`);
-		process.exit(1);
-	});
-} else {
-	console.error('usage: npm run cluster:up | npm run cluster:down');
-	process.exit(2);
 }

@@ -2,7 +2,8 @@
  * A hub and two lab agents on the test hosts (scripts/test-hosts.ts): each agent runs in its
  * engine's network namespace and answers only the hub; the hub places labs by the agents'
  * capacity reports and routes every lab call, event stream and terminal by the lab id alone.
- * One set of test hosts for the whole file (bringing them up is most of its time).
+ * Last, the same engines run deploy/stack.yml (the image built from the project, the agents a
+ * global service). One set of test hosts for the whole file (bringing them up is most of its time).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,8 @@ import type { CreatedLab, LabView } from '../src/api';
 import { AGENT_KEY_HEADER } from '../src/api/cluster';
 import { ensureHostFirewall } from '../src/docker/host-firewall';
 import { hostsDown, hostsUp, type TestHost } from '../../scripts/test-hosts';
+import { ensureServerImage } from '../../scripts/cluster-image';
+import { deployStack, removeStack } from '../../scripts/cluster';
 import { startAgent, startHub, type Started } from '../testing/cluster-processes';
 import { TerminalClient } from '../testing/terminal-client';
 import { waitFor } from './helpers';
@@ -22,12 +25,15 @@ import { waitFor } from './helpers';
 const run = promisify(execFile);
 const image = inject('nodeImage');
 const AGENT_PORT = 4380;
+/** Where the stack's hub publishes its port on this machine (the stack's own agents use 4322). */
+const STACK_HUB_PORT = 18_080;
 const KEY = randomBytes(32).toString('base64url');
 /** Fixed ids: their first three characters start each agent's lab ids. */
 const AGENT_IDS = ['ag2', 'ag3'];
 
 describe('a hub and lab agents on three Docker engines', () => {
 	let hosts: TestHost[] = [];
+	let serverImage = '';
 	let dir = '';
 	const agents: Started[] = [];
 	let hub: Started | null = null;
@@ -57,7 +63,9 @@ describe('a hub and lab agents on three Docker engines', () => {
 
 	beforeAll(async () => {
 		await hostsDown();
-		hosts = await hostsUp(2, [image]);
+		// The stack's image (the last test) is built first, so one hosts-up copies both.
+		serverImage = await ensureServerImage(path.resolve('.'));
+		hosts = await hostsUp(2, [image, serverImage]);
 		dir = await mkdtemp(path.join(tmpdir(), 'klab-hub-'));
 		for (const [i, host] of hosts.entries()) {
 			// What the agent's start does on its own node (cli/start.ts), here in its namespace.
@@ -70,6 +78,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 	afterAll(async () => {
 		await hub?.stop('SIGKILL');
 		for (const agent of agents) await agent.stop('SIGKILL');
+		await removeStack();
 		// The engines go with their labs: down removes their data roots.
 		await hostsDown();
 		if (dir) await rm(dir, { recursive: true, force: true });
@@ -271,5 +280,42 @@ describe('a hub and lab agents on three Docker engines', () => {
 				expect.objectContaining({ prefix: 'ag2', state: 'live' }),
 			]),
 		});
+	});
+
+	it('deploys deploy/stack.yml on the same engines: labs through its hub on both, each naming its Swarm node, and a terminal', async () => {
+		for (const agent of agents) await agent.stop();
+		const url = await deployStack(hosts, serverImage, {
+			hubPort: STACK_HUB_PORT,
+			env: { WARM_LABS: '0' },
+		});
+		const site = await fetch(`${url}/`);
+		expect(site.status).toBe(200);
+		expect(site.headers.get('content-type')).toMatch(/^text\/html/);
+		const created: CreatedLab[] = [];
+		for (let i = 0; i < 2; i++) {
+			const res = await fetch(`${url}/api/labs`, { method: 'POST' });
+			expect(res.status).toBe(201);
+			created.push((await res.json()) as CreatedLab);
+		}
+		const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']);
+		const nodes = new Map(
+			stdout
+				.trim()
+				.split('\n')
+				.map((line) => line.split(' ') as [string, string]),
+		);
+		expect(created.map((lab) => nodes.get(lab.agent!)).sort()).toEqual(
+			hosts.map((host) => host.name).sort(),
+		);
+		const lab = created[0]!;
+		const terminal = new TerminalClient(
+			`ws://127.0.0.1:${STACK_HUB_PORT}/api/labs/${lab.id}/terminals/hap1`,
+			{ token: lab.token },
+		);
+		await terminal.waitFor('ubuntu@hap1', 30_000);
+		terminal.type('echo stack-$((6*7))\r');
+		await terminal.waitFor('stack-42');
+		terminal.ws.close(1000);
+		await removeStack();
 	});
 });
