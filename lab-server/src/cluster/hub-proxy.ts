@@ -158,7 +158,9 @@ export function proxyUpgrade(
 		const headers = forwardedHeaders(req, options);
 		headers.connection = 'Upgrade';
 		headers.upgrade = req.headers.upgrade;
-		let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
+		// The path as the hub routed it (normalized like the agent will): the agent sees that lab.
+		const target = new URL(req.url ?? '/', 'http://hub');
+		let text = `${req.method} ${target.pathname}${target.search} HTTP/1.1\r\n`;
 		for (const [name, value] of Object.entries(headers)) {
 			if (value === undefined) continue;
 			for (const one of [value].flat())
