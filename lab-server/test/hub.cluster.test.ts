@@ -196,6 +196,55 @@ describe('a hub and lab agents on three Docker engines', () => {
 		stream.abort();
 	});
 
+	it('passes the guide’s steps and fails over on stop-haproxy, a lab on each engine, all through the hub', async () => {
+		const onEach = AGENT_IDS.map((prefix) => labs.find((lab) => lab.id.startsWith(prefix))!);
+		const api = (lab: CreatedLab, rest: string, init: RequestInit = {}) =>
+			fetch(`${hubUrl()}/api/labs/${lab.id}${rest}`, {
+				...init,
+				headers: { ...bearer(lab), ...init.headers },
+			});
+		await Promise.all(
+			onEach.map(async (lab) => {
+				const done = await api(lab, '/checks/service/complete', { method: 'POST' });
+				expect(done.status, await done.clone().text()).toBe(200);
+				await waitFor(
+					`the guide's checks to pass on ${lab.id}`,
+					async () => {
+						const checks = (await (await api(lab, '/checks')).json()) as {
+							id: string;
+							status: string;
+						}[];
+						const passed = new Set(checks.filter((c) => c.status === 'pass').map((c) => c.id));
+						return ['install', 'version', 'config', 'service', 'vip'].every((id) => passed.has(id))
+							? true
+							: undefined;
+					},
+					60_000,
+					1_000,
+				);
+				const holder = async () => ((await (await api(lab, '')).json()) as LabView).vipHolder;
+				const before = await waitFor(
+					'a VIP holder',
+					async () => (await holder()) ?? undefined,
+					30_000,
+					250,
+				);
+				const drill = await api(lab, '/drills/stop-haproxy', { method: 'POST' });
+				expect(drill.status, await drill.clone().text()).toBe(202);
+				const after = await waitFor(
+					`the VIP to move on ${lab.id}`,
+					async () => {
+						const now = await holder();
+						return now && now !== before ? now : undefined;
+					},
+					30_000,
+					250,
+				);
+				expect(after).not.toBe(before);
+			}),
+		);
+	});
+
 	it('loses no lab when the hub restarts: the new hub routes every one from the agents’ reports', async () => {
 		await hub!.stop();
 		await startTheHub();
