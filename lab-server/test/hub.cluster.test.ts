@@ -331,7 +331,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 		});
 	});
 
-	it('deploys deploy/stack.yml on the same engines: labs through its hub on both, each naming its Swarm node, and a terminal', async () => {
+	it('deploys deploy/stack.yml on the same engines: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab', async () => {
 		for (const agent of agents) await agent.stop();
 		const url = await deployStack(hosts, serverImage, {
 			hubPort: STACK_HUB_PORT,
@@ -365,6 +365,27 @@ describe('a hub and lab agents on three Docker engines', () => {
 		terminal.type('echo stack-$((6*7))\r');
 		await terminal.waitFor('stack-42');
 		terminal.ws.close(1000);
+
+		// Draining an engine stops its agent's task: new labs go to the other engine.
+		const drained = hosts[1]!;
+		await run('docker', ['node', 'update', '--availability', 'drain', drained.name]);
+		await waitFor(
+			'the drained engine’s agent to leave the placement',
+			async () => {
+				const health = (await (await fetch(`${url}/api/health`)).json()) as {
+					agents: { node: string; state: string }[];
+				};
+				const agent = health.agents.find((a) => nodes.get(a.node) === drained.name);
+				return agent && agent.state !== 'live' ? true : undefined;
+			},
+			30_000,
+			250,
+		);
+		for (let i = 0; i < 2; i++) {
+			const res = await fetch(`${url}/api/labs`, { method: 'POST' });
+			expect(res.status).toBe(201);
+			expect(nodes.get(((await res.json()) as CreatedLab).agent!)).toBe(hosts[0]!.name);
+		}
 		await removeStack();
 	});
 });
