@@ -49,3 +49,41 @@ describe('npm run bench -- --quick --peer', () => {
 		console.log(stdout.slice(stdout.indexOf('keepalived-lab benchmarks')));
 	});
 });
+
+describe('npm run bench -- --cluster --quick', () => {
+	it('measures lab ready and echo each way, and the hub’s memory', async () => {
+		const { stdout } = await benchRun(['--cluster', '--quick', '--json']);
+		const { cluster } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+			cluster: Record<string, Record<string, number | Record<string, number>>>;
+		};
+		const figures = {
+			labReadyDirectP50: cluster.labReady?.direct,
+			labReadyHubP50: cluster.labReady?.hub,
+			echoDirectP99: cluster.echo?.direct,
+			echoHubP99: cluster.echo?.hub,
+		};
+		for (const [name, summary] of Object.entries(figures)) {
+			const value = (summary as Record<string, number> | undefined)?.[
+				name.endsWith('P50') ? 'p50' : 'p99'
+			];
+			expect(Number.isFinite(value), `${name} = ${String(value)}`).toBe(true);
+		}
+		expect(Number.isFinite(cluster.hubRssKb?.per100Terminals)).toBe(true);
+	});
+});
+
+/** `npm run bench -- <args>` as a child process; fails the test unless it exits 0. */
+async function benchRun(args: string[]): Promise<{ stdout: string }> {
+	const child = spawn('npx', ['tsx', 'bench/run.ts', ...args], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+		env: { ...process.env, LOG_LEVEL: 'warn' },
+	});
+	const out: Buffer[] = [];
+	const err: Buffer[] = [];
+	child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+	child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+	const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+	const stderr = Buffer.concat(err).toString();
+	expect(code, `bench ${args.join(' ')} exited ${code}\n${stderr.slice(-3000)}`).toBe(0);
+	return { stdout: Buffer.concat(out).toString() };
+}

@@ -47,6 +47,7 @@ import { table, type Row } from './report-table';
 import { measureThroughput, type ThroughputRun } from './throughput';
 import { comparePeer, peerJson, peerRows, type PeerPlan, type PeerResult } from './peer-compare';
 import { measureWarm, type WarmResult } from './warm';
+import { runClusterBench } from './cluster';
 
 const FIGURES = [
 	'dashboard',
@@ -162,6 +163,8 @@ interface Results {
 }
 
 async function main(): Promise<number> {
+	// The hub's cost, on processes of its own (cluster.ts): none of the figures below.
+	if (process.argv.includes('--cluster')) return runClusterBench(process.argv.slice(2));
 	const plan = parseArgs(process.argv.slice(2));
 	const deadline = Date.now() + plan.budgetMs;
 	const results: Results = { errors: [] };

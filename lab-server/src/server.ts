@@ -41,6 +41,8 @@ import { RecordingStore } from './recordings/store';
 import { markRecordings, stepLabel } from './recordings/markers';
 import { recordingRoutes } from './http/recording-routes';
 import { TERMINAL_DEFAULTS } from './terminals/options';
+import { agentRole } from './cluster/agent-role';
+import type { ClusterConfig } from './cluster/cluster-config';
 
 /** The warm pools' refill waits while the host's CPUs are busier than this share of all cores. */
 const HOST_BUSY_SHARE = 0.8;
@@ -57,6 +59,8 @@ export interface LabServerOptions {
 	terminal?: Partial<TerminalOptions>;
 	/** Whether the host is busy, for the warm pools' refill; default: its CPUs, from /proc/stat. */
 	hostBusy?: () => boolean;
+	/** The cluster's configuration (cluster/cluster-config.ts); absent: one machine, `ROLE=all`. */
+	cluster?: ClusterConfig;
 }
 
 export interface LabServer {
@@ -185,14 +189,19 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		sessions: instructorSessions,
 		onGone: async (workshop) => recordings?.removeLabs(workshop.learners.map((l) => l.labId)),
 	});
-	const sessions = browserSessions(loadSessionKey(stateDir));
+	// ROLE=agent (cluster/agent-role.ts): behind the agent key, with the hub's session and checks.
+	const agent =
+		options.cluster?.role === 'agent'
+			? agentRole({ config, cluster: options.cluster, docker, labs, host, log })
+			: null;
+	const sessions = agent?.sessions ?? browserSessions(loadSessionKey(stateDir));
 	const admission = new Admission({
 		clock,
 		// A lab waiting in the public pool is room too: taking it starts nothing.
 		hasRoom: () => labs.load < config.maxLabs || warm.ready.size > 0,
 		createPerMinute: config.labCreatePerMinute,
 	});
-	const guard = requestGuard(config);
+	const guard = agent?.guard ?? requestGuard(config);
 	const routes = [
 		route('GET', /^\/api\/health$/, async ({ res }) => health(res, docker, host)),
 		...labRoutes({
@@ -206,22 +215,25 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			warm,
 			help: workshops.help,
 		}),
-		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
-		...instructorRoutes({ sessions: instructorSessions, config }),
 		...recordingRoutes({
 			labs,
 			recordings,
 			authorizeInstructor: (req, labId) => workshops.access.authorizeRecordings(req, labId),
 		}),
+		...(agent
+			? agent.routes
+			: [
+					...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
+					...instructorRoutes({ sessions: instructorSessions, config }),
+				]),
 	];
-	const http = createServer(
-		createRequestHandler({
-			routes,
-			guard,
-			log,
-			site: options.siteDir ? staticSite(options.siteDir, config) : null,
-		}),
-	);
+	const handler = createRequestHandler({
+		routes,
+		guard,
+		log,
+		site: options.siteDir && !agent ? staticSite(options.siteDir, config) : null,
+	});
+	const http = createServer(agent ? agent.gate(handler) : handler);
 	const sockets = attachTerminalServer(http, {
 		labs,
 		terminals,
@@ -232,6 +244,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		authorizeViewer: (req, labId) => workshops.access.authorizeViewer(req, labId),
 		watch: (lab) => workshops.help.watch(lab),
 	});
+	agent?.gateUpgrades(http);
 
 	let limits: ReturnType<typeof watchNodeLimits> | null = null;
 
@@ -247,6 +260,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		warm,
 		pools,
 		async start() {
+			await agent?.start();
 			await drills.load();
 			storageQuota =
 				config.nodeDiskQuota === 'auto' && (await supportsStorageQuota(docker, options.image));

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config/config';
 import { connectDocker } from '../src/docker/engine';
 import { createLabServer } from '../src/server';
+import { loadClusterConfig } from '../src/cluster/cluster-config';
 
 const config = loadConfig(process.env);
 const image = process.env.LAB_IMAGE;
@@ -17,6 +18,7 @@ const server = createLabServer({
 	image,
 	siteDir: null,
 	docker: connectDocker(config.dockerSocket),
+	cluster: loadClusterConfig(process.env),
 });
 const { port } = await server.start();
 process.stdout.write(`${JSON.stringify({ port })}\n`);

@@ -23,6 +23,8 @@ export interface ClientOptions {
 	ack?: boolean;
 	/** Open as a read-only viewer (`view=1`, the instructor's token). */
 	view?: boolean;
+	/** More upgrade headers (the agent key, for a request straight to a cluster agent). */
+	headers?: Record<string, string>;
 }
 
 export class TerminalClient {
@@ -39,7 +41,7 @@ export class TerminalClient {
 	#decoder = new TextDecoder();
 
 	constructor(url: string, options: ClientOptions = {}) {
-		const headers: Record<string, string> = {};
+		const headers: Record<string, string> = { ...options.headers };
 		if (options.token) headers.authorization = `Bearer ${options.token}`;
 		const view = options.view ? '&view=1' : '';
 		this.ws = new WebSocket(`${url}?term=${options.term ?? 'main'}${view}`, {

@@ -4,6 +4,7 @@
  * server's (an ESLint rule keeps `src/` to this folder). Browser-safe: no Node imports here.
  */
 export * from './checks';
+export * from './cluster';
 export * from './drills';
 export * from './errors';
 export * from './events';

@@ -61,6 +61,8 @@ export interface LabView {
 	lastReset: LastReset | null;
 	/** A workshop lab's raised hand and takeover (help.ts); null for a self-paced lab. */
 	help: LabHelp | null;
+	/** In a cluster: the Swarm node id of the engine that runs the lab; absent on one machine. */
+	agent?: string;
 }
 
 export interface LastReset {

@@ -18,6 +18,8 @@ import { hostHealth } from '../docker/host-health';
 import { ensureInotifyLimit } from '../docker/host-limits';
 import { ensureNodeImage } from '../docker/images';
 import { createLabServer } from '../server';
+import { startHub } from '../cluster/hub-start';
+import { loadClusterConfig } from '../cluster/cluster-config';
 import { printProgress } from './progress';
 import { runCli } from './run-cli';
 
@@ -25,7 +27,13 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 runCli(async () => {
 	const config = loadConfig(process.env);
+	const cluster = loadClusterConfig(process.env);
 	const log = pino({ level: config.logLevel, base: undefined });
+	// The hub holds no lab and needs no Docker engine (cluster/hub-server.ts).
+	if (cluster.role === 'hub') {
+		if (config.site === 'dist') await ensureSiteBuilt();
+		return startHub(config, cluster, log, config.site === 'dist' ? path.join(ROOT, 'dist') : null);
+	}
 	const docker = connectDocker(config.dockerSocket);
 	await pingDocker(docker, config.dockerSocket);
 	await ensureHostFirewall();
@@ -40,7 +48,7 @@ runCli(async () => {
 	);
 	for (const problem of host.problems)
 		console.log(`[host] ${problem.code}: new labs are refused until it is fixed`);
-	const serveSite = config.site === 'dist';
+	const serveSite = config.site === 'dist' && cluster.role === 'all';
 	if (serveSite) await ensureSiteBuilt();
 
 	const server = createLabServer({
@@ -49,6 +57,7 @@ runCli(async () => {
 		image,
 		docker,
 		siteDir: serveSite ? path.join(ROOT, 'dist') : null,
+		cluster,
 	});
 	try {
 		const { port } = await server.start();

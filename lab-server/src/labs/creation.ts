@@ -11,6 +11,7 @@ import { provisionLab, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
 import { sha256 } from '../lib/hash';
 import { newId, newToken } from '../lib/ids';
+import { labIdPrefix } from '../cluster/agent-id';
 import type { Lab, LabFields } from './lab';
 import { labLabels, type LabIdentity } from './labels';
 import type { LabManagerDeps } from './manager';
@@ -100,7 +101,7 @@ export class LabCreation {
 				createdAt: clock.now(),
 				workshop: owner.workshop ?? null,
 			};
-			id = newId();
+			id = newId(labIdPrefix());
 			this.#creating.set(id, identity.createdAt);
 			await this.#ctx.save();
 			const plan = this.plan(id, identity, owner.pooled ? 'background' : 'now');

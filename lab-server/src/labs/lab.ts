@@ -17,6 +17,7 @@ import {
 	type ResetBy,
 	type TakeoverEvent,
 } from '../api';
+import { clusterNodeField } from '../cluster/agent-id';
 import type { LabAddresses } from './subnets';
 
 export interface NodeStatus {
@@ -166,6 +167,7 @@ export function labView(lab: Lab): LabView {
 		},
 		help:
 			lab.workshop === null ? null : { hand: handView(lab), takeover: lab.takeover?.state ?? null },
+		...clusterNodeField(),
 	};
 }
 

@@ -1,0 +1,226 @@
+/**
+ * The hub (`ROLE=hub`): the site, the public API's edge (Host and Origin checks, the browser
+ * session), placement of new labs on its agents, and the routing of every later lab call, event
+ * stream and terminal to the agent its lab id names. It holds no lab and needs no Docker engine.
+ * Workshops are not served here yet (README «Роли: хаб и агенты»).
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config';
+import { originAllowed } from '../http/auth';
+import { sendJson } from '../http/body';
+import { isSecure } from '../http/cookies';
+import { HttpError } from '../http/errors';
+import { requestGuard } from '../http/guard';
+import { createRequestHandler, route, type Route, type RouteContext } from '../http/router';
+import { browserSessions, loadSessionKey } from '../http/sessions';
+import { staticSite } from '../http/static-site';
+import { systemClock, type Clock } from '../lib/clock';
+import { ID_PATTERN } from '../lib/ids';
+import { refuseUpgrade } from '../terminals/upgrade';
+import { loadAgentKey } from './agent-key';
+import { AgentRegistry } from './agent-registry';
+import type { ClusterConfig } from './cluster-config';
+import { proxyRequest, proxyUpgrade, type ForwardOptions } from './hub-proxy';
+
+const LAB_PATH = new RegExp(`^/api/labs/(${ID_PATTERN})(?:/.*)?$`);
+/** Terminal sockets passed on at once; past it an upgrade is refused (each holds two sockets). */
+const MAX_TUNNELS = 10_000;
+
+export interface HubServer {
+	http: Server;
+	agents: AgentRegistry;
+	start(): Promise<{ port: number }>;
+	stop(): Promise<void>;
+}
+
+/** The lab's agent has gone: the lab went with it. */
+export function agentGone(): HttpError {
+	return new HttpError(
+		410,
+		'agent-gone',
+		'Узел кластера недоступен, стенд потерян — создайте новый',
+	);
+}
+
+function agentUnreachable(): HttpError {
+	return new HttpError(
+		503,
+		'agent-unreachable',
+		'Узел кластера со стендом не отвечает. Повторите через несколько секунд.',
+		{ headers: { 'Retry-After': '3' } },
+	);
+}
+
+function labNotFound(): HttpError {
+	return new HttpError(404, 'lab-not-found', 'Стенд не найден.');
+}
+
+export function createHubServer(options: {
+	config: Config;
+	cluster: ClusterConfig;
+	log: Logger;
+	siteDir: string | null;
+	clock?: Clock;
+}): HubServer {
+	const { config, cluster, log } = options;
+	const key = loadAgentKey(cluster);
+	const stateDir = path.resolve(config.stateDir);
+	const agents = new AgentRegistry({
+		urls: cluster.hubAgents,
+		key,
+		pollMs: cluster.agentPollMs,
+		goneMs: cluster.agentGoneMs,
+		stateDir,
+		clock: options.clock ?? systemClock,
+		log,
+	});
+	const sessions = browserSessions(loadSessionKey(stateDir));
+	const guard = requestGuard(config);
+	const forward = (extra: Partial<ForwardOptions> = {}): ForwardOptions => ({
+		key,
+		trustProxy: config.trustProxy,
+		...extra,
+	});
+
+	/** The lab's agent, or the error its lab answers with. */
+	const ownerOf = (labId: string) => {
+		const found = agents.lookup(labId);
+		if (found.state === 'gone') throw agentGone();
+		if (found.state === 'unknown') throw labNotFound();
+		if (found.state === 'unreachable') throw agentUnreachable();
+		return found.agent;
+	};
+
+	const toLab = async ({ req, res, params }: RouteContext) => {
+		const agent = ownerOf(params[0]!);
+		await proxyRequest(req, res, agent.url, forward()).catch((error: unknown) => {
+			if (error instanceof HttpError) throw error;
+			// No log of its own: the router logs the 503 (and a gone agent's 410 is no fault here).
+			throw agents.lookup(params[0]!).state === 'gone' ? agentGone() : agentUnreachable();
+		});
+	};
+
+	const notHere = async () => {
+		throw new HttpError(
+			501,
+			'not-in-cluster',
+			'Занятия в кластере пока не поддерживаются: их проводит сервер, запущенный одной машиной (ROLE=all).',
+		);
+	};
+
+	const routes: Route[] = [
+		route('GET', /^\/api\/health$/, async ({ res }) => {
+			const list = agents.list();
+			const live = list.filter((agent) => agent.state === 'live').length;
+			sendJson(res, live > 0 ? 200 : 503, {
+				ok: live > 0,
+				agents: list.map((agent) => ({
+					prefix: agent.prefix,
+					node: agent.node,
+					state: agent.state,
+					labs: agent.capacity?.labs ?? null,
+					maxLabs: agent.capacity?.maxLabs ?? null,
+				})),
+			});
+		}),
+		route('POST', /^\/api\/labs$/, async ({ req, res }) => {
+			const session = sessions.hashOf(req, res, isSecure(req, config.trustProxy));
+			// Each agent counts its own labs; the session's share is over all of them.
+			const held = await agents.sessionLabs(session);
+			if (held >= config.maxLabsPerClient) {
+				throw new HttpError(
+					429,
+					'too-many-labs',
+					`У вас уже есть стендов: ${held}. Завершите один из них, прежде чем запускать новый.`,
+				);
+			}
+			const agent = agents.pick();
+			if (!agent) {
+				throw new HttpError(
+					503,
+					'cluster-full',
+					'Все узлы кластера заняты или недоступны. Попробуйте запустить стенд через минуту.',
+					{ headers: { 'Retry-After': '30' } },
+				);
+			}
+			agents.placed(agent);
+			await proxyRequest(req, res, agent.url, forward({ session })).catch((error: unknown) => {
+				if (error instanceof HttpError) throw error;
+				log.warn({ agent: agent.url, err: error }, 'agent did not answer a new lab');
+				throw agentUnreachable();
+			});
+		}),
+		...(['GET', 'POST', 'PUT', 'DELETE'] as const).map((method) => route(method, LAB_PATH, toLab)),
+		...(['GET', 'POST', 'PUT', 'DELETE'] as const).map((method) =>
+			route(method, /^\/api\/(?:workshops|instructor)(?:\/.*)?$/, notHere),
+		),
+	];
+
+	const http = createServer(
+		createRequestHandler({
+			routes,
+			guard,
+			log,
+			site: options.siteDir ? staticSite(options.siteDir, config) : null,
+		}),
+	);
+	const tunnels = new Set<Duplex>();
+	http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+		socket.on('error', () => undefined);
+		try {
+			guard.checkHost(req);
+			if (!originAllowed(req, config.allowedOrigins)) {
+				throw new HttpError(
+					403,
+					'origin-not-allowed',
+					'Терминал можно открыть только со страницы курса.',
+				);
+			}
+			const labId = LAB_PATH.exec(new URL(req.url ?? '/', 'http://hub').pathname)?.[1];
+			if (!labId) throw new HttpError(404, 'not-found', 'Такого терминала нет.');
+			if (tunnels.size >= MAX_TUNNELS) {
+				throw new HttpError(503, 'hub-busy', 'Хаб кластера перегружен. Повторите через минуту.');
+			}
+			const agent = ownerOf(labId);
+			tunnels.add(socket);
+			socket.on('close', () => tunnels.delete(socket));
+			proxyUpgrade(req, socket, head, agent.url, forward(), (error) => {
+				log.warn({ agent: agent.url, err: error }, 'agent did not take a terminal');
+				refuseUpgrade(
+					socket,
+					agents.lookup(labId).state === 'gone' ? agentGone() : agentUnreachable(),
+				);
+			});
+		} catch (error) {
+			refuseUpgrade(socket, error);
+		}
+	});
+
+	return {
+		http,
+		agents,
+		async start() {
+			await agents.start();
+			await new Promise<void>((resolve, reject) => {
+				http.once('error', reject);
+				http.listen(config.port, config.host, () => {
+					http.off('error', reject);
+					resolve();
+				});
+			});
+			const port = (http.address() as { port: number }).port;
+			log.info({ host: config.host, port, agents: cluster.hubAgents.length }, 'hub listening');
+			return { port };
+		},
+		async stop() {
+			agents.stop();
+			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+			for (const socket of tunnels) socket.destroy();
+			http.closeAllConnections();
+			await closed;
+		},
+	};
+}

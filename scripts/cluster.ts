@@ -1,0 +1,123 @@
+/**
+ * `npm run cluster:up` / `cluster:down` (as root): the lab as a Swarm stack (deploy/stack.yml) on
+ * the project's test hosts (test-hosts.ts): two more engines beside this machine's, labelled for
+ * labs, the node and server images copied to them, the agent key a Swarm secret, the stack
+ * deployed, and the hub's URL printed once it has both agents. `down` removes all of it (the
+ * extra engines take their labs with them).
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadConfig } from '../lab-server/src/config/config';
+import { connectDocker } from '../lab-server/src/docker/engine';
+import { ensureNodeImage } from '../lab-server/src/docker/images';
+import { ensureServerImage } from './cluster-image';
+import { hostsDown, hostsUp, type TestHost } from './test-hosts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const STACK = 'klab';
+const SECRET = 'klab_agent_key';
+const HUB_PORT = 8080;
+const AGENT_PORT = 4322;
+const READY_MS = 180_000;
+
+/**
+ * Deploys deploy/stack.yml on hosts that are up with `serverImage` loaded (the agents on them,
+ * the hub on this machine's engine) and resolves with the hub's URL once every agent is live.
+ */
+export async function deployStack(
+	hosts: readonly TestHost[],
+	serverImage: string,
+	options: { hubPort?: number; env?: Record<string, string> } = {},
+): Promise<string> {
+	const hubPort = options.hubPort ?? HUB_PORT;
+	for (const host of hosts) {
+		await run('docker', ['node', 'update', '--label-add', 'klab.labs=true', host.name]);
+	}
+	const secret = run('docker', ['secret', 'create', SECRET, '-']);
+	secret.child.stdin!.end(randomBytes(32).toString('base64'));
+	await secret;
+	const agents = hosts.map((host) => `http://${host.address}:${AGENT_PORT}`).join(',');
+	await run(
+		'docker',
+		['stack', 'deploy', '--prune', '-c', path.join(ROOT, 'deploy/stack.yml'), STACK],
+		{
+			env: {
+				...process.env,
+				TAG: serverImage,
+				HUB_AGENTS: agents,
+				HUB_PORT: String(hubPort),
+				...options.env,
+			},
+		},
+	);
+	const url = `http://127.0.0.1:${hubPort}`;
+	const deadline = Date.now() + READY_MS;
+	for (;;) {
+		const health = await fetch(`${url}/api/health`)
+			.then(async (res) => (await res.json()) as { agents?: { state: string }[] })
+			.catch(() => null);
+		const live = health?.agents?.filter((agent) => agent.state === 'live').length ?? 0;
+		if (live === hosts.length) return url;
+		if (Date.now() > deadline) {
+			throw new Error(
+				`the hub at ${url} has ${live} of ${hosts.length} agents live after ${READY_MS / 1000} s: see "docker service ps ${STACK}_agent" and "docker service logs ${STACK}_agent"`,
+			);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+	}
+}
+
+async function up(): Promise<void> {
+	const config = loadConfig(process.env);
+	const nodeImage = await ensureNodeImage(
+		connectDocker(config.dockerSocket),
+		() => undefined,
+		config,
+	);
+	const serverImage = await ensureServerImage(ROOT);
+	const hosts = await hostsUp(2, [nodeImage, serverImage]);
+	const url = await deployStack(hosts, serverImage);
+	console.log(`\n  keepalived-lab on ${hosts.length} engines: ${url}/\n`);
+}
+
+/** Removes the stack, its secret and the hub's volume (the test hosts stay up). */
+export async function removeStack(): Promise<void> {
+	await run('docker', ['stack', 'rm', STACK]).catch(() => undefined);
+	// `stack rm` returns before the tasks are gone; the secret and volumes wait for them.
+	const deadline = Date.now() + 60_000;
+	while (Date.now() < deadline) {
+		const { stdout } = await run('docker', [
+			'ps',
+			'-aq',
+			'--filter',
+			`label=com.docker.stack.namespace=${STACK}`,
+		]);
+		if (stdout.trim() === '') break;
+		await new Promise((resolve) => setTimeout(resolve, 500));
+	}
+	await run('docker', ['secret', 'rm', SECRET]).catch(() => undefined);
+	await run('docker', ['volume', 'rm', `${STACK}_hub-state`]).catch(() => undefined);
+}
+
+async function down(): Promise<void> {
+	await removeStack();
+	await hostsDown();
+}
+
+// Run as `npm run cluster:up|down`; imported (the cluster test), nothing runs.
+if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
+	const command = process.argv[2];
+	const task = command === 'up' ? up : command === 'down' ? down : null;
+	if (!task) {
+		console.error('usage: npm run cluster:up | npm run cluster:down');
+		process.exit(2);
+	}
+	task().catch((error: unknown) => {
+		console.error(`cluster ${command} failed: ${(error as Error).message}`);
+		process.exit(1);
+	});
+}
