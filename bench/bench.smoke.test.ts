@@ -1,6 +1,7 @@
 /**
- * The benchmark cannot rot: `npm test` runs `npm run bench -- --quick --peer --recordings --json` as a user would
- * (a child process, real server, real labs) and requires every figure to come out as a number.
+ * The benchmark cannot rot: `npm test` runs `npm run bench -- --quick --peer --recordings --json`
+ * as a user would (a child process, real server, real labs) and requires every figure, the
+ * opt-in ones included, to come out as a number.
  * It checks that the benchmark runs, not what it measures: figures are read by people, never
  * asserted against targets in a test.
  */

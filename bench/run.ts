@@ -18,9 +18,9 @@
  * - `recordings`, only with `--recordings` (or `--only recordings`): what recording every
  *   terminal costs: echo and a throughput stream in a lab of this server against one on a server
  *   of its own with `RECORDINGS=0`, in alternating rounds, and the size of an hour's recording,
- *   the guide's session typed key by key (`--quick`: estimated from the rounds' recording)
- *   (recordings.ts). First among this server's figures, so that it carries that one lab only,
- *   as the other server does; the lab is removed after;
+ *   the guide's session typed key by key (`--quick`: without its failover) (recordings.ts).
+ *   First among this server's figures, so that it carries that one lab only, as the other
+ *   server does; the lab is removed after;
  * - `lab-ready`: POST /api/labs → both prompts, one lab at a time (lab-ready.ts);
  * - `echo`: keystroke echo with 50 idle terminals open (echo.ts);
  * - `throughput`: a 67 MB base64 stream into an ACKing client (throughput.ts);
@@ -113,7 +113,7 @@ function parseArgs(argv: readonly string[]): Plan {
 	let peer = false;
 	/** Likewise the dashboard's: its workshop boots a lab per learner (40) on top of the rest. */
 	let dashboard = false;
-	/** And the recordings': a second server, and minutes typing the guide's session. */
+	/** And the recordings': a second server, and the guide's session typed key by key. */
 	let recordings = false;
 	const only = new Set<Figure>();
 	for (let i = 0; i < argv.length; i++) {
@@ -163,8 +163,8 @@ function parseArgs(argv: readonly string[]): Plan {
 		dashboardLearners: quick ? 4 : 40,
 		dashboardRounds: quick ? 2 : 5,
 		peer: { rounds: quick ? 2 : 6, echoPerRound: quick ? 50 : 100, ctrlcPerRound: quick ? 3 : 5 },
-		// Quick: the fewest rounds that still swap the order, and no typed session (minutes of it).
-		recordings: { rounds: quick ? 2 : 10, echoPerRound: quick ? 40 : 150, typedSession: !quick },
+		// Quick: the fewest rounds that still swap the order, and no 8 s wait for a failover.
+		recordings: { rounds: quick ? 2 : 10, echoPerRound: quick ? 40 : 150, failover: !quick },
 		budgetMs: (quick ? 15 : 45) * 60_000,
 	};
 }
