@@ -9,7 +9,8 @@ import { closingLineReporter } from './scripts/closing-line-reporter';
  * - `docker-cluster`: the test hosts (scripts/test-hosts.ts), two more Docker engines on this
  *   machine in one Swarm with the first;
  * - `e2e`: Debian's chromium driven by playwright-core against the built site and a real lab;
- * - `bench`: `npm run bench -- --quick` once, so that a broken benchmark fails the tests.
+ * - `bench`: `npm run bench -- --quick --peer --recordings --json` and `-- --cluster --quick --json`
+ *   once each, so that a broken benchmark fails the tests.
  */
 export default defineConfig({
 	test: {

@@ -1,18 +1,23 @@
 /**
- * The benchmark cannot rot: `npm test` runs `npm run bench -- --quick --peer --json` as a user would
- * (a child process, real server, real labs) and requires every figure to come out as a number.
+ * The benchmark cannot rot: `npm test` runs `npm run bench -- --quick --peer --recordings --json`
+ * as a user would (a child process, real server, real labs) and requires every figure, the
+ * opt-in ones included, to come out as a number.
  * It checks that the benchmark runs, not what it measures: figures are read by people, never
  * asserted against targets in a test.
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-describe('npm run bench -- --quick --peer', () => {
+describe('npm run bench -- --quick --peer --recordings', () => {
 	it('runs every figure once and prints each as a number in its JSON line', async () => {
-		const child = spawn('npx', ['tsx', 'bench/run.ts', '--quick', '--peer', '--json'], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-			env: { ...process.env, LOG_LEVEL: 'warn' },
-		});
+		const child = spawn(
+			'npx',
+			['tsx', 'bench/run.ts', '--quick', '--peer', '--recordings', '--json'],
+			{
+				stdio: ['ignore', 'pipe', 'pipe'],
+				env: { ...process.env, LOG_LEVEL: 'warn' },
+			},
+		);
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -35,6 +40,10 @@ describe('npm run bench -- --quick --peer', () => {
 			'peerEchoP50Ratio',
 			'peerEchoP99Ratio',
 			'peerThroughputRatio',
+			'recordingKiBPerHour',
+			'recordingsEchoP50Ratio',
+			'recordingsEchoP99Ratio',
+			'recordingsThroughputRatio',
 			'resumeP50Ms',
 			'resumeP95Ms',
 			'stoppedLabDiskMiB',

@@ -97,7 +97,7 @@ export class Harness {
 	 */
 	static async start(
 		maxLabs: number,
-		/** `env`: more of the server's environment (the recordings bench's `RECORDINGS=0`). */
+		/** `env`: more of the server's environment (the recordings figure's `RECORDINGS=0`). */
 		options: { warmLabs?: number; env?: Record<string, string> } = {},
 	): Promise<Harness> {
 		const socket = loadConfig(process.env).dockerSocket;

@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --peer] [-- --dashboard] [-- --only <figure>]`: the lab server's figures from
- * the README's «Benchmarks» targets, measured on a real server started here (127.0.0.1, port 0,
- * a temporary STATE_DIR) with real Docker and real WebSockets, against their targets.
+ * `npm run bench [-- --quick] [-- --json] [-- --peer] [-- --dashboard] [-- --recordings]
+ * [-- --only <figure>]`: the lab server's figures from the README's «Benchmarks» targets,
+ * measured on a real server started here (127.0.0.1, port 0, a temporary STATE_DIR) with real
+ * Docker and real WebSockets, against their targets.
  *
  * stdout gets the table and, with `--json`, one JSON object as its last line; progress goes to
  * stderr. Everything the run starts is removed at the end, after a failure and on Ctrl-C.
@@ -14,6 +15,12 @@
  *   labs (80 containers) beside the others; `--quick --dashboard` runs it with 4;
  * - `warm`: a lab from the warm pool, POST /api/labs → both prompts, on a server of its own with
  *   `WARM_LABS=2`, how soon the pool is full again, and a learner's echo while it refills (warm.ts);
+ * - `recordings`, only with `--recordings` (or `--only recordings`): what recording every
+ *   terminal costs: echo and a throughput stream in a lab of this server against one on a server
+ *   of its own with `RECORDINGS=0`, in alternating rounds, and the size of an hour's recording,
+ *   the guide's session typed key by key (`--quick`: without its failover) (recordings.ts).
+ *   First among this server's figures, so that it carries that one lab only, as the other
+ *   server does; the lab is removed after;
  * - `lab-ready`: POST /api/labs → both prompts, one lab at a time (lab-ready.ts);
  * - `echo`: keystroke echo with 50 idle terminals open (echo.ts);
  * - `throughput`: a 67 MB base64 stream into an ACKing client (throughput.ts);
@@ -46,6 +53,13 @@ import { round, summarize } from './stats';
 import { table, type Row } from './report-table';
 import { measureThroughput, type ThroughputRun } from './throughput';
 import { comparePeer, peerJson, peerRows, type PeerPlan, type PeerResult } from './peer-compare';
+import {
+	measureRecordings,
+	recordingsJson,
+	recordingsRows,
+	type RecordingsPlan,
+	type RecordingsResult,
+} from './recordings';
 import { measureWarm, type WarmResult } from './warm';
 import { runClusterBench } from './cluster';
 
@@ -60,8 +74,11 @@ const FIGURES = [
 	'capacity',
 	'resume',
 	'peer',
+	'recordings',
 ] as const;
 type Figure = (typeof FIGURES)[number];
+/** Figures that run only when asked for (`--peer`, `--dashboard`, `--recordings` or `--only`). */
+const OPT_IN: ReadonlySet<Figure> = new Set(['peer', 'dashboard', 'recordings']);
 
 interface Plan {
 	quick: boolean;
@@ -84,6 +101,7 @@ interface Plan {
 	dashboardLearners: number;
 	dashboardRounds: number;
 	peer: PeerPlan;
+	recordings: RecordingsPlan;
 	/** The whole run, cleanup excluded. */
 	budgetMs: number;
 }
@@ -95,6 +113,8 @@ function parseArgs(argv: readonly string[]): Plan {
 	let peer = false;
 	/** Likewise the dashboard's: its workshop boots a lab per learner (40) on top of the rest. */
 	let dashboard = false;
+	/** And the recordings': a second server, and the guide's session typed key by key. */
+	let recordings = false;
 	const only = new Set<Figure>();
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i]!;
@@ -102,6 +122,7 @@ function parseArgs(argv: readonly string[]): Plan {
 		else if (arg === '--json') json = true;
 		else if (arg === '--peer') peer = true;
 		else if (arg === '--dashboard') dashboard = true;
+		else if (arg === '--recordings') recordings = true;
 		else if (arg === '--only' || arg.startsWith('--only=')) {
 			const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
 			for (const name of (value ?? '').split(',')) {
@@ -114,7 +135,7 @@ function parseArgs(argv: readonly string[]): Plan {
 			}
 		} else {
 			throw new TypeError(
-				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--peer] [--dashboard] [--only ${FIGURES.join('|')}]`,
+				`unknown argument "${arg}"; usage: npm run bench -- [--quick] [--json] [--peer] [--dashboard] [--recordings] [--only ${FIGURES.join('|')}]`,
 			);
 		}
 	}
@@ -122,9 +143,10 @@ function parseArgs(argv: readonly string[]): Plan {
 		quick,
 		json,
 		only: new Set([
-			...(only.size > 0 ? only : FIGURES.filter((f) => f !== 'peer' && f !== 'dashboard')),
+			...(only.size > 0 ? only : FIGURES.filter((f) => !OPT_IN.has(f))),
 			...(peer ? (['peer'] as const) : []),
 			...(dashboard ? (['dashboard'] as const) : []),
+			...(recordings ? (['recordings'] as const) : []),
 		]),
 		labReadySamples: quick ? 4 : 20,
 		warmSamples: quick ? 3 : 10,
@@ -141,6 +163,8 @@ function parseArgs(argv: readonly string[]): Plan {
 		dashboardLearners: quick ? 4 : 40,
 		dashboardRounds: quick ? 2 : 5,
 		peer: { rounds: quick ? 2 : 6, echoPerRound: quick ? 50 : 100, ctrlcPerRound: quick ? 3 : 5 },
+		// Quick: the fewest rounds that still swap the order, and no 8 s wait for a failover.
+		recordings: { rounds: quick ? 2 : 10, echoPerRound: quick ? 40 : 150, failover: !quick },
 		budgetMs: (quick ? 15 : 45) * 60_000,
 	};
 }
@@ -158,6 +182,7 @@ interface Results {
 	batchReady?: ReadySample[];
 	resume?: ResumeResult;
 	peer?: PeerResult;
+	recordings?: RecordingsResult;
 	dashboard?: DashboardResult;
 	errors: { figure: Figure; message: string }[];
 }
@@ -222,6 +247,10 @@ async function main(): Promise<number> {
 		});
 		await run('warm', async () => {
 			results.warm = await measureWarm(plan.warmSamples, plan.warmEchoRounds, deadline);
+		});
+		// Next, while the main server has no lab: the server it is measured against has one too.
+		await run('recordings', async () => {
+			results.recordings = await measureRecordings(harness, plan.recordings, deadline);
 		});
 		await run('lab-ready', async () => {
 			results.labReady = await measureLabReady(harness, plan.labReadySamples, deadline);
@@ -485,6 +514,14 @@ function report(plan: Plan, results: Results): void {
 	if (results.peer) rows.push(...peerRows(results.peer));
 	else missing('peer', 'terminal path vs the node-pty peer', '≤ 1.0× the peer');
 
+	if (results.recordings) rows.push(...recordingsRows(results.recordings));
+	else
+		missing(
+			'recordings',
+			'recordings on vs off, and an hour’s size',
+			'≤ 1 MiB an hour (a file’s cap)',
+		);
+
 	const notes: string[] = [];
 	if (results.warm) {
 		const post = summarize(results.warm.times.map((s) => s.postMs));
@@ -563,6 +600,7 @@ function report(plan: Plan, results: Results): void {
 			resumeP95Ms: value(results.resume && summarize(results.resume.times).p95),
 			stoppedLabDiskMiB: value(results.resume && summarize(results.resume.diskMb).p50),
 			...(results.peer ? peerJson(results.peer, value) : {}),
+			...(results.recordings ? recordingsJson(results.recordings, value) : {}),
 			...(results.dashboard
 				? {
 						dashboardUpdateP50Ms: value(summarize(results.dashboard.updateMs).p50),
