@@ -51,7 +51,11 @@ export function createRequestHandler(deps: {
 			} else throw new HttpError(404, 'not-found', 'Страница не найдена.');
 		} catch (error) {
 			const { status, body, headers } = errorResponse(error);
-			if (status >= 500) log.error({ err: error, path: url.pathname }, 'request failed');
+			// An HttpError of 5xx is a state the server knows and answers (an agent away, the
+			// engine busy: warn); anything else that ends here is a bug (error).
+			if (status >= 500 && error instanceof HttpError) {
+				log.warn({ status, code: error.code, path: url.pathname }, 'request refused');
+			} else if (status >= 500) log.error({ err: error, path: url.pathname }, 'request failed');
 			if (!res.headersSent) {
 				for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 				sendJson(res, status, body);

@@ -102,7 +102,11 @@ export class RecordingStore {
 			let size = found?.size ?? 0;
 			if (!found) {
 				const header = headerLine(cols, rows, startedMs / 1000);
-				await handle.write(header);
+				// A failed write (a full disk) must not leave the handle to the garbage collector.
+				await handle.write(header).catch(async (error: unknown) => {
+					await handle.close();
+					throw error;
+				});
 				size = Buffer.byteLength(header);
 				used.bytes += size;
 			}
