@@ -219,7 +219,11 @@ export async function hostsDown(): Promise<void> {
 	for (const host of state.hosts) {
 		await dockerOn(host.socket, 'swarm', 'leave', '--force').catch(() => undefined);
 	}
-	if (state.swarmInit) await dockerOn(null, 'swarm', 'leave', '--force').catch(() => undefined);
+	if (state.swarmInit) {
+		await dockerOn(null, 'swarm', 'leave', '--force').catch(() => undefined);
+		// `swarm init` made it and `swarm leave` keeps it: it is ours to remove.
+		await dockerOn(null, 'network', 'rm', 'docker_gwbridge').catch(() => undefined);
+	}
 	for (const host of state.hosts) {
 		try {
 			process.kill(host.pid, 'SIGTERM');

@@ -134,5 +134,7 @@ describe('test hosts: three Docker engines in one Swarm on this machine', () => 
 			'{{.Swarm.LocalNodeState}}',
 		]);
 		expect(swarm.trim()).toBe('inactive');
+		const { stdout: networks } = await run('docker', ['network', 'ls', '--format', '{{.Name}}']);
+		expect(networks.split('\n')).not.toContain('docker_gwbridge');
 	});
 });
