@@ -20,6 +20,7 @@ import { browserSessions, loadSessionKey } from './http/sessions';
 import { Admission } from './labs/admission';
 import { labRoutes } from './http/lab-routes';
 import { createRequestHandler, route } from './http/router';
+import { listen } from './http/listen';
 import { workshopRoutes } from './http/workshop-routes';
 import { LabManager } from './labs/manager';
 import { CloseCode } from './api/protocol';
@@ -283,14 +284,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			// Recordings of labs that ended while no server ran (and whose workshop, if any, ended).
 			await recordings?.sweep((labId) => !!labs.get(labId) || workshops.hasLearner(labId));
 			pools.refill();
-			await new Promise<void>((resolve, reject) => {
-				http.once('error', reject);
-				http.listen(config.port, config.host, () => {
-					http.off('error', reject);
-					resolve();
-				});
-			});
-			const port = (http.address() as { port: number }).port;
+			const port = await listen(http, config.port, config.host);
 			log.info({ host: config.host, port }, 'lab server listening');
 			return { port };
 		},

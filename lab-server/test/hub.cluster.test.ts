@@ -31,6 +31,16 @@ const KEY = randomBytes(32).toString('base64url');
 /** Fixed ids: their first three characters start each agent's lab ids. */
 const AGENT_IDS = ['ag2', 'ag3'];
 
+/** The Swarm's nodes: id → hostname. */
+async function swarmNodes(): Promise<Map<string, string>> {
+	const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']);
+	return new Map(
+		stdout
+			.trim()
+			.split('\n')
+			.map((line) => line.split(' ') as [string, string]),
+	);
+}
 describe('a hub and lab agents on three Docker engines', () => {
 	let hosts: TestHost[] = [];
 	let serverImage = '';
@@ -105,13 +115,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 	});
 
 	it('places 6 labs created through the hub on both engines, counts a session over both; each view names its Swarm node', async () => {
-		const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']);
-		const nodes = new Map(
-			stdout
-				.trim()
-				.split('\n')
-				.map((line) => line.split(' ') as [string, string]),
-		);
+		const nodes = await swarmNodes();
 		// One browser session first: its two labs land on both agents, and its share
 		// (MAX_LABS_PER_CLIENT, 2) is counted over both, though each agent holds only one.
 		const first = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
@@ -346,13 +350,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 			expect(res.status).toBe(201);
 			created.push((await res.json()) as CreatedLab);
 		}
-		const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']);
-		const nodes = new Map(
-			stdout
-				.trim()
-				.split('\n')
-				.map((line) => line.split(' ') as [string, string]),
-		);
+		const nodes = await swarmNodes();
 		expect(created.map((lab) => nodes.get(lab.agent!)).sort()).toEqual(
 			hosts.map((host) => host.name).sort(),
 		);

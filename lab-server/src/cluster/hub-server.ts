@@ -4,6 +4,7 @@
  * stream and terminal to the agent its lab id names. It holds no lab and needs no Docker engine.
  * Workshops are not served here yet (README «Роли: хаб и агенты»).
  */
+import { listen } from '../http/listen';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -204,14 +205,7 @@ export function createHubServer(options: {
 		agents,
 		async start() {
 			await agents.start();
-			await new Promise<void>((resolve, reject) => {
-				http.once('error', reject);
-				http.listen(config.port, config.host, () => {
-					http.off('error', reject);
-					resolve();
-				});
-			});
-			const port = (http.address() as { port: number }).port;
+			const port = await listen(http, config.port, config.host);
 			log.info({ host: config.host, port, agents: cluster.hubAgents.length }, 'hub listening');
 			return { port };
 		},
