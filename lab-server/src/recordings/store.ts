@@ -61,6 +61,8 @@ export class RecordingStore {
 	#options: RecordingStoreOptions;
 	/** Open recordings by lab, for the markers and for flushing before a read. */
 	#open = new Map<string, Map<string, Recording>>();
+	/** Recordings whose session is gone and whose last writes are under way, per lab. */
+	#closing = new Map<string, Set<Promise<void>>>();
 	/** Each lab's bytes on disk (and queued), once one of its recordings has opened. */
 	#used = new Map<string, Promise<{ bytes: number }>>();
 
@@ -145,7 +147,19 @@ export class RecordingStore {
 	async close(key: SessionKey, recording: Recording): Promise<void> {
 		const open = this.#open.get(key.labId);
 		if (open?.get(termId(key)) === recording) open.delete(termId(key));
-		await recording.close();
+		// Until its last write is on disk, a read of the lab's recordings waits for it too.
+		const closing = this.#closing.get(key.labId) ?? new Set<Promise<void>>();
+		this.#closing.set(key.labId, closing);
+		const done = recording.close();
+		closing.add(done);
+		try {
+			await done;
+		} finally {
+			closing.delete(done);
+			if (closing.size === 0 && this.#closing.get(key.labId) === closing) {
+				this.#closing.delete(key.labId);
+			}
+		}
 	}
 
 	/** A marker in every open recording of the lab. */
@@ -241,8 +255,12 @@ export class RecordingStore {
 		return used;
 	}
 
+	/** Waits until what the lab's recordings queued, open or closing, is written. */
 	async #flush(labId: string): Promise<void> {
-		await Promise.all([...(this.#open.get(labId)?.values() ?? [])].map((r) => r.flushed()));
+		await Promise.all([
+			...[...(this.#open.get(labId)?.values() ?? [])].map((r) => r.flushed()),
+			...(this.#closing.get(labId) ?? []),
+		]);
 	}
 }
 
