@@ -109,5 +109,27 @@ it("the instructor replays the learner's terminal with asciinema-player and its 
 	expect(await dialog.locator('.ap-marker-container, .ap-marker').count()).toBeGreaterThan(0);
 	await clean(dashboard, 'recordings-dashboard-player');
 	await instructor.close();
+});
+
+it('the player dialog reads in the dark theme too', async () => {
+	const instructor = await browser.newContext({
+		viewport: { width: 1440, height: 900 },
+		locale: 'ru-RU',
+		colorScheme: 'dark',
+	});
+	const dashboard = await instructor.newPage();
+	await dashboard.goto(`${base}${workshop.instructorUrl}`);
+	await dashboard.getByRole('button', { name: 'Запись сессии: Анна Петрова' }).click();
+	const dialog = dashboard.getByRole('dialog', { name: 'Запись сессии: Анна Петрова' });
+	await dialog.locator('.ap-player').waitFor({ timeout: 30_000 });
+	await dialog.getByRole('button', { name: /Шаг 3\. Установка keepalived/ }).click();
+	await waitForText(
+		'the player',
+		() => dialog.locator('.ap-term-text').innerText(),
+		'ubuntu@hap1',
+		15_000,
+	);
+	await clean(dashboard, 'recordings-dashboard-player-dark');
+	await instructor.close();
 	await learner.close();
 });
