@@ -4,7 +4,8 @@
  * instructor's stream (`GET /api/workshops/:id/events`) open. Then, in rounds, every learner
  * opens another step page (`PUT /api/labs/:id/viewing`, what their page says on a step change),
  * the PUTs spread over SPREAD_MS: the time from each learner's request to the instructor's
- * stream carrying their row with the new step. Also what a fresh dashboard costs: `GET
+ * stream carrying their row with the new step, and to the instructor's page in Chromium showing
+ * it (dashboard-page.ts; when the site is built). Also what a fresh dashboard costs: `GET
  * /api/workshops/:id` with N learners, and a new stream's first event (the whole view).
  */
 import { courseSteps } from '../lab-server/src/course/steps';
@@ -16,6 +17,7 @@ import {
 	type WorkshopHead,
 } from '../lab-server/src/api';
 import { readSse } from '../lab-server/testing/sse-reader';
+import { DashboardPage, SITE_DIR, dashboardPageSkipped, wallNow } from './dashboard-page';
 import { Harness, progress } from './harness';
 import { sleep } from './terminal';
 
@@ -29,6 +31,10 @@ export interface DashboardResult {
 	learners: number;
 	/** A learner's PUT → their row on the instructor's stream, ms. */
 	updateMs: number[];
+	/** A learner's PUT → their row showing the step on the instructor's page in Chromium, ms. */
+	pageMs: number[];
+	/** Why `pageMs` is empty (no built site, no Chromium), or null. */
+	pageSkipped: string | null;
 	/** `GET /api/workshops/:id` with every learner in, ms. */
 	getMs: number[];
 	/** A new stream → its first event (the whole view), ms. */
@@ -48,9 +54,14 @@ export async function measureDashboard(
 	deadline: number,
 ): Promise<DashboardResult> {
 	progress(`dashboard: a workshop for ${learners} learners, ${rounds} rounds of step changes`);
-	const harness = await Harness.start(learners + 1, { env: { INSTRUCTOR_SECRET: SECRET } });
+	const pageSkipped = dashboardPageSkipped();
+	const harness = await Harness.start(learners + 1, {
+		env: { INSTRUCTOR_SECRET: SECRET },
+		...(pageSkipped ? {} : { siteDir: SITE_DIR }),
+	});
 	const { base } = harness;
 	let workshop: CreatedWorkshop | null = null;
+	let page: DashboardPage | null = null;
 	const instructor = () => ({ authorization: `Bearer ${workshop!.instructorToken}` });
 	try {
 		const created = await fetch(`${base}/api/workshops`, {
@@ -102,19 +113,27 @@ export async function measureDashboard(
 			await fresh.closed;
 		}
 
-		const steps = courseSteps().map((s) => s.slug);
+		if (pageSkipped) progress(`dashboard: no page figure: ${pageSkipped}`);
+		else page = await DashboardPage.open(`${base}${workshop.instructorUrl}`, learners);
+
+		const steps = courseSteps();
 		const updateMs: number[] = [];
+		const pageMs: number[] = [];
 		const fromAll = stream.events.length;
 		let rowBytes = 0;
 		let rows = 0;
 		for (let round = 0; round < rounds; round++) {
 			if (Date.now() > deadline) throw new Error('dashboard: out of time');
-			const slug = steps[(round % (steps.length - 1)) + 1]!;
+			const step = steps[(round % (steps.length - 1)) + 1]!;
+			const slug = step.slug;
 			const from = stream.events.length;
+			const roundStart = wallNow();
+			const putAt = new Map<string, number>();
 			await Promise.all(
 				labs.map(async (lab, i) => {
 					await sleep((SPREAD_MS * i) / labs.length);
 					const t0 = performance.now();
+					putAt.set(lab.id, wallNow());
 					const put = await fetch(`${base}/api/labs/${lab.id}/viewing`, {
 						method: 'PUT',
 						headers: { 'content-type': 'application/json', authorization: `Bearer ${lab.token}` },
@@ -133,6 +152,19 @@ export async function measureDashboard(
 					rows++;
 				}),
 			);
+			if (page) {
+				// The cell reads «{order}. {title}» (instructor.stepOf).
+				const shown = await page.shownAt(
+					`${step.order}. ${step.title}`,
+					roundStart,
+					UPDATE_TIMEOUT_MS,
+				);
+				for (const [labId, at] of putAt) {
+					const drawn = shown.get(labId);
+					if (drawn === undefined) throw new Error(`dashboard: ${labId} never drawn`);
+					pageMs.push(drawn - at);
+				}
+			}
 			progress(`  round ${round + 1}/${rounds}: ${labs.length} step changes seen`);
 		}
 		const eventsPerChange = (stream.events.length - fromAll) / (rounds * labs.length);
@@ -140,6 +172,8 @@ export async function measureDashboard(
 		return {
 			learners,
 			updateMs,
+			pageMs,
+			pageSkipped,
 			getMs,
 			firstEventMs,
 			viewBytes,
@@ -148,6 +182,7 @@ export async function measureDashboard(
 			poolReadyMs,
 		};
 	} finally {
+		await page?.close();
 		// The workshop's end removes its labs one at a time; the harness then removes the rest.
 		if (workshop) {
 			await fetch(`${base}/api/workshops/${workshop.id}`, {

@@ -97,8 +97,11 @@ export class Harness {
 	 */
 	static async start(
 		maxLabs: number,
-		/** `env`: more of the server's environment (the recordings figure's `RECORDINGS=0`). */
-		options: { warmLabs?: number; env?: Record<string, string> } = {},
+		/**
+		 * `env`: more of the server's environment (the recordings figure's `RECORDINGS=0`);
+		 * `siteDir`: the built site to serve too (the dashboard's page figure).
+		 */
+		options: { warmLabs?: number; env?: Record<string, string>; siteDir?: string } = {},
 	): Promise<Harness> {
 		const socket = loadConfig(process.env).dockerSocket;
 		const docker = connectDocker(socket);
@@ -132,7 +135,7 @@ export class Harness {
 			config,
 			log,
 			image,
-			siteDir: null,
+			siteDir: options.siteDir ?? null,
 			docker: ownLabsOnly(docker),
 			...(terminal ? { terminal } : {}),
 		});

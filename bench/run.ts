@@ -495,6 +495,26 @@ function report(plan: Plan, results: Results): void {
 					? `${verdict(update.p95 <= 1000)} (only ${d.learners} learners)`
 					: verdict(update.p95 <= 1000),
 		});
+		if (d.pageMs.length > 0) {
+			const page = summarize(d.pageMs);
+			rows.push({
+				figure: `dashboard: a learner's step change → the instructor's page in Chromium, ${d.learners} learners (n=${page.n})`,
+				p50: `p50 ${ms(page.p50)}`,
+				tail: `p95 ${ms(page.p95)} / p99 ${ms(page.p99)}`,
+				target: dashboardTarget,
+				met:
+					d.learners < 40
+						? `${verdict(page.p95 <= 1000)} (only ${d.learners} learners)`
+						: verdict(page.p95 <= 1000),
+			});
+		} else
+			rows.push({
+				figure: `dashboard: the instructor's page in Chromium: not measured (${d.pageSkipped})`,
+				p50: '–',
+				tail: '–',
+				target: dashboardTarget,
+				met: '–',
+			});
 		rows.push({
 			figure: `dashboard: GET /api/workshops/:id, ${d.learners} learners (n=${get.n})`,
 			p50: `p50 ${ms(get.p50)}`,

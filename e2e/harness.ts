@@ -9,16 +9,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import pino from 'pino';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { testConfig } from '../lab-server/testing/test-config';
 import { connectDocker } from '../lab-server/src/docker/engine';
+import { launchChromium } from '../lab-server/testing/chromium';
 import { removeServerLabs } from '../lab-server/testing/test-labs';
 import { createLabServer, type LabServer } from '../lab-server/src/server';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const SHOTS = path.join(ROOT, 'e2e/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface E2E {
 	server: LabServer;
@@ -42,17 +42,7 @@ export async function startE2E(name: string, env: Record<string, string> = {}): 
 		docker,
 	});
 	const { port } = await server.start();
-	const browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		args: [
-			'--headless',
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-	});
+	const browser = await launchChromium();
 	await mkdir(SHOTS, { recursive: true });
 	return {
 		server,
