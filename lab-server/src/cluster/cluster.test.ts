@@ -91,6 +91,7 @@ describe('pickAgent', () => {
 			diskFreeMb: 5000,
 			inotifyFree: 1000,
 			problems: [],
+			draining: false,
 			...extra,
 		},
 		placedSince: 0,
@@ -108,9 +109,13 @@ describe('pickAgent', () => {
 		expect(pickAgent([capacity('aaa', 3), busy])?.capacity.agentId).toBe('aaa');
 	});
 
-	it('skips a full agent and one that reports a problem; none left is null', () => {
+	it('skips a full agent, one that reports a problem and a drained one; none left is null', () => {
 		expect(
-			pickAgent([capacity('aaa', 10), capacity('bbb', 0, { problems: ['low disk'] })]),
+			pickAgent([
+				capacity('aaa', 10),
+				capacity('bbb', 0, { problems: ['low disk'] }),
+				capacity('ccc', 0, { draining: true }),
+			]),
 		).toBeNull();
 	});
 });
