@@ -22,7 +22,6 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const STACK = 'klab';
 const SECRET = 'klab_agent_key';
 const HUB_PORT = 8080;
-const AGENT_PORT = 4322;
 const READY_MS = 180_000;
 
 /**
@@ -41,7 +40,8 @@ export async function deployStack(
 	const secret = run('docker', ['secret', 'create', SECRET, '-']);
 	secret.child.stdin!.end(randomBytes(32).toString('base64'));
 	await secret;
-	const agents = hosts.map((host) => `http://${host.address}:${AGENT_PORT}`).join(',');
+	// The agents register with the hub (HUB_URL), at this manager's Swarm address.
+	const { stdout: manager } = await run('docker', ['info', '--format', '{{.Swarm.NodeAddr}}']);
 	await run(
 		'docker',
 		['stack', 'deploy', '--prune', '-c', path.join(ROOT, 'deploy/stack.yml'), STACK],
@@ -49,7 +49,7 @@ export async function deployStack(
 			env: {
 				...process.env,
 				TAG: serverImage,
-				HUB_AGENTS: agents,
+				HUB_URL: `http://${manager.trim()}:${hubPort}`,
 				HUB_PORT: String(hubPort),
 				...options.env,
 			},

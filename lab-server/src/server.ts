@@ -297,6 +297,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return { port };
 		},
 		async stop() {
+			agent?.stop();
 			limits?.stop();
 			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
 			sockets.closeAll(CloseCode.SERVER_RESTARTING, 'server restarting');

@@ -531,12 +531,21 @@ describe('a hub and lab agents on three Docker engines', () => {
 		});
 	});
 
-	it('deploys deploy/stack.yml on the same engines: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab but serves its own', async () => {
+	it('deploys deploy/stack.yml on the same engines, the agents registering with the hub: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab but serves its own', async () => {
 		for (const agent of agents) await agent.stop();
 		const url = await deployStack(hosts, serverImage, {
 			hubPort: STACK_HUB_PORT,
 			env: { WARM_LABS: '0' },
 		});
+		// No list of agents given: both registered themselves (HUB_URL), and are asked from then on.
+		const { stdout: hubEnv } = await run('docker', [
+			'service',
+			'inspect',
+			'--format',
+			'{{json .Spec.TaskTemplate.ContainerSpec.Env}}',
+			'klab_hub',
+		]);
+		expect(hubEnv).toContain('"HUB_AGENTS="');
 		const site = await fetch(`${url}/`);
 		expect(site.status).toBe(200);
 		expect(site.headers.get('content-type')).toMatch(/^text\/html/);

@@ -52,7 +52,7 @@ const savedSchema = z.array(
 );
 
 export interface AgentRegistryDeps {
-	/** `HUB_AGENTS`. */
+	/** `HUB_AGENTS`; more come by registration (`register`). */
 	urls: readonly string[];
 	key: string;
 	pollMs: number;
@@ -65,12 +65,15 @@ export interface AgentRegistryDeps {
 export class AgentRegistry {
 	#byPrefix = new Map<string, AgentEntry>();
 	#deps: AgentRegistryDeps;
+	/** Every URL asked: `HUB_AGENTS`, the ones known before a restart, and registered ones. */
+	#urls: Set<string>;
 	#startedAt = 0;
 	#timer: ReturnType<typeof setInterval> | null = null;
 	#file: ReturnType<typeof stateFile<z.infer<typeof savedSchema>>>;
 
 	constructor(deps: AgentRegistryDeps) {
 		this.#deps = deps;
+		this.#urls = new Set(deps.urls);
 		this.#file = stateFile({
 			dir: deps.stateDir,
 			name: 'cluster-agents.json',
@@ -85,6 +88,8 @@ export class AgentRegistry {
 		this.#startedAt = this.#deps.clock.now();
 		for (const saved of await this.#file.read()) {
 			this.#byPrefix.set(saved.prefix, { ...saved, capacity: null, seenAt: null, placedSince: 0 });
+			// A registered agent is asked again after the hub's restart, before it registers anew.
+			this.#urls.add(saved.url);
 		}
 		await this.poll();
 		this.#timer = setInterval(() => void this.poll(), this.#deps.pollMs);
@@ -99,7 +104,18 @@ export class AgentRegistry {
 	/** Asks every agent for its capacity, at once; an agent that does not answer is left as it was. */
 	async poll(): Promise<void> {
 		const timeout = Math.max(this.#deps.pollMs, 1000);
-		await Promise.all(this.#deps.urls.map((url) => this.#ask(url, timeout)));
+		await Promise.all([...this.#urls].map((url) => this.#ask(url, timeout)));
+	}
+
+	/**
+	 * An agent that registered itself (`HUB_URL`, authenticated by the key): asked from now on,
+	 * at once the first time. Its report, with the key, is what makes it an agent.
+	 */
+	async register(url: string): Promise<void> {
+		if (this.#urls.has(url)) return;
+		this.#urls.add(url);
+		this.#deps.log.info({ url }, 'agent registered');
+		await this.#ask(url, Math.max(this.#deps.pollMs, 1000));
 	}
 
 	/** The agent a lab id names, and whether it is there. */

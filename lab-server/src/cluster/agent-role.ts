@@ -51,6 +51,8 @@ const shardBody = z
 	})
 	.strict();
 const drainBody = z.object({ draining: z.boolean() }).strict();
+/** How often an agent with `HUB_URL` registers again (a restarted hub learns it within this). */
+const REGISTER_MS = 5_000;
 
 export interface AgentRole {
 	/** The hub's forwarded session: the agent issues no cookie of its own. */
@@ -64,8 +66,12 @@ export interface AgentRole {
 	): (req: IncomingMessage, res: ServerResponse) => void;
 	/** Puts the key check in front of every `upgrade` listener the server has now. */
 	gateUpgrades(http: Server): void;
-	/** Learns the engine's Swarm node id (every lab view names it). */
+	/**
+	 * Learns the engine's Swarm node id (every lab view names it), and with `HUB_URL` starts
+	 * registering with the hub.
+	 */
 	start(): Promise<void>;
+	stop(): void;
 	/** Drained by the operator: no new lab, no pool refilled, the labs it holds served. */
 	readonly draining: boolean;
 	/**
@@ -105,6 +111,22 @@ export function agentRole(deps: {
 	const agentId = deps.cluster.agentId!;
 	setAgentPrefix(agentId);
 	let node: string | null = null;
+	let registering: ReturnType<typeof setInterval> | null = null;
+	/** Tells the hub at `HUB_URL` where this agent is; a hub away is asked again next time. */
+	const register = async (hubUrl: string, url: string) => {
+		try {
+			const res = await fetch(`${hubUrl}/api/cluster/agents`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+				body: JSON.stringify({ url }),
+				signal: AbortSignal.timeout(REGISTER_MS),
+			});
+			if (!res.ok) log.warn({ hubUrl, status: res.status }, 'the hub refused the registration');
+			await res.body?.cancel();
+		} catch (error) {
+			log.debug({ hubUrl, err: error }, 'the hub did not take the registration');
+		}
+	};
 	const unauthorized = () =>
 		new HttpError(401, 'agent-key-required', 'Агент принимает запросы только от хаба кластера.');
 
@@ -194,10 +216,25 @@ export function agentRole(deps: {
 		},
 		async start() {
 			draining = (await drainFile.read()).draining;
-			const info = (await docker.info()) as { Swarm?: { NodeID?: string } };
+			const info = (await docker.info()) as { Swarm?: { NodeID?: string; NodeAddr?: string } };
 			node = info.Swarm?.NodeID || null;
 			setClusterNode(node);
 			log.info({ agentId, node, draining }, 'lab agent: serving the hub only');
+			const { hubUrl } = deps.cluster;
+			if (!hubUrl) return;
+			const address = info.Swarm?.NodeAddr;
+			const url = deps.cluster.agentUrl ?? (address ? `http://${address}:${config.port}` : null);
+			if (!url) {
+				log.error('HUB_URL without AGENT_URL outside a Swarm: the hub cannot be told where I am');
+				return;
+			}
+			void register(hubUrl, url);
+			registering = setInterval(() => void register(hubUrl, url), REGISTER_MS);
+			registering.unref();
+		},
+		stop() {
+			if (registering) clearInterval(registering);
+			registering = null;
 		},
 	};
 }

@@ -10,11 +10,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Config } from '../config/config';
 import { originAllowed } from '../http/auth';
-import { sendJson } from '../http/body';
+import { readJson, sendJson, sendNoContent } from '../http/body';
 import { isSecure } from '../http/cookies';
-import { HttpError } from '../http/errors';
+import { HttpError, parseBody } from '../http/errors';
 import { requestGuard } from '../http/guard';
 import { createRequestHandler, route, type Route, type RouteContext } from '../http/router';
 import { browserSessions, loadSessionKey } from '../http/sessions';
@@ -34,6 +35,18 @@ import { hubWorkshops } from './hub-workshops';
 const LAB_PATH = new RegExp(`^/api/labs/(${ID_PATTERN})(?:/.*)?$`);
 /** A learner's recordings: for their workshop's instructor only (workshops/access.ts). */
 const RECORDINGS_PATH = new RegExp(`^/api/labs/${ID_PATTERN}/recordings(?:/.*)?$`);
+/** `POST /api/cluster/agents`: the agent's base URL, as `HUB_AGENTS` would list it. */
+const registerBody = z
+	.object({
+		url: z
+			.string()
+			.max(200)
+			.refine((url) => {
+				const parsed = URL.canParse(url) ? new URL(url) : null;
+				return parsed?.protocol === 'http:' && parsed.origin === url;
+			}, 'ожидается адрес вида http://host:port'),
+	})
+	.strict();
 /** Terminal sockets passed on at once; past it an upgrade is refused (each holds two sockets). */
 const MAX_TUNNELS = 10_000;
 
@@ -147,11 +160,16 @@ export function createHubServer(options: {
 	/** Creates passed on and not answered yet: counted against the caps like the agents' labs. */
 	const creating: { session: string; ip: string | null }[] = [];
 
-	/** `npm run cluster:drain` (scripts/cluster.ts): the operator, holding the agent key. */
-	const drain = async ({ req, res, params }: RouteContext) => {
+	/** The operator's and the agents' own calls to the hub carry the agent key as Bearer. */
+	const requireKey = (req: IncomingMessage) => {
 		if (!keyMatches(bearer(req), key)) {
 			throw new HttpError(401, 'agent-key-required', 'Нужен ключ агентов кластера.');
 		}
+	};
+
+	/** `npm run cluster:drain` (scripts/cluster.ts): the operator, holding the agent key. */
+	const drain = async ({ req, res, params }: RouteContext) => {
+		requireKey(req);
 		const agent = await agents.drain(params[0]!, req.method === 'POST');
 		if (!agent) {
 			throw new HttpError(404, 'agent-not-found', 'Живого агента на этом узле кластера нет.');
@@ -223,6 +241,13 @@ export function createHubServer(options: {
 		}),
 		...(['GET', 'POST', 'PUT', 'DELETE'] as const).map((method) => route(method, LAB_PATH, toLab)),
 		...workshops.routes,
+		// An agent with `HUB_URL` registers itself here (agent-role.ts): no HUB_AGENTS list needed.
+		route('POST', /^\/api\/cluster\/agents$/, async ({ req, res }) => {
+			requireKey(req);
+			const { url } = parseBody(registerBody, await readJson(req));
+			await agents.register(url);
+			sendNoContent(res);
+		}),
 		route('POST', /^\/api\/cluster\/nodes\/([a-z0-9]{1,64})\/drain$/, drain),
 		route('DELETE', /^\/api\/cluster\/nodes\/([a-z0-9]{1,64})\/drain$/, drain),
 	];

@@ -1,8 +1,8 @@
 /**
- * The hub counts the per-address cap and the creation rate over all its agents (each agent
- * counts only its own labs, so a learner could otherwise multiply both by the number of agents).
- * The agents here are stand-ins that speak the agent API (capacity, holders, a new lab): what
- * is under test is the hub's count, not the labs.
+ * The hub with stand-in agents that speak the agent API (capacity, holders, a new lab): what is
+ * under test is the hub's own part, not the labs. It counts the per-address cap and the creation
+ * rate over all its agents (each agent counts only its own labs, so a learner could otherwise
+ * multiply both by the number of agents), and learns agents that register themselves.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -79,13 +79,14 @@ describe('the hub’s caps over all agents', () => {
 	let agents: StandIn[] = [];
 	let hub: HubServer | null = null;
 
-	const startHub = async (env: Record<string, string>) => {
-		dir = await mkdtemp(path.join(tmpdir(), 'klab-hub-limits-'));
+	let base = '';
+	const startHub = async (env: Record<string, string>, listed = true) => {
+		dir = await mkdtemp(path.join(tmpdir(), 'klab-hub-'));
 		agents = [await standIn('aaa'), await standIn('bbb')];
 		const all = {
 			ROLE: 'hub',
 			AGENT_KEY: KEY,
-			HUB_AGENTS: agents.map((agent) => agent.url).join(','),
+			HUB_AGENTS: listed ? agents.map((agent) => agent.url).join(',') : '',
 			STATE_DIR: dir,
 			PORT: '0',
 			HOST: '127.0.0.1',
@@ -98,8 +99,8 @@ describe('the hub’s caps over all agents', () => {
 			siteDir: null,
 		});
 		const { port } = await hub.start();
-		return (init: RequestInit = {}) =>
-			fetch(`http://127.0.0.1:${port}/api/labs`, { method: 'POST', ...init });
+		base = `http://127.0.0.1:${port}`;
+		return (init: RequestInit = {}) => fetch(`${base}/api/labs`, { method: 'POST', ...init });
 	};
 
 	afterEach(async () => {
@@ -149,5 +150,26 @@ describe('the hub’s caps over all agents', () => {
 		const [lab] = agents.flatMap((agent) => agent.labs);
 		expect(lab).toMatchObject({ ip: '127.0.0.1' });
 		expect(lab!.session).not.toBe('f'.repeat(64));
+	});
+
+	it('learns an agent that registers with the key, and only with it', async () => {
+		const create = await startHub({}, false);
+		const register = (url: string, key = KEY) =>
+			fetch(`${base}/api/cluster/agents`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+				body: JSON.stringify({ url }),
+			});
+		// No agent yet: nowhere to put a lab.
+		expect((await create()).status).toBe(503);
+		expect((await register(agents[0]!.url, `${KEY}x`)).status).toBe(401);
+		const bad = await register(`${agents[0]!.url}/path`);
+		expect(bad.status).toBe(400);
+		expect(await bad.json()).toMatchObject({ error: { code: 'bad-request' } });
+		expect((await register(agents[0]!.url)).status).toBe(204);
+		expect((await create()).status).toBe(201);
+		expect(agents[0]!.labs).toHaveLength(1);
+		const health = await fetch(`${base}/api/health`);
+		expect(await health.json()).toMatchObject({ agents: [{ prefix: 'aaa', state: 'live' }] });
 	});
 });
