@@ -20,7 +20,7 @@ import type {
 	WorkshopHead,
 	WorkshopView,
 } from '../src/api';
-import { AGENT_KEY_HEADER } from '../src/api/cluster';
+import { AGENT_INSTRUCTOR_HEADER, AGENT_KEY_HEADER } from '../src/api/cluster';
 import { ensureHostFirewall } from '../src/docker/host-firewall';
 import { hostsDown, hostsUp, type TestHost } from '../../scripts/test-hosts';
 import { ensureServerImage } from '../../scripts/cluster-image';
@@ -318,6 +318,13 @@ describe('a hub and lab agents on three Docker engines', () => {
 			250,
 		);
 		console.log(`workshop pool of 2 over 2 agents ready in ${Date.now() - filling} ms`);
+		// One on each engine: each agent's own share, asked straight with the hub's word.
+		for (const i of [0, 1]) {
+			const share = await fetch(`${agentUrl(i)}/api/workshops/${workshop.id}`, {
+				headers: { [AGENT_KEY_HEADER]: KEY, [AGENT_INSTRUCTOR_HEADER]: workshop.id },
+			});
+			expect(((await share.json()) as WorkshopView).pool.ready).toBe(1);
+		}
 
 		const stream = new AbortController();
 		const live = await fetch(`${hubUrl()}/api/workshops/${workshop.id}/events`, {
@@ -417,6 +424,17 @@ describe('a hub and lab agents on three Docker engines', () => {
 			headers: { [AGENT_KEY_HEADER]: KEY },
 		});
 		expect(straight.status).toBe(403);
+		// Seats 3, two taken: the pool keeps one lab ready over both agents, not one on each.
+		const settled = await waitFor(
+			'the pool to settle',
+			async () => {
+				const now = await view();
+				return now.pool.starting === 0 ? now.pool : undefined;
+			},
+			30_000,
+			250,
+		);
+		expect(settled).toEqual({ ready: 1, starting: 0 });
 		opened = { ...workshop, learners: joined.map((lab) => lab.id) };
 	});
 

@@ -192,6 +192,61 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 		return new Map([...shares].filter(([, share]) => share > 0));
 	};
 
+	/**
+	 * How many labs each agent should keep ready for the workshop: as many as the class still
+	 * needs (its pool, no more than its seats left), what an agent holds (ready or booting)
+	 * first, the rest by free places. An agent's share goes with its own learners as its seats
+	 * (learners + share), so an agent never boots past its share by itself — a join there uses
+	 * one up — and the hub hands out the next ones (`rebalance`, after each join).
+	 */
+	const shareOut = (workshop: Workshop, parts: { agent: AgentEntry; view: WorkshopView }[]) => {
+		const seated = parts.reduce((sum, part) => sum + part.view.learners.length, 0);
+		let left = Math.max(0, Math.min(workshop.pool, workshop.seats - seated));
+		const shares = new Map<string, { agent: AgentEntry; share: number; learners: number }>();
+		const held = (part: (typeof parts)[number]) => part.view.pool.ready + part.view.pool.starting;
+		for (const part of [...parts].sort((a, b) => held(b) - held(a))) {
+			const share = Math.min(held(part), left);
+			left -= share;
+			shares.set(part.agent.prefix, {
+				agent: part.agent,
+				share,
+				learners: part.view.learners.length,
+			});
+		}
+		for (const [agent, more] of spread(left)) {
+			const entry = shares.get(agent.prefix) ?? { agent, share: 0, learners: 0 };
+			shares.set(agent.prefix, { ...entry, share: entry.share + more });
+		}
+		return [...shares.values()];
+	};
+
+	/** Gives each agent its share (creating it where there is none); the labs placed. */
+	const putShares = async (workshop: Workshop, shares: ReturnType<typeof shareOut>) => {
+		const placed = await Promise.all(
+			shares.map(async ({ agent, share, learners }) => {
+				const shard: WorkshopShard = {
+					code: workshop.code,
+					title: workshop.title,
+					seats: learners + share,
+					pool: share,
+					createdAt: workshop.createdAt,
+					instructorTokenHash: workshop.instructorTokenHash,
+				};
+				try {
+					const res = await call(agent, 'PUT', `/api/agent/workshops/${workshop.id}`, {
+						body: shard,
+					});
+					if (!res.ok) throw new Error(`answered ${res.status}: ${await res.text()}`);
+					return share;
+				} catch (error) {
+					log.warn({ agent: agent.url, err: error }, 'agent did not take a workshop share');
+					return 0;
+				}
+			}),
+		);
+		return placed.reduce((sum, share) => sum + share, 0);
+	};
+
 	const asInstructor =
 		(handle: (workshop: Workshop, ctx: RouteContext) => Promise<void>) =>
 		async (ctx: RouteContext) =>
@@ -239,7 +294,8 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 				(part.agent.capacity?.draining ? -1_000_000 : 0) +
 				part.view.pool.ready * 1000 +
 				part.view.pool.starting;
-			target = parts.sort((a, b) => rank(b) - rank(a))[0]?.agent ?? null;
+			const best = parts.sort((a, b) => rank(b) - rank(a))[0];
+			target = best && best.view.pool.ready > 0 ? best.agent : null;
 		}
 		if (!target) {
 			throw new HttpError(
@@ -261,6 +317,10 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 			await save();
 		}
 		await relay(res, answer);
+		// A lab of the pool was taken: the next one goes where there is room (still one join
+		// at a time, so the next join sees the shares this one left).
+		if (answer.status === 201)
+			await putShares(workshop, shareOut(workshop, await shardViews(workshop)));
 	};
 
 	const routes: Route[] = [
@@ -282,30 +342,8 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 				starting: 0,
 				ended: false,
 			};
-			const shares = spread(workshop.pool);
-			const placed = await Promise.all(
-				[...shares].map(async ([agent, pool]) => {
-					const shard: WorkshopShard = {
-						code: workshop.code,
-						title: workshop.title,
-						seats: workshop.seats,
-						pool,
-						createdAt: workshop.createdAt,
-						instructorTokenHash: workshop.instructorTokenHash,
-					};
-					try {
-						const res = await call(agent, 'PUT', `/api/agent/workshops/${workshop.id}`, {
-							body: shard,
-						});
-						if (!res.ok) throw new Error(`answered ${res.status}: ${await res.text()}`);
-						return pool;
-					} catch (error) {
-						log.warn({ agent: agent.url, err: error }, 'agent did not take a workshop share');
-						return 0;
-					}
-				}),
-			);
-			if (placed.every((pool) => pool === 0)) {
+			const shares = shareOut(workshop, []);
+			if ((await putShares(workshop, shares)) === 0) {
 				throw new HttpError(
 					503,
 					'cluster-full',
@@ -316,7 +354,7 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 			workshops.set(workshop.id, workshop);
 			await save();
 			log.info(
-				{ workshopId: workshop.id, shares: [...shares].map(([a, n]) => [a.prefix, n]) },
+				{ workshopId: workshop.id, shares: shares.map((s) => [s.agent.prefix, s.share]) },
 				'workshop created across agents',
 			);
 			const created: CreatedWorkshop = {
