@@ -488,6 +488,13 @@ describe('a hub and lab agents on three Docker engines', () => {
 			);
 			expect(status).toBe(200);
 		}
+		// Its share of the workshop came back with it: the dashboard still lists both learners.
+		const dashboard = await fetch(`${hubUrl()}/api/workshops/${opened!.id}`, {
+			headers: { authorization: `Bearer ${opened!.instructorToken}` },
+		});
+		expect(((await dashboard.json()) as WorkshopView).learners.map((l) => l.labId)).toEqual(
+			opened!.learners,
+		);
 		// The drain outlived the restart; lifted, the agent takes labs again (the next test).
 		expect(await health()).toMatchObject({ state: 'live', draining: true });
 		const lifted = await drain('DELETE');
