@@ -49,8 +49,8 @@ import { InstructorSessions } from '../workshops/instructor-sessions';
 import { workshopStore } from '../workshops/store';
 import { DEFAULT_TITLE, newCode, normalizeCode, type Workshop } from '../workshops/workshop';
 import type { AgentEntry, AgentRegistry } from './agent-registry';
-import { freePlaces } from './placement';
 import { streamAcross } from './hub-workshop-stream';
+import { shareOut, type Share, type SharePart, type Taker } from './workshop-shares';
 
 const WORKSHOP = `^/api/workshops/(${ID_PATTERN})`;
 const path = (rest: string) => new RegExp(`${WORKSHOP}${rest}$`);
@@ -176,52 +176,17 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 	};
 	const viewOf = async (workshop: Workshop) => merge(workshop, await shardViews(workshop));
 
-	/** Splits `pool` labs over the agents that take labs, by their free places. */
-	const spread = (pool: number): Map<AgentEntry, number> => {
-		const takers = live().filter(
-			(agent) => agent.capacity!.problems.length === 0 && !agent.capacity!.draining,
+	/** The agents that take new labs now, for the workshops' shares (workshop-shares.ts). */
+	const takers = () =>
+		live().flatMap((agent): Taker[] =>
+			agent.capacity && agent.capacity.problems.length === 0 && !agent.capacity.draining
+				? [{ ...agent, capacity: agent.capacity }]
+				: [],
 		);
-		const shares = new Map<AgentEntry, number>(takers.map((agent) => [agent, 0]));
-		for (let i = 0; i < pool && takers.length > 0; i++) {
-			const room = (agent: AgentEntry) =>
-				freePlaces({ capacity: agent.capacity!, placedSince: agent.placedSince }) -
-				shares.get(agent)!;
-			const best = takers.reduce((a, b) => (room(b) > room(a) ? b : a));
-			shares.set(best, shares.get(best)! + 1);
-		}
-		return new Map([...shares].filter(([, share]) => share > 0));
-	};
-
-	/**
-	 * How many labs each agent should keep ready for the workshop: as many as the class still
-	 * needs (its pool, no more than its seats left), what an agent holds (ready or booting)
-	 * first, the rest by free places. An agent's share goes with its own learners as its seats
-	 * (learners + share), so an agent never boots past its share by itself — a join there uses
-	 * one up — and the hub hands out the next ones (`rebalance`, after each join).
-	 */
-	const shareOut = (workshop: Workshop, parts: { agent: AgentEntry; view: WorkshopView }[]) => {
-		const seated = parts.reduce((sum, part) => sum + part.view.learners.length, 0);
-		let left = Math.max(0, Math.min(workshop.pool, workshop.seats - seated));
-		const shares = new Map<string, { agent: AgentEntry; share: number; learners: number }>();
-		const held = (part: (typeof parts)[number]) => part.view.pool.ready + part.view.pool.starting;
-		for (const part of [...parts].sort((a, b) => held(b) - held(a))) {
-			const share = Math.min(held(part), left);
-			left -= share;
-			shares.set(part.agent.prefix, {
-				agent: part.agent,
-				share,
-				learners: part.view.learners.length,
-			});
-		}
-		for (const [agent, more] of spread(left)) {
-			const entry = shares.get(agent.prefix) ?? { agent, share: 0, learners: 0 };
-			shares.set(agent.prefix, { ...entry, share: entry.share + more });
-		}
-		return [...shares.values()];
-	};
+	const shareOf = (workshop: Workshop, parts: SharePart[]) => shareOut(workshop, parts, takers());
 
 	/** Gives each agent its share (creating it where there is none); the labs placed. */
-	const putShares = async (workshop: Workshop, shares: ReturnType<typeof shareOut>) => {
+	const putShares = async (workshop: Workshop, shares: Share[]) => {
 		const placed = await Promise.all(
 			shares.map(async ({ agent, share, learners }) => {
 				const shard: WorkshopShard = {
@@ -320,7 +285,7 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 		// A lab of the pool was taken: the next one goes where there is room (still one join
 		// at a time, so the next join sees the shares this one left).
 		if (answer.status === 201)
-			await putShares(workshop, shareOut(workshop, await shardViews(workshop)));
+			await putShares(workshop, shareOf(workshop, await shardViews(workshop)));
 	};
 
 	const routes: Route[] = [
@@ -342,7 +307,7 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 				starting: 0,
 				ended: false,
 			};
-			const shares = shareOut(workshop, []);
+			const shares = shareOf(workshop, []);
 			if ((await putShares(workshop, shares)) === 0) {
 				throw new HttpError(
 					503,
