@@ -403,6 +403,38 @@ describe('a hub and lab agents on three Docker engines', () => {
 		await viewer.waitFor('seen-42', 10_000);
 		viewer.ws.close(1000);
 		learner.ws.close(1000);
+		// Help and takeover on the other engine, seen on the hub's dashboard.
+		const hand = await fetch(`${hubUrl()}/api/labs/${boris.id}/help`, {
+			method: 'POST',
+			headers: { ...bearer(boris), 'content-type': 'application/json' },
+			body: JSON.stringify({ message: 'Помогите' }),
+		});
+		expect(hand.status).toBe(204);
+		const asked = await fetch(
+			`${hubUrl()}/api/workshops/${workshop.id}/learners/${boris.id}/takeover`,
+			{ method: 'POST', headers: instructor },
+		);
+		expect(asked.status).toBe(202);
+		expect((await view()).learners[1]).toMatchObject({
+			hand: { message: 'Помогите' },
+			takeover: 'asked',
+		});
+		const ended = await fetch(
+			`${hubUrl()}/api/workshops/${workshop.id}/learners/${boris.id}/takeover`,
+			{ method: 'DELETE', headers: instructor },
+		);
+		expect(ended.status).toBe(204);
+		// Борис's recordings: his own and his instructor's to read, not another learner's.
+		const recordings = (headers: Record<string, string>) =>
+			fetch(`${hubUrl()}/api/labs/${boris.id}/recordings`, { headers });
+		for (const headers of [instructor, bearer(boris)]) {
+			const res = await recordings(headers);
+			expect(res.status).toBe(200);
+			expect(await res.json()).toEqual(
+				expect.arrayContaining([expect.objectContaining({ node: 'hap1', term: 'main' })]),
+			);
+		}
+		expect((await recordings(bearer(joined[0]!))).status).toBe(403);
 		// A lab of no workshop cannot be watched; an unknown workshop is a clear 404.
 		const stranger = labs[0]!;
 		const refused = new TerminalClient(

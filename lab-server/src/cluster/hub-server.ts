@@ -144,9 +144,10 @@ export function createHubServer(options: {
 	const toLab = async ({ req, res, params }: RouteContext) => {
 		const labId = params[0]!;
 		const agent = ownerOf(labId);
-		// A learner's recordings open to their workshop's instructor, checked here.
+		// A learner's recordings open to the learner (the agent checks the lab's token) and to
+		// their workshop's instructor, checked here.
 		const pathname = new URL(req.url ?? '/', 'http://hub').pathname;
-		const instructor = RECORDINGS_PATH.test(pathname) ? workshops.instructorFor(req, labId) : null;
+		const instructor = RECORDINGS_PATH.test(pathname) ? workshops.instructorIf(req, labId) : null;
 		await proxyToAgent(req, res, agent, labId, forward(instructor ? { instructor } : {}));
 	};
 

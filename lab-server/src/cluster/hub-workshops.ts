@@ -31,7 +31,7 @@ import {
 	type WorkshopShard,
 } from '../api/cluster';
 import type { Config } from '../config/config';
-import { bearer, setInstructorCookie } from '../http/auth';
+import { bearer, instructorToken, setInstructorCookie } from '../http/auth';
 import { readJson, sendJson, sendNoContent } from '../http/body';
 import { isSecure } from '../http/cookies';
 import { HttpError, parseBody } from '../http/errors';
@@ -82,6 +82,13 @@ export interface HubWorkshops {
 	 * here; null when the lab is no learner's of a workshop the hub knows (the agent refuses).
 	 */
 	instructorFor(req: IncomingMessage, labId: string): string | null;
+	/**
+	 * The same for a call the lab's learner may make too (the recordings): the workshop, if the
+	 * caller is its instructor by the workshop's token or a sign-in; null otherwise, without a
+	 * refusal and without taking the token for a guess at the secret (it may be the learner's
+	 * own, which the agent checks).
+	 */
+	instructorIf(req: IncomingMessage, labId: string): string | null;
 }
 
 export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
@@ -483,6 +490,13 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 			for (const saved of await store.read()) {
 				workshops.set(saved.id, { ...saved, ready: new Map(), starting: 0, ended: false });
 			}
+		},
+		instructorIf(req, labId) {
+			const workshop = learnerWorkshop(labId);
+			if (!workshop || !config.instructorSecret) return null;
+			if (instructorSessions.current(req) !== null) return workshop.id;
+			const token = instructorToken(req, workshop.id);
+			return token && access.isInstructorToken(workshop, token) ? workshop.id : null;
 		},
 		instructorFor(req, labId) {
 			const workshop = learnerWorkshop(labId);
