@@ -68,6 +68,11 @@ async function standIn(agentId: string): Promise<StandIn> {
 			});
 			return send(201, { id: `${agentId}${labs.length}`.padEnd(10, '0'), token: 't' });
 		}
+		// A workshop's share is taken, but never shows a lab ready (its pool still booting).
+		if (url.pathname.startsWith('/api/agent/workshops/') && req.method === 'PUT') {
+			res.writeHead(204).end();
+			return;
+		}
 		return send(404, {});
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -171,5 +176,31 @@ describe('the hub’s caps over all agents', () => {
 		expect(agents[0]!.labs).toHaveLength(1);
 		const health = await fetch(`${base}/api/health`);
 		expect(await health.json()).toMatchObject({ agents: [{ prefix: 'aaa', state: 'live' }] });
+	});
+
+	it('counts a browser’s joins over all agents: the sixth in a row is refused by the hub', async () => {
+		const secret = 's'.repeat(32);
+		await startHub({ INSTRUCTOR_SECRET: secret });
+		const opened = await fetch(`${base}/api/workshops`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ pool: 2 }),
+		});
+		expect(opened.status).toBe(201);
+		const { code } = (await opened.json()) as { code: string };
+		const join = (cookie?: string) =>
+			fetch(`${base}/api/workshops/${code}/join`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+				body: JSON.stringify({ name: 'Анна' }),
+			});
+		const first = await join();
+		expect(first.status).toBe(503);
+		expect(await first.json()).toMatchObject({ error: { code: 'pool-refilling' } });
+		const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+		for (let i = 0; i < 4; i++) expect((await join(cookie)).status).toBe(503);
+		const sixth = await join(cookie);
+		expect(sixth.status).toBe(429);
+		expect(await sixth.json()).toMatchObject({ error: { code: 'too-many-joins' } });
 	});
 });

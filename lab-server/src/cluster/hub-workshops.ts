@@ -46,6 +46,7 @@ import { sha256 } from '../lib/hash';
 import { ID_PATTERN, newId, newToken } from '../lib/ids';
 import { workshopAccess } from '../workshops/access';
 import { InstructorSessions } from '../workshops/instructor-sessions';
+import { JoinBudgets } from '../workshops/joining';
 import { workshopStore } from '../workshops/store';
 import { DEFAULT_TITLE, newCode, normalizeCode, type Workshop } from '../workshops/workshop';
 import type { AgentEntry, AgentRegistry } from './agent-registry';
@@ -111,6 +112,8 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 	});
 	/** Joins of one workshop, one at a time: its seats are counted over all agents. */
 	const joining = new Map<string, Promise<unknown>>();
+	/** The join budgets over all agents (each agent keeps its own too, which these keep under). */
+	const budgets = new JoinBudgets(deps.clock);
 
 	const live = () =>
 		agents.list().filter((agent) => agent.state === 'live' && agent.capacity !== null);
@@ -373,6 +376,7 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 					);
 				}
 				const session = deps.sessions.hashOf(req, res, isSecure(req, config.trustProxy));
+				budgets.take(workshop.id, session);
 				const before = joining.get(workshop.id) ?? Promise.resolve();
 				const mine = before.then(() => join(workshop, name, session, res));
 				const settled = mine.catch(() => undefined);
