@@ -3,7 +3,8 @@
  * the project's test hosts (test-hosts.ts): two more engines beside this machine's, labelled for
  * labs, the node and server images copied to them, the agent key a Swarm secret, the stack
  * deployed, and the hub's URL printed once it has both agents. `down` removes all of it (the
- * extra engines take their labs with them).
+ * extra engines take their labs with them). `drain <node> [--undo]` drains a node's agent (README
+ * «Draining a node»): no new lab goes there, its running labs stay served until they end.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,6 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const STACK = 'klab';
 const SECRET = 'klab_agent_key';
 const HUB_PORT = 8080;
-const AGENT_PORT = 4322;
 const READY_MS = 180_000;
 
 /**
@@ -40,7 +40,8 @@ export async function deployStack(
 	const secret = run('docker', ['secret', 'create', SECRET, '-']);
 	secret.child.stdin!.end(randomBytes(32).toString('base64'));
 	await secret;
-	const agents = hosts.map((host) => `http://${host.address}:${AGENT_PORT}`).join(',');
+	// The agents register with the hub (HUB_URL), at this manager's Swarm address.
+	const { stdout: manager } = await run('docker', ['info', '--format', '{{.Swarm.NodeAddr}}']);
 	await run(
 		'docker',
 		['stack', 'deploy', '--prune', '-c', path.join(ROOT, 'deploy/stack.yml'), STACK],
@@ -48,7 +49,7 @@ export async function deployStack(
 			env: {
 				...process.env,
 				TAG: serverImage,
-				HUB_AGENTS: agents,
+				HUB_URL: `http://${manager.trim()}:${hubPort}`,
 				HUB_PORT: String(hubPort),
 				...options.env,
 			},
@@ -103,6 +104,51 @@ export async function removeStack(): Promise<void> {
 	await run('docker', ['volume', 'rm', `${STACK}_hub-state`]).catch(() => undefined);
 }
 
+/**
+ * Drains the agent on Swarm node `node` (its name or id), or lifts the drain: run where the hub's
+ * task runs (a manager), which asks the hub inside its container, with the key its secret
+ * holds — the key never leaves the Swarm. Resolves with the hub's answer (the agent's labs).
+ */
+export async function drainNode(
+	node: string,
+	draining = true,
+): Promise<{ node: string; draining: boolean; labs: number | null }> {
+	const { stdout: id } = await run('docker', ['node', 'inspect', '--format', '{{.ID}}', node]);
+	const { stdout: containers } = await run('docker', [
+		'ps',
+		'-q',
+		'--filter',
+		`label=com.docker.swarm.service.name=${STACK}_hub`,
+	]);
+	const hub = containers.trim().split('\n')[0];
+	if (!hub) throw new Error(`no ${STACK}_hub task on this machine: run it on the hub's node`);
+	const call = [
+		`const key = require('fs').readFileSync('/run/secrets/${SECRET}', 'utf8').trim();`,
+		`fetch('http://127.0.0.1:4321/api/cluster/nodes/${id.trim()}/drain', {`,
+		`method: '${draining ? 'POST' : 'DELETE'}', headers: { authorization: 'Bearer ' + key } })`,
+		`.then(async (r) => { console.log(await r.text()); process.exit(r.ok ? 0 : 1); },`,
+		`(e) => { console.error(e.message); process.exit(1); });`,
+	].join(' ');
+	const { stdout } = await run('docker', ['exec', hub, 'node', '-e', call]).catch(
+		(error: { stdout?: string; message: string }) => {
+			throw new Error(`the hub refused the drain: ${error.stdout?.trim() || error.message}`);
+		},
+	);
+	return JSON.parse(stdout) as { node: string; draining: boolean; labs: number | null };
+}
+
+async function drain(): Promise<void> {
+	const node = process.argv[3];
+	if (!node) throw new Error('usage: npm run cluster:drain -- <node> [--undo]');
+	const undo = process.argv.includes('--undo');
+	const answer = await drainNode(node, !undo);
+	console.log(
+		undo
+			? `  ${node}: takes new labs again`
+			: `  ${node}: drained, ${answer.labs ?? '?'} labs left to finish (npm run cluster:drain -- ${node} --undo lifts it)`,
+	);
+}
+
 async function down(): Promise<void> {
 	await removeStack();
 	await hostsDown();
@@ -111,9 +157,12 @@ async function down(): Promise<void> {
 // Run as `npm run cluster:up|down`; imported (the cluster test), nothing runs.
 if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
 	const command = process.argv[2];
-	const task = command === 'up' ? up : command === 'down' ? down : null;
+	const tasks: Record<string, () => Promise<void>> = { up, down, drain };
+	const task = command && Object.hasOwn(tasks, command) ? tasks[command] : undefined;
 	if (!task) {
-		console.error('usage: npm run cluster:up | npm run cluster:down');
+		console.error(
+			'usage: npm run cluster:up | npm run cluster:down | npm run cluster:drain -- <node> [--undo]',
+		);
 		process.exit(2);
 	}
 	task().catch((error: unknown) => {

@@ -42,7 +42,7 @@ import { RecordingStore } from './recordings/store';
 import { markRecordings, stepLabel } from './recordings/markers';
 import { recordingRoutes } from './http/recording-routes';
 import { TERMINAL_DEFAULTS } from './terminals/options';
-import { agentRole } from './cluster/agent-role';
+import { agentRole, assertedInstructor } from './cluster/agent-role';
 import type { ClusterConfig } from './cluster/cluster-config';
 
 /** The warm pools' refill waits while the host's CPUs are busier than this share of all cores. */
@@ -165,13 +165,27 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			};
 		},
 	});
+	// ROLE=agent (cluster/agent-role.ts): behind the agent key, with the hub's session and checks.
+	const agent =
+		options.cluster?.role === 'agent'
+			? agentRole({
+					config,
+					cluster: options.cluster,
+					docker,
+					labs,
+					workshops: () => workshops!,
+					host,
+					log,
+				})
+			: null;
 	// Labs booted ahead: the public pool and every workshop's, refilled by one mechanism.
 	const pools: WarmPools = new WarmPools({
 		labs,
 		config,
 		clock,
 		log,
-		pools: (): WarmPool[] => [...(workshops?.pools() ?? []), warm],
+		// A drained agent refills nothing: its labs are left to finish (cluster/agent-role.ts).
+		pools: (): WarmPool[] => (agent?.draining ? [] : [...(workshops?.pools() ?? []), warm]),
 		hostBusy: options.hostBusy ?? cpuLoad({ busyAbove: HOST_BUSY_SHARE }).busy,
 	});
 	const warm: WarmLabs = new WarmLabs({ size: config.warmLabs, labs, pools });
@@ -189,12 +203,9 @@ export function createLabServer(options: LabServerOptions): LabServer {
 		pools,
 		sessions: instructorSessions,
 		onGone: async (workshop) => recordings?.removeLabs(workshop.learners.map((l) => l.labId)),
+		// An agent's workshops are the hub's shards: their instructor is the one the hub let in.
+		...(agent ? { asserted: assertedInstructor } : {}),
 	});
-	// ROLE=agent (cluster/agent-role.ts): behind the agent key, with the hub's session and checks.
-	const agent =
-		options.cluster?.role === 'agent'
-			? agentRole({ config, cluster: options.cluster, docker, labs, host, log })
-			: null;
 	const sessions = agent?.sessions ?? browserSessions(loadSessionKey(stateDir));
 	const admission = new Admission({
 		clock,
@@ -215,18 +226,15 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			admission,
 			warm,
 			help: workshops.help,
+			...(agent ? { clientAddress: agent.clientAddress } : {}),
 		}),
 		...recordingRoutes({
 			labs,
 			recordings,
 			authorizeInstructor: (req, labId) => workshops.access.authorizeRecordings(req, labId),
 		}),
-		...(agent
-			? agent.routes
-			: [
-					...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
-					...instructorRoutes({ sessions: instructorSessions, config }),
-				]),
+		...workshopRoutes({ labs, workshops, drills, config, log, sessions }),
+		...(agent ? agent.routes : instructorRoutes({ sessions: instructorSessions, config })),
 	];
 	const handler = createRequestHandler({
 		routes,
@@ -289,6 +297,7 @@ export function createLabServer(options: LabServerOptions): LabServer {
 			return { port };
 		},
 		async stop() {
+			agent?.stop();
 			limits?.stop();
 			const closed = new Promise<void>((resolve) => http.close(() => resolve()));
 			sockets.closeAll(CloseCode.SERVER_RESTARTING, 'server restarting');

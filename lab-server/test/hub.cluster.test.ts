@@ -12,12 +12,19 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { CreatedLab, LabView } from '../src/api';
-import { AGENT_KEY_HEADER } from '../src/api/cluster';
+import type {
+	CreatedLab,
+	CreatedWorkshop,
+	LabView,
+	LearnerView,
+	WorkshopHead,
+	WorkshopView,
+} from '../src/api';
+import { AGENT_INSTRUCTOR_HEADER, AGENT_KEY_HEADER } from '../src/api/cluster';
 import { ensureHostFirewall } from '../src/docker/host-firewall';
 import { hostsDown, hostsUp, type TestHost } from '../../scripts/test-hosts';
 import { ensureServerImage } from '../../scripts/cluster-image';
-import { deployStack, removeStack } from '../../scripts/cluster';
+import { deployStack, drainNode, removeStack } from '../../scripts/cluster';
 import { startAgent, startHub, type Started } from '../testing/cluster-processes';
 import { TerminalClient } from '../testing/terminal-client';
 import { waitFor } from './helpers';
@@ -30,6 +37,34 @@ const STACK_HUB_PORT = 18_080;
 const KEY = randomBytes(32).toString('base64url');
 /** Fixed ids: their first three characters start each agent's lab ids. */
 const AGENT_IDS = ['ag2', 'ag3'];
+const SECRET = randomBytes(24).toString('base64url');
+/** The hub's per-address cap: the first test's six labs reach it, three on each agent. */
+const MAX_LABS_PER_IP = 6;
+
+/** A server-sent event stream read as it comes: every event so far, by name and data. */
+function readEvents(body: ReadableStream<Uint8Array>) {
+	const events: { event: string; data: unknown }[] = [];
+	const decoder = new TextDecoder();
+	let buffer = '';
+	void (async () => {
+		try {
+			for await (const chunk of body) {
+				buffer += decoder.decode(chunk, { stream: true });
+				let end: number;
+				while ((end = buffer.indexOf('\n\n')) >= 0) {
+					const block = buffer.slice(0, end);
+					buffer = buffer.slice(end + 2);
+					const event = /^event: (.*)$/m.exec(block)?.[1];
+					const data = /^data: (.*)$/m.exec(block)?.[1];
+					if (event && data) events.push({ event, data: JSON.parse(data) });
+				}
+			}
+		} catch {
+			// Aborted by the test.
+		}
+	})();
+	return events;
+}
 
 /** The Swarm's nodes: id → hostname. */
 async function swarmNodes(): Promise<Map<string, string>> {
@@ -48,6 +83,8 @@ describe('a hub and lab agents on three Docker engines', () => {
 	const agents: Started[] = [];
 	let hub: Started | null = null;
 	const labs: CreatedLab[] = [];
+	/** The workshop the workshop test opens: the hub's restart must keep it. */
+	let opened: (CreatedWorkshop & { learners: string[] }) | null = null;
 	const agentUrl = (i: number) => `http://${hosts[i]!.address}:${AGENT_PORT}`;
 	const hubUrl = () => `http://127.0.0.1:${hub!.port}`;
 	const bearer = (lab: CreatedLab) => ({ authorization: `Bearer ${lab.token}` });
@@ -68,6 +105,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 			agents: hosts.map((_, i) => agentUrl(i)),
 			key: KEY,
 			stateDir: path.join(dir, 'hub'),
+			env: { INSTRUCTOR_SECRET: SECRET, MAX_LABS_PER_IP: String(MAX_LABS_PER_IP) },
 		});
 	};
 
@@ -144,6 +182,15 @@ describe('a hub and lab agents on three Docker engines', () => {
 			expect(res.status).toBe(201);
 			labs.push((await res.json()) as CreatedLab);
 		}
+		// The address's cap is the hub's, over both agents: each holds three, under it.
+		const seventh = await fetch(`${hubUrl()}/api/labs`, { method: 'POST' });
+		expect(seventh.status).toBe(429);
+		expect(await seventh.json()).toMatchObject({
+			error: {
+				code: 'too-many-labs-per-address',
+				message: `С вашего адреса уже запущено стендов: ${MAX_LABS_PER_IP}, больше нельзя. Завершите один из них.`,
+			},
+		});
 		const byEngine = new Map<string, string[]>();
 		for (const lab of labs) {
 			expect(lab.agent).toBeDefined();
@@ -249,6 +296,180 @@ describe('a hub and lab agents on three Docker engines', () => {
 		);
 	});
 
+	it('runs a workshop across both engines: its pool spans them, learners join, the dashboard (GET and live) lists each with its engine, and the instructor watches a terminal on the other engine', async () => {
+		const nodes = await swarmNodes();
+		const created = await fetch(`${hubUrl()}/api/workshops`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ title: 'Кластер', pool: 2, seats: 3 }),
+		});
+		expect(created.status, await created.clone().text()).toBe(201);
+		const workshop = (await created.json()) as CreatedWorkshop;
+		const instructor = { authorization: `Bearer ${workshop.instructorToken}` };
+		const view = async () =>
+			(await (
+				await fetch(`${hubUrl()}/api/workshops/${workshop.id}`, { headers: instructor })
+			).json()) as WorkshopView;
+		const filling = Date.now();
+		await waitFor(
+			'the pool of two, one on each agent',
+			async () => ((await view()).pool.ready === 2 ? true : undefined),
+			60_000,
+			250,
+		);
+		console.log(`workshop pool of 2 over 2 agents ready in ${Date.now() - filling} ms`);
+		// One on each engine: each agent's own share, asked straight with the hub's word.
+		for (const i of [0, 1]) {
+			const share = await fetch(`${agentUrl(i)}/api/workshops/${workshop.id}`, {
+				headers: { [AGENT_KEY_HEADER]: KEY, [AGENT_INSTRUCTOR_HEADER]: workshop.id },
+			});
+			expect(((await share.json()) as WorkshopView).pool.ready).toBe(1);
+		}
+
+		const stream = new AbortController();
+		const live = await fetch(`${hubUrl()}/api/workshops/${workshop.id}/events`, {
+			headers: instructor,
+			signal: stream.signal,
+		});
+		expect(live.status).toBe(200);
+		const events = readEvents(live.body!);
+		await waitFor('the first view', async () => events[0], 10_000, 50);
+		expect(events[0]).toMatchObject({ event: 'workshop', data: { learners: [], seats: 3 } });
+
+		// Two learners, two browsers: the second goes to the agent that still has a lab ready.
+		const joined: CreatedLab[] = [];
+		const cookies: string[] = [];
+		for (const name of ['Анна', 'Борис']) {
+			const res = await fetch(`${hubUrl()}/api/workshops/${workshop.code}/join`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ name }),
+			});
+			expect(res.status, await res.clone().text()).toBe(201);
+			cookies.push(
+				res.headers
+					.getSetCookie()
+					.find((cookie) => cookie.startsWith('klab_session='))!
+					.split(';')[0]!,
+			);
+			joined.push((await res.json()) as CreatedLab);
+		}
+		expect(new Set(joined.map((lab) => nodes.get(lab.agent!)))).toEqual(
+			new Set(hosts.map((host) => host.name)),
+		);
+		// The same browser again: the same lab, from its own agent.
+		const again = await fetch(`${hubUrl()}/api/workshops/${workshop.code}/join`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', cookie: cookies[0]! },
+			body: JSON.stringify({ name: 'Анна' }),
+		});
+		expect(again.status).toBe(200);
+		expect(((await again.json()) as CreatedLab).id).toBe(joined[0]!.id);
+
+		const rows = (await view()).learners;
+		expect(rows.map((row) => [row.name, row.labId, row.agent])).toEqual(
+			joined.map((lab, i) => [['Анна', 'Борис'][i], lab.id, lab.agent]),
+		);
+		await waitFor(
+			'both learners on the live dashboard, each with its engine',
+			async () => {
+				const learners = events
+					.filter((e) => e.event === 'learner')
+					.map((e) => e.data as LearnerView);
+				const head = events.findLast((e) => e.event === 'head')?.data as WorkshopHead | undefined;
+				const seen = joined.every((lab) =>
+					learners.some((row) => row.labId === lab.id && row.agent === lab.agent),
+				);
+				return seen && head?.labIds.length === 2 ? true : undefined;
+			},
+			10_000,
+			100,
+		);
+		stream.abort();
+		const list = await fetch(`${hubUrl()}/api/workshops`, {
+			headers: { authorization: `Bearer ${SECRET}` },
+		});
+		expect(await list.json()).toEqual([
+			expect.objectContaining({ id: workshop.id, learners: 2, seats: 3 }),
+		]);
+
+		// The instructor watches Борис's terminal, on the other engine than Анна's.
+		const boris = joined[1]!;
+		const url = `ws://127.0.0.1:${hub!.port}/api/labs/${boris.id}/terminals/hap1`;
+		const learner = new TerminalClient(url, { token: boris.token });
+		await learner.waitFor('ubuntu@hap1', 30_000);
+		const viewer = new TerminalClient(url, { token: workshop.instructorToken, view: true });
+		learner.type('echo seen-$((6*7))\r');
+		await viewer.waitFor('seen-42', 10_000);
+		viewer.ws.close(1000);
+		learner.ws.close(1000);
+		// Help and takeover on the other engine, seen on the hub's dashboard.
+		const hand = await fetch(`${hubUrl()}/api/labs/${boris.id}/help`, {
+			method: 'POST',
+			headers: { ...bearer(boris), 'content-type': 'application/json' },
+			body: JSON.stringify({ message: 'Помогите' }),
+		});
+		expect(hand.status).toBe(204);
+		const asked = await fetch(
+			`${hubUrl()}/api/workshops/${workshop.id}/learners/${boris.id}/takeover`,
+			{ method: 'POST', headers: instructor },
+		);
+		expect(asked.status).toBe(202);
+		expect((await view()).learners[1]).toMatchObject({
+			hand: { message: 'Помогите' },
+			takeover: 'asked',
+		});
+		const ended = await fetch(
+			`${hubUrl()}/api/workshops/${workshop.id}/learners/${boris.id}/takeover`,
+			{ method: 'DELETE', headers: instructor },
+		);
+		expect(ended.status).toBe(204);
+		// Борис's recordings: his own and his instructor's to read, not another learner's.
+		const recordings = (headers: Record<string, string>) =>
+			fetch(`${hubUrl()}/api/labs/${boris.id}/recordings`, { headers });
+		for (const headers of [instructor, bearer(boris)]) {
+			const res = await recordings(headers);
+			expect(res.status).toBe(200);
+			expect(await res.json()).toEqual(
+				expect.arrayContaining([expect.objectContaining({ node: 'hap1', term: 'main' })]),
+			);
+		}
+		expect((await recordings(bearer(joined[0]!))).status).toBe(403);
+		// A lab of no workshop cannot be watched; an unknown workshop is a clear 404.
+		const stranger = labs[0]!;
+		const refused = new TerminalClient(
+			`ws://127.0.0.1:${hub!.port}/api/labs/${stranger.id}/terminals/hap1`,
+			{ token: stranger.token, view: true },
+		);
+		expect(await refused.refused()).toBe(403);
+		const foreign = await fetch(
+			`${hubUrl()}/api/workshops/${workshop.id}/learners/${stranger.id}/takeover`,
+			{ method: 'POST', headers: instructor },
+		);
+		expect(foreign.status).toBe(404);
+		expect(await foreign.json()).toMatchObject({ error: { code: 'lab-not-found' } });
+		const unknown = await fetch(`${hubUrl()}/api/workshops/zzzzzzzzzz`, { headers: instructor });
+		expect(unknown.status).toBe(404);
+		expect(await unknown.json()).toMatchObject({ error: { code: 'workshop-not-found' } });
+		// Another workshop's instructor cannot read this one's dashboard through an agent either.
+		const straight = await fetch(`${agentUrl(1)}/api/workshops/${workshop.id}`, {
+			headers: { [AGENT_KEY_HEADER]: KEY },
+		});
+		expect(straight.status).toBe(403);
+		// Seats 3, two taken: the pool keeps one lab ready over both agents, not one on each.
+		const settled = await waitFor(
+			'the pool to settle',
+			async () => {
+				const now = await view();
+				return now.pool.starting === 0 ? now.pool : undefined;
+			},
+			30_000,
+			250,
+		);
+		expect(settled).toEqual({ ready: 1, starting: 0 });
+		opened = { ...workshop, learners: joined.map((lab) => lab.id) };
+	});
+
 	it('loses no lab when the hub restarts: the new hub routes every one from the agents’ reports', async () => {
 		await hub!.stop();
 		await startTheHub();
@@ -257,10 +478,31 @@ describe('a hub and lab agents on three Docker engines', () => {
 			expect(res.status).toBe(200);
 			expect(((await res.json()) as LabView).id).toBe(lab.id);
 		}
+		const workshop = await fetch(`${hubUrl()}/api/workshops/${opened!.id}`, {
+			headers: { authorization: `Bearer ${opened!.instructorToken}` },
+		});
+		expect(workshop.status).toBe(200);
+		expect(((await workshop.json()) as WorkshopView).learners.map((l) => l.labId)).toEqual(
+			opened!.learners,
+		);
 	});
 
-	it('keeps an agent’s labs across its restart: 503 while it is away, served again once it is back', async () => {
+	it('keeps an agent’s labs across its restart: 503 while it is away, served again once it is back, drained still', async () => {
 		const mine = labs.filter((lab) => lab.id.startsWith(AGENT_IDS[0]!));
+		const health = async () =>
+			(
+				(await (await fetch(`${hubUrl()}/api/health`)).json()) as {
+					agents: { prefix: string; node: string; state: string; draining: boolean }[];
+				}
+			).agents.find((agent) => agent.prefix === AGENT_IDS[0]);
+		const node = (await health())!.node;
+		const drain = (method: string, key = KEY) =>
+			fetch(`${hubUrl()}/api/cluster/nodes/${node}/drain`, {
+				method,
+				headers: { authorization: `Bearer ${key}` },
+			});
+		expect((await drain('POST', `${KEY}x`)).status).toBe(401);
+		expect((await drain('POST')).status).toBe(200);
 		await agents[0]!.stop();
 		const away = await fetch(`${hubUrl()}/api/labs/${mine[0]!.id}`, { headers: bearer(mine[0]!) });
 		expect(away.status).toBe(503);
@@ -278,6 +520,17 @@ describe('a hub and lab agents on three Docker engines', () => {
 			);
 			expect(status).toBe(200);
 		}
+		// Its share of the workshop came back with it: the dashboard still lists both learners.
+		const dashboard = await fetch(`${hubUrl()}/api/workshops/${opened!.id}`, {
+			headers: { authorization: `Bearer ${opened!.instructorToken}` },
+		});
+		expect(((await dashboard.json()) as WorkshopView).learners.map((l) => l.labId)).toEqual(
+			opened!.learners,
+		);
+		// The drain outlived the restart; lifted, the agent takes labs again (the next test).
+		expect(await health()).toMatchObject({ state: 'live', draining: true });
+		const lifted = await drain('DELETE');
+		expect(await lifted.json()).toMatchObject({ draining: false });
 	});
 
 	it('answers 410 for the labs of a stopped agent within 10 s, and keeps serving: new labs go elsewhere', async () => {
@@ -335,12 +588,21 @@ describe('a hub and lab agents on three Docker engines', () => {
 		});
 	});
 
-	it('deploys deploy/stack.yml on the same engines: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab', async () => {
+	it('deploys deploy/stack.yml on the same engines, the agents registering with the hub: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab but serves its own', async () => {
 		for (const agent of agents) await agent.stop();
 		const url = await deployStack(hosts, serverImage, {
 			hubPort: STACK_HUB_PORT,
 			env: { WARM_LABS: '0' },
 		});
+		// No list of agents given: both registered themselves (HUB_URL), and are asked from then on.
+		const { stdout: hubEnv } = await run('docker', [
+			'service',
+			'inspect',
+			'--format',
+			'{{json .Spec.TaskTemplate.ContainerSpec.Env}}',
+			'klab_hub',
+		]);
+		expect(hubEnv).toContain('"HUB_AGENTS="');
 		const site = await fetch(`${url}/`);
 		expect(site.status).toBe(200);
 		expect(site.headers.get('content-type')).toMatch(/^text\/html/);
@@ -364,26 +626,36 @@ describe('a hub and lab agents on three Docker engines', () => {
 		await terminal.waitFor('stack-42');
 		terminal.ws.close(1000);
 
-		// Draining an engine stops its agent's task: new labs go to the other engine.
+		// Draining an engine (npm run cluster:drain): new labs go to the other engine, and the
+		// lab already there is still served, its terminal too.
 		const drained = hosts[1]!;
-		await run('docker', ['node', 'update', '--availability', 'drain', drained.name]);
-		await waitFor(
-			'the drained engine’s agent to leave the placement',
-			async () => {
-				const health = (await (await fetch(`${url}/api/health`)).json()) as {
-					agents: { node: string; state: string }[];
-				};
-				const agent = health.agents.find((a) => nodes.get(a.node) === drained.name);
-				return agent && agent.state !== 'live' ? true : undefined;
-			},
-			30_000,
-			250,
-		);
+		const staying = created.find((lab) => nodes.get(lab.agent!) === drained.name)!;
+		expect(await drainNode(drained.name)).toMatchObject({ draining: true, labs: 1 });
+		const health = (await (await fetch(`${url}/api/health`)).json()) as {
+			agents: { node: string; state: string; draining: boolean }[];
+		};
+		expect(health.agents.find((a) => nodes.get(a.node) === drained.name)).toMatchObject({
+			state: 'live',
+			draining: true,
+		});
 		for (let i = 0; i < 2; i++) {
 			const res = await fetch(`${url}/api/labs`, { method: 'POST' });
 			expect(res.status).toBe(201);
 			expect(nodes.get(((await res.json()) as CreatedLab).agent!)).toBe(hosts[0]!.name);
 		}
+		const still = await fetch(`${url}/api/labs/${staying.id}`, {
+			headers: { authorization: `Bearer ${staying.token}` },
+		});
+		expect(still.status).toBe(200);
+		const there = new TerminalClient(
+			`ws://127.0.0.1:${STACK_HUB_PORT}/api/labs/${staying.id}/terminals/hap1`,
+			{ token: staying.token },
+		);
+		await there.waitFor('ubuntu@hap1', 30_000);
+		there.type('echo drained-$((6*7))\r');
+		await there.waitFor('drained-42');
+		there.ws.close(1000);
+		expect(await drainNode(drained.name, false)).toMatchObject({ draining: false });
 		await removeStack();
 	});
 });

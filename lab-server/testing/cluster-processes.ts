@@ -78,6 +78,8 @@ export function startHub(options: {
 	agents: readonly string[];
 	key: string;
 	stateDir: string;
+	/** More variables (the instructor's secret, the caps). */
+	env?: Record<string, string>;
 }): Promise<Started> {
 	const child = spawn(
 		process.execPath,
@@ -92,6 +94,7 @@ export function startHub(options: {
 				PORT: '0',
 				STATE_DIR: options.stateDir,
 				LOG_LEVEL: 'warn',
+				...options.env,
 			},
 			stdio: ['ignore', 'pipe', 'inherit'],
 		},

@@ -9,6 +9,14 @@
 export const AGENT_KEY_HEADER = 'x-klab-agent-key';
 /** The learner's browser session (SHA-256 hex of the hub's signed session id), set by the hub. */
 export const AGENT_SESSION_HEADER = 'x-klab-session';
+/** The learner's address as the hub saw it (its `TRUST_PROXY` applied), set by the hub. */
+export const AGENT_CLIENT_HEADER = 'x-klab-client';
+/**
+ * The workshop a request's instructor was authorized for by the hub (its instructor token, a
+ * sign-in or the secret): the agent trusts it as it trusts the session, since only the hub holds
+ * the key, and the hub drops whatever a client wrote in it.
+ */
+export const AGENT_INSTRUCTOR_HEADER = 'x-klab-instructor';
 /** Characters of an agent's id that start every lab id it makes (lib/ids.ts). */
 export const AGENT_PREFIX_LENGTH = 3;
 
@@ -27,4 +35,28 @@ export interface AgentCapacity {
 	inotifyFree: number | null;
 	/** Why it refuses new labs now (low disk, low inotify), empty when it takes them. */
 	problems: string[];
+	/**
+	 * Drained by the operator (`npm run cluster:drain`): it takes no new lab and refills no pool,
+	 * and serves the labs it holds until they end.
+	 */
+	draining: boolean;
+}
+
+/** `GET /api/agent/holders?session=&ip=`: the labs one browser session and one address hold. */
+export interface AgentHolders {
+	session: number;
+	ip: number;
+}
+
+/**
+ * `PUT /api/agent/workshops/:id`: the agent's share of a workshop the hub owns — its own pool of
+ * `pool` labs for it, and the learners the hub sends it (README «Workshops across agents»).
+ */
+export interface WorkshopShard {
+	code: string;
+	title: string;
+	seats: number;
+	pool: number;
+	createdAt: number;
+	instructorTokenHash: string;
 }

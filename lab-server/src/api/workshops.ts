@@ -82,6 +82,8 @@ export interface LearnerView {
 	hand: RaisedHand | null;
 	/** The latest state of the instructor's takeover; only `asked` and `allowed` are live. */
 	takeover: TakeoverState | null;
+	/** In a cluster, the Swarm node id of the engine the lab runs on (absent on one machine). */
+	agent?: string;
 }
 
 /** `GET /api/workshops/:id`. */

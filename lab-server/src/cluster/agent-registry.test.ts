@@ -32,6 +32,7 @@ const capacity = (agentId: string): AgentCapacity => ({
 	diskFreeMb: 5000,
 	inotifyFree: 1000,
 	problems: [],
+	draining: false,
 });
 
 describe('AgentRegistry', () => {

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AGENT_KEY_HEADER, type AgentCapacity } from '../api/cluster';
+import { AGENT_KEY_HEADER, type AgentCapacity, type AgentHolders } from '../api/cluster';
 import type { Clock } from '../lib/clock';
 import { stateFile } from '../lib/state-file';
 import { agentPrefixOf } from './agent-id';
@@ -39,6 +39,12 @@ const capacitySchema = z.object({
 	diskFreeMb: z.number().nullable(),
 	inotifyFree: z.number().nullable(),
 	problems: z.array(z.string().max(500)).max(10),
+	draining: z.boolean(),
+});
+
+const holdersSchema = z.object({
+	session: z.number().int().nonnegative(),
+	ip: z.number().int().nonnegative(),
 });
 
 const savedSchema = z.array(
@@ -46,7 +52,7 @@ const savedSchema = z.array(
 );
 
 export interface AgentRegistryDeps {
-	/** `HUB_AGENTS`. */
+	/** `HUB_AGENTS`; more come by registration (`register`). */
 	urls: readonly string[];
 	key: string;
 	pollMs: number;
@@ -59,12 +65,15 @@ export interface AgentRegistryDeps {
 export class AgentRegistry {
 	#byPrefix = new Map<string, AgentEntry>();
 	#deps: AgentRegistryDeps;
+	/** Every URL asked: `HUB_AGENTS`, the ones known before a restart, and registered ones. */
+	#urls: Set<string>;
 	#startedAt = 0;
 	#timer: ReturnType<typeof setInterval> | null = null;
 	#file: ReturnType<typeof stateFile<z.infer<typeof savedSchema>>>;
 
 	constructor(deps: AgentRegistryDeps) {
 		this.#deps = deps;
+		this.#urls = new Set(deps.urls);
 		this.#file = stateFile({
 			dir: deps.stateDir,
 			name: 'cluster-agents.json',
@@ -79,6 +88,8 @@ export class AgentRegistry {
 		this.#startedAt = this.#deps.clock.now();
 		for (const saved of await this.#file.read()) {
 			this.#byPrefix.set(saved.prefix, { ...saved, capacity: null, seenAt: null, placedSince: 0 });
+			// A registered agent is asked again after the hub's restart, before it registers anew.
+			this.#urls.add(saved.url);
 		}
 		await this.poll();
 		this.#timer = setInterval(() => void this.poll(), this.#deps.pollMs);
@@ -93,7 +104,18 @@ export class AgentRegistry {
 	/** Asks every agent for its capacity, at once; an agent that does not answer is left as it was. */
 	async poll(): Promise<void> {
 		const timeout = Math.max(this.#deps.pollMs, 1000);
-		await Promise.all(this.#deps.urls.map((url) => this.#ask(url, timeout)));
+		await Promise.all([...this.#urls].map((url) => this.#ask(url, timeout)));
+	}
+
+	/**
+	 * An agent that registered itself (`HUB_URL`, authenticated by the key): asked from now on,
+	 * at once the first time. Its report, with the key, is what makes it an agent.
+	 */
+	async register(url: string): Promise<void> {
+		if (this.#urls.has(url)) return;
+		this.#urls.add(url);
+		this.#deps.log.info({ url }, 'agent registered');
+		await this.#ask(url, Math.max(this.#deps.pollMs, 1000));
 	}
 
 	/** The agent a lab id names, and whether it is there. */
@@ -114,26 +136,46 @@ export class AgentRegistry {
 	}
 
 	/**
-	 * Labs the session holds over every live agent (each asked at once; one that does not answer
-	 * in time counts nothing: a cap is not worth refusing every learner over).
+	 * Labs the browser session and the address hold over every live agent (each asked at once;
+	 * one that does not answer in time counts nothing: a cap is not worth refusing every learner
+	 * over).
 	 */
-	async sessionLabs(session: string): Promise<number> {
+	async holders(session: string, ip: string | null): Promise<AgentHolders> {
+		const query = new URLSearchParams({ session, ...(ip ? { ip } : {}) });
 		const live = this.list().filter((agent) => agent.state === 'live');
 		const counts = await Promise.all(
-			live.map(async (agent) => {
+			live.map(async (agent): Promise<AgentHolders> => {
 				try {
-					const res = await fetch(`${agent.url}/api/agent/sessions/${session}`, {
+					const res = await fetch(`${agent.url}/api/agent/holders?${query}`, {
 						headers: { [AGENT_KEY_HEADER]: this.#deps.key },
 						signal: AbortSignal.timeout(2_000),
 					});
-					const body = (await res.json()) as { labs?: unknown };
-					return res.ok && typeof body.labs === 'number' ? body.labs : 0;
+					return holdersSchema.parse(await res.json());
 				} catch {
-					return 0;
+					return { session: 0, ip: 0 };
 				}
 			}),
 		);
-		return counts.reduce((sum, count) => sum + count, 0);
+		return {
+			session: counts.reduce((sum, count) => sum + count.session, 0),
+			ip: counts.reduce((sum, count) => sum + count.ip, 0),
+		};
+	}
+
+	/** Asks the agent on Swarm node `node` to drain (or not): it keeps its labs, takes no new one. */
+	async drain(node: string, draining: boolean): Promise<AgentEntry | null> {
+		const agent = this.list().find((a) => a.node === node && a.state === 'live');
+		if (!agent) return null;
+		const res = await fetch(`${agent.url}/api/agent/drain`, {
+			method: 'PUT',
+			headers: { [AGENT_KEY_HEADER]: this.#deps.key, 'content-type': 'application/json' },
+			body: JSON.stringify({ draining }),
+			signal: AbortSignal.timeout(5_000),
+		});
+		if (!res.ok) throw new Error(`agent answered ${res.status}`);
+		// Placement sees it at once, not at the next report.
+		await this.#ask(agent.url, 5_000);
+		return this.#byPrefix.get(agent.prefix) ?? null;
 	}
 
 	/** Counts a lab sent to `agent` until its next report says it. */

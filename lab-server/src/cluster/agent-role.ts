@@ -5,26 +5,54 @@
  * what the hub forwards (`x-klab-session`); it reports its capacity on `GET /api/agent/capacity`
  * and names its Swarm node in every lab view.
  */
+import { isIP } from 'node:net';
+import path from 'node:path';
 import { freemem } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { AGENT_KEY_HEADER, AGENT_SESSION_HEADER, type AgentCapacity } from '../api/cluster';
+import { z } from 'zod';
+import {
+	AGENT_CLIENT_HEADER,
+	AGENT_INSTRUCTOR_HEADER,
+	AGENT_KEY_HEADER,
+	AGENT_SESSION_HEADER,
+	type AgentCapacity,
+	type AgentHolders,
+} from '../api/cluster';
 import type { Config } from '../config/config';
 import type { hostHealth } from '../docker/host-health';
-import { sendJson } from '../http/body';
-import { HttpError } from '../http/errors';
+import { readJson, sendJson, sendNoContent } from '../http/body';
+import { HttpError, parseBody } from '../http/errors';
 import type { RequestGuard } from '../http/guard';
 import { route, type Route } from '../http/router';
 import type { BrowserSessions } from '../http/sessions';
 import { refuseUpgrade } from '../terminals/upgrade';
 import type { LabManager } from '../labs/manager';
+import { ID_PATTERN } from '../lib/ids';
+import { stateFile } from '../lib/state-file';
+import type { WorkshopManager } from '../workshops/manager';
 import { setAgentPrefix, setClusterNode } from './agent-id';
 import type { ClusterConfig } from './cluster-config';
 import { keyMatches, loadAgentKey } from './agent-key';
 
 const SESSION = /^[a-f0-9]{64}$/;
+
+/** `PUT /api/agent/workshops/:id` (api/cluster.ts `WorkshopShard`), from the hub only. */
+const shardBody = z
+	.object({
+		code: z.string().regex(/^[A-Z0-9]{6}$/),
+		title: z.string().min(1).max(200),
+		seats: z.number().int().min(0).max(10_000),
+		pool: z.number().int().min(0).max(1_000),
+		createdAt: z.number().int().nonnegative(),
+		instructorTokenHash: z.string().regex(/^[0-9a-f]{64}$/),
+	})
+	.strict();
+const drainBody = z.object({ draining: z.boolean() }).strict();
+/** How often an agent with `HUB_URL` registers again (a restarted hub learns it within this). */
+const REGISTER_MS = 5_000;
 
 export interface AgentRole {
 	/** The hub's forwarded session: the agent issues no cookie of its own. */
@@ -38,8 +66,25 @@ export interface AgentRole {
 	): (req: IncomingMessage, res: ServerResponse) => void;
 	/** Puts the key check in front of every `upgrade` listener the server has now. */
 	gateUpgrades(http: Server): void;
-	/** Learns the engine's Swarm node id (every lab view names it). */
+	/**
+	 * Learns the engine's Swarm node id (every lab view names it), and with `HUB_URL` starts
+	 * registering with the hub.
+	 */
 	start(): Promise<void>;
+	stop(): void;
+	/** Drained by the operator: no new lab, no pool refilled, the labs it holds served. */
+	readonly draining: boolean;
+	/**
+	 * The learner's address as the hub saw it (`x-klab-client`, hub-proxy.ts), so per-address
+	 * counts are the learner's, not the hub's.
+	 */
+	clientAddress(req: IncomingMessage): string | null;
+}
+
+/** The workshop the hub authorized a request's instructor for (workshops/access.ts). */
+export function assertedInstructor(req: IncomingMessage): string | null {
+	const id = req.headers[AGENT_INSTRUCTOR_HEADER];
+	return typeof id === 'string' && new RegExp(`^${ID_PATTERN}$`).test(id) ? id : null;
 }
 
 export function agentRole(deps: {
@@ -47,14 +92,41 @@ export function agentRole(deps: {
 	cluster: ClusterConfig;
 	docker: Docker;
 	labs: LabManager;
+	/** Bound once the workshops exist (they are made after the agent's session and guard). */
+	workshops: () => WorkshopManager;
 	host: ReturnType<typeof hostHealth>;
 	log: Logger;
 }): AgentRole {
 	const { config, docker, labs, host, log } = deps;
+	let draining = false;
+	// Kept across the agent's restart (a rolling update): a drained node stays drained.
+	const drainFile = stateFile({
+		dir: path.resolve(config.stateDir),
+		name: 'agent-drain.json',
+		schema: z.object({ draining: z.boolean() }),
+		empty: () => ({ draining: false }),
+		log,
+	});
 	const key = loadAgentKey(deps.cluster);
 	const agentId = deps.cluster.agentId!;
 	setAgentPrefix(agentId);
 	let node: string | null = null;
+	let registering: ReturnType<typeof setInterval> | null = null;
+	/** Tells the hub at `HUB_URL` where this agent is; a hub away is asked again next time. */
+	const register = async (hubUrl: string, url: string) => {
+		try {
+			const res = await fetch(`${hubUrl}/api/cluster/agents`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+				body: JSON.stringify({ url }),
+				signal: AbortSignal.timeout(REGISTER_MS),
+			});
+			if (!res.ok) log.warn({ hubUrl, status: res.status }, 'the hub refused the registration');
+			await res.body?.cancel();
+		} catch (error) {
+			log.debug({ hubUrl, err: error }, 'the hub did not take the registration');
+		}
+	};
 	const unauthorized = () =>
 		new HttpError(401, 'agent-key-required', 'Агент принимает запросы только от хаба кластера.');
 
@@ -82,15 +154,35 @@ export function agentRole(deps: {
 					diskFreeMb: health.diskFreeMb,
 					inotifyFree: health.inotifyFree,
 					problems: health.problems.map((problem) => problem.message),
+					draining,
 				};
 				sendJson(res, 200, body);
 			}),
-			// The hub counts a session's labs over every agent before it places another.
-			route('GET', /^\/api\/agent\/sessions\/([a-f0-9]{64})$/, async ({ res, params }) => {
-				const held = labs
-					.list()
-					.filter((lab) => lab.ownerHash === params[0] && lab.status !== 'stopped').length;
-				sendJson(res, 200, { labs: held });
+			// The hub counts a session's and an address's labs over every agent before it places
+			// another (MAX_LABS_PER_CLIENT, MAX_LABS_PER_IP).
+			route('GET', /^\/api\/agent\/holders$/, async ({ req, res }) => {
+				const query = new URL(req.url ?? '/', 'http://agent').searchParams;
+				const session = query.get('session') ?? '';
+				const ip = query.get('ip');
+				const held = labs.list().filter((lab) => lab.status !== 'stopped');
+				const body: AgentHolders = {
+					session: held.filter((lab) => lab.ownerHash === session).length,
+					ip: ip ? held.filter((lab) => lab.clientIp === ip).length : 0,
+				};
+				sendJson(res, 200, body);
+			}),
+			route('PUT', new RegExp(`^/api/agent/workshops/(${ID_PATTERN})$`), async (ctx) => {
+				deps.workshops().shard(ctx.params[0]!, parseBody(shardBody, await readJson(ctx.req)));
+				sendNoContent(ctx.res);
+			}),
+			route('PUT', /^\/api\/agent\/drain$/, async ({ req, res }) => {
+				const wanted = parseBody(drainBody, await readJson(req)).draining;
+				if (wanted !== draining) {
+					log.warn({ agentId, labs: labs.size }, wanted ? 'agent draining' : 'agent drain lifted');
+				}
+				draining = wanted;
+				await drainFile.write(() => ({ draining }));
+				sendJson(res, 200, { draining, labs: labs.size });
 			}),
 		],
 		gate(handler) {
@@ -115,11 +207,34 @@ export function agentRole(deps: {
 				}
 			});
 		},
+		get draining() {
+			return draining;
+		},
+		clientAddress: (req) => {
+			const client = req.headers[AGENT_CLIENT_HEADER];
+			return typeof client === 'string' && isIP(client) ? client : null;
+		},
 		async start() {
-			const info = (await docker.info()) as { Swarm?: { NodeID?: string } };
+			draining = (await drainFile.read()).draining;
+			const info = (await docker.info()) as { Swarm?: { NodeID?: string; NodeAddr?: string } };
 			node = info.Swarm?.NodeID || null;
 			setClusterNode(node);
-			log.info({ agentId, node }, 'lab agent: serving the hub only');
+			log.info({ agentId, node, draining }, 'lab agent: serving the hub only');
+			const { hubUrl } = deps.cluster;
+			if (!hubUrl) return;
+			const address = info.Swarm?.NodeAddr;
+			const url = deps.cluster.agentUrl ?? (address ? `http://${address}:${config.port}` : null);
+			if (!url) {
+				log.error('HUB_URL without AGENT_URL outside a Swarm: the hub cannot be told where I am');
+				return;
+			}
+			void register(hubUrl, url);
+			registering = setInterval(() => void register(hubUrl, url), REGISTER_MS);
+			registering.unref();
+		},
+		stop() {
+			if (registering) clearInterval(registering);
+			registering = null;
 		},
 	};
 }

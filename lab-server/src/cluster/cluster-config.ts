@@ -40,9 +40,20 @@ const variables = z.object({
 	}),
 	/**
 	 * The hub's agents: base URLs, comma-separated, e.g. `http://10.0.0.2:4322,http://10.0.0.3:4322`.
-	 * Env `HUB_AGENTS`, required for `ROLE=hub`.
+	 * Env `HUB_AGENTS`; empty: the hub learns its agents only from their registration (`HUB_URL`).
 	 */
 	HUB_AGENTS: parsed<readonly string[]>([], parseAgentUrls),
+	/**
+	 * An agent's hub, where it registers itself every few seconds (so the hub needs no
+	 * `HUB_AGENTS` list): e.g. `http://10.0.0.1:8080`. Env `HUB_URL`, default unset (no
+	 * registration).
+	 */
+	HUB_URL: parsed<string | undefined>(undefined, parseOneUrl),
+	/**
+	 * How the hub reaches this agent, as it registers: default `http://<its Swarm node address>:<PORT>`.
+	 * Env `AGENT_URL`.
+	 */
+	AGENT_URL: parsed<string | undefined>(undefined, parseOneUrl),
 	/** How often the hub asks each agent for its capacity, ms. Env `AGENT_POLL_MS`, default `1000`. */
 	AGENT_POLL_MS: integer(100, 60_000, 1000),
 	/**
@@ -62,9 +73,6 @@ const schema = variables
 			problem('AGENT_KEY', `expected AGENT_KEY or AGENT_KEY_FILE with ROLE=${env.ROLE}`);
 		}
 		if (env.ROLE === 'agent' && !env.AGENT_ID) problem('AGENT_ID', 'required with ROLE=agent');
-		if (env.ROLE === 'hub' && env.HUB_AGENTS.length === 0) {
-			problem('HUB_AGENTS', 'expected at least one agent URL with ROLE=hub');
-		}
 	})
 	.transform((env) => ({
 		role: env.ROLE,
@@ -72,6 +80,8 @@ const schema = variables
 		agentKeyFile: env.AGENT_KEY_FILE,
 		agentId: env.AGENT_ID,
 		hubAgents: env.HUB_AGENTS,
+		hubUrl: env.HUB_URL,
+		agentUrl: env.AGENT_URL,
 		agentPollMs: env.AGENT_POLL_MS,
 		agentGoneMs: env.AGENT_GONE_SECONDS,
 	}));
@@ -106,4 +116,10 @@ function parseAgentUrls(raw: string): readonly string[] {
 			}
 			return url.origin;
 		});
+}
+
+function parseOneUrl(raw: string): string {
+	const urls = raw.includes(',') ? [] : parseAgentUrls(raw);
+	if (urls.length !== 1) throw new Error('expected one http://host:port URL, without a path');
+	return urls[0]!;
 }

@@ -17,6 +17,8 @@ describe('loadClusterConfig', () => {
 			agentKeyFile: undefined,
 			agentId: undefined,
 			hubAgents: [],
+			hubUrl: undefined,
+			agentUrl: undefined,
 			agentPollMs: 1000,
 			agentGoneMs: 5000,
 		});
@@ -36,8 +38,17 @@ describe('loadClusterConfig', () => {
 			'AGENT_KEY: expected AGENT_KEY or AGENT_KEY_FILE with ROLE=agent',
 			'AGENT_ID: required with ROLE=agent',
 		]);
-		expect(problems({ ROLE: 'hub', AGENT_KEY: KEY })).toEqual([
-			'HUB_AGENTS: expected at least one agent URL with ROLE=hub',
+		// A hub without HUB_AGENTS waits for its agents to register.
+		expect(problems({ ROLE: 'hub', AGENT_KEY: KEY })).toEqual([]);
+		expect(
+			problems({
+				ROLE: 'agent',
+				AGENT_KEY: KEY,
+				AGENT_ID: 'abc',
+				HUB_URL: 'http://10.0.0.1:8080,http://10.0.0.2:8080',
+			}),
+		).toEqual([
+			'HUB_URL: expected one http://host:port URL, without a path, got "http://10.0.0.1:8080,http://10.0.0.2:8080"',
 		]);
 		expect(problems({ ROLE: 'hub', AGENT_KEY: 'short-secret', HUB_AGENTS: 'x' }).join('\n'))
 			.toMatchInlineSnapshot(`
@@ -91,6 +102,7 @@ describe('pickAgent', () => {
 			diskFreeMb: 5000,
 			inotifyFree: 1000,
 			problems: [],
+			draining: false,
 			...extra,
 		},
 		placedSince: 0,
@@ -108,9 +120,13 @@ describe('pickAgent', () => {
 		expect(pickAgent([capacity('aaa', 3), busy])?.capacity.agentId).toBe('aaa');
 	});
 
-	it('skips a full agent and one that reports a problem; none left is null', () => {
+	it('skips a full agent, one that reports a problem and a drained one; none left is null', () => {
 		expect(
-			pickAgent([capacity('aaa', 10), capacity('bbb', 0, { problems: ['low disk'] })]),
+			pickAgent([
+				capacity('aaa', 10),
+				capacity('bbb', 0, { problems: ['low disk'] }),
+				capacity('ccc', 0, { draining: true }),
+			]),
 		).toBeNull();
 	});
 });

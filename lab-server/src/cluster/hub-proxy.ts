@@ -14,7 +14,13 @@ import {
 } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AGENT_KEY_HEADER, AGENT_SESSION_HEADER } from '../api/cluster';
+import {
+	AGENT_CLIENT_HEADER,
+	AGENT_INSTRUCTOR_HEADER,
+	AGENT_KEY_HEADER,
+	AGENT_SESSION_HEADER,
+} from '../api/cluster';
+import { clientAddress } from '../http/cookies';
 import { HttpError } from '../http/errors';
 
 /** Largest request body passed on: every API body is a small JSON object. */
@@ -35,6 +41,8 @@ const HOP_BY_HOP = new Set([
 	'x-forwarded-for',
 	AGENT_KEY_HEADER,
 	AGENT_SESSION_HEADER,
+	AGENT_INSTRUCTOR_HEADER,
+	AGENT_CLIENT_HEADER,
 ]);
 
 // No cap on sockets per agent: every open event stream holds one for as long as it lasts, and a
@@ -47,6 +55,8 @@ export interface ForwardOptions {
 	trustProxy: boolean;
 	/** The learner's session hash (hub's sessions.ts), for the agent's per-session counts. */
 	session?: string;
+	/** The workshop the hub authorized the caller as instructor of (hub-workshops.ts). */
+	instructor?: string;
 }
 
 /** The request's headers as the agent gets them. */
@@ -61,7 +71,10 @@ export function forwardedHeaders(
 	const earlier = options.trustProxy ? req.headers['x-forwarded-for'] : undefined;
 	headers['x-forwarded-for'] = [earlier, req.socket.remoteAddress].filter(Boolean).join(', ');
 	headers[AGENT_KEY_HEADER] = options.key;
+	const client = clientAddress(req, options.trustProxy);
+	if (client) headers[AGENT_CLIENT_HEADER] = client;
 	if (options.session) headers[AGENT_SESSION_HEADER] = options.session;
+	if (options.instructor) headers[AGENT_INSTRUCTOR_HEADER] = options.instructor;
 	return headers;
 }
 

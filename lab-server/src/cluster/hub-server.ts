@@ -2,31 +2,51 @@
  * The hub (`ROLE=hub`): the site, the public API's edge (Host and Origin checks, the browser
  * session), placement of new labs on its agents, and the routing of every later lab call, event
  * stream and terminal to the agent its lab id names. It holds no lab and needs no Docker engine.
- * Workshops are not served here yet (README «Роли: хаб и агенты»).
+ * It owns the workshops, each spread over the agents (hub-workshops.ts), and counts the caps and
+ * the creation rate of new labs over all agents (README «Roles: hub and agents»).
  */
 import { listen } from '../http/listen';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Config } from '../config/config';
 import { originAllowed } from '../http/auth';
-import { sendJson } from '../http/body';
+import { readJson, sendJson, sendNoContent } from '../http/body';
 import { isSecure } from '../http/cookies';
-import { HttpError } from '../http/errors';
+import { HttpError, parseBody } from '../http/errors';
 import { requestGuard } from '../http/guard';
 import { createRequestHandler, route, type Route, type RouteContext } from '../http/router';
 import { browserSessions, loadSessionKey } from '../http/sessions';
+import { clientAddress } from '../http/cookies';
+import { bearer } from '../http/auth';
+import { Admission } from '../labs/admission';
 import { staticSite } from '../http/static-site';
 import { systemClock, type Clock } from '../lib/clock';
 import { ID_PATTERN } from '../lib/ids';
 import { refuseUpgrade } from '../terminals/upgrade';
-import { loadAgentKey } from './agent-key';
+import { keyMatches, loadAgentKey } from './agent-key';
 import { AgentRegistry } from './agent-registry';
 import type { ClusterConfig } from './cluster-config';
 import { proxyRequest, proxyUpgrade, type ForwardOptions } from './hub-proxy';
+import { hubWorkshops } from './hub-workshops';
 
 const LAB_PATH = new RegExp(`^/api/labs/(${ID_PATTERN})(?:/.*)?$`);
+/** A learner's recordings: for their workshop's instructor only (workshops/access.ts). */
+const RECORDINGS_PATH = new RegExp(`^/api/labs/${ID_PATTERN}/recordings(?:/.*)?$`);
+/** `POST /api/cluster/agents`: the agent's base URL, as `HUB_AGENTS` would list it. */
+const registerBody = z
+	.object({
+		url: z
+			.string()
+			.max(200)
+			.refine((url) => {
+				const parsed = URL.canParse(url) ? new URL(url) : null;
+				return parsed?.protocol === 'http:' && parsed.origin === url;
+			}, 'ожидается адрес вида http://host:port'),
+	})
+	.strict();
 /** Terminal sockets passed on at once; past it an upgrade is refused (each holds two sockets). */
 const MAX_TUNNELS = 10_000;
 
@@ -95,21 +115,71 @@ export function createHubServer(options: {
 		return found.agent;
 	};
 
-	const toLab = async ({ req, res, params }: RouteContext) => {
-		const agent = ownerOf(params[0]!);
-		await proxyRequest(req, res, agent.url, forward()).catch((error: unknown) => {
+	const workshops = hubWorkshops({
+		config,
+		agents,
+		key,
+		stateDir,
+		clock: options.clock ?? systemClock,
+		log,
+		sessions,
+		ownerOf,
+		forwardAsInstructor: ({ req, res, params }, agent, workshopId) =>
+			proxyToAgent(req, res, agent, params[1]!, forward({ instructor: workshopId })),
+	});
+
+	const proxyToAgent = (
+		req: IncomingMessage,
+		res: RouteContext['res'],
+		agent: ReturnType<typeof ownerOf>,
+		labId: string,
+		options: ForwardOptions,
+	) =>
+		proxyRequest(req, res, agent.url, options).catch((error: unknown) => {
 			if (error instanceof HttpError) throw error;
 			// No log of its own: the router logs the 503 (and a gone agent's 410 is no fault here).
-			throw agents.lookup(params[0]!).state === 'gone' ? agentGone() : agentUnreachable();
+			throw agents.lookup(labId).state === 'gone' ? agentGone() : agentUnreachable();
 		});
+
+	const toLab = async ({ req, res, params }: RouteContext) => {
+		const labId = params[0]!;
+		const agent = ownerOf(labId);
+		// A learner's recordings open to the learner (the agent checks the lab's token) and to
+		// their workshop's instructor, checked here.
+		const pathname = new URL(req.url ?? '/', 'http://hub').pathname;
+		const instructor = RECORDINGS_PATH.test(pathname) ? workshops.instructorIf(req, labId) : null;
+		await proxyToAgent(req, res, agent, labId, forward(instructor ? { instructor } : {}));
 	};
 
-	const notHere = async () => {
-		throw new HttpError(
-			501,
-			'not-in-cluster',
-			'Занятия в кластере пока не поддерживаются: их проводит сервер, запущенный одной машиной (ROLE=all).',
-		);
+	// The creation rate over all agents (LAB_CREATE_PER_MINUTE): each agent counts its own too,
+	// which the hub's count keeps them under.
+	const admission = new Admission({
+		clock: options.clock ?? systemClock,
+		hasRoom: () => true,
+		createPerMinute: config.labCreatePerMinute,
+	});
+	/** Creates passed on and not answered yet: counted against the caps like the agents' labs. */
+	const creating: { session: string; ip: string | null }[] = [];
+
+	/** The operator's and the agents' own calls to the hub carry the agent key as Bearer. */
+	const requireKey = (req: IncomingMessage) => {
+		if (!keyMatches(bearer(req), key)) {
+			throw new HttpError(401, 'agent-key-required', 'Нужен ключ агентов кластера.');
+		}
+	};
+
+	/** `npm run cluster:drain` (scripts/cluster.ts): the operator, holding the agent key. */
+	const drain = async ({ req, res, params }: RouteContext) => {
+		requireKey(req);
+		const agent = await agents.drain(params[0]!, req.method === 'POST');
+		if (!agent) {
+			throw new HttpError(404, 'agent-not-found', 'Живого агента на этом узле кластера нет.');
+		}
+		sendJson(res, 200, {
+			node: agent.node,
+			draining: agent.capacity?.draining ?? false,
+			labs: agent.capacity?.labs ?? null,
+		});
 	};
 
 	const routes: Route[] = [
@@ -124,20 +194,32 @@ export function createHubServer(options: {
 					state: agent.state,
 					labs: agent.capacity?.labs ?? null,
 					maxLabs: agent.capacity?.maxLabs ?? null,
+					draining: agent.capacity?.draining ?? false,
 				})),
 			});
 		}),
 		route('POST', /^\/api\/labs$/, async ({ req, res }) => {
 			const session = sessions.hashOf(req, res, isSecure(req, config.trustProxy));
-			// Each agent counts its own labs; the session's share is over all of them.
-			const held = await agents.sessionLabs(session);
-			if (held >= config.maxLabsPerClient) {
+			const ip = clientAddress(req, config.trustProxy);
+			// Each agent counts its own labs; the caps are over all of them, creates in flight too.
+			const held = await agents.holders(session, ip);
+			const mine = held.session + creating.filter((c) => c.session === session).length;
+			if (mine >= config.maxLabsPerClient) {
 				throw new HttpError(
 					429,
 					'too-many-labs',
-					`У вас уже есть стендов: ${held}. Завершите один из них, прежде чем запускать новый.`,
+					`У вас уже есть стендов: ${mine}. Завершите один из них, прежде чем запускать новый.`,
 				);
 			}
+			const fromIp = held.ip + creating.filter((c) => ip !== null && c.ip === ip).length;
+			if (config.maxLabsPerIp > 0 && ip !== null && fromIp >= config.maxLabsPerIp) {
+				throw new HttpError(
+					429,
+					'too-many-labs-per-address',
+					`С вашего адреса уже запущено стендов: ${fromIp}, больше нельзя. Завершите один из них.`,
+				);
+			}
+			admission.admit(session);
 			const agent = agents.pick();
 			if (!agent) {
 				throw new HttpError(
@@ -148,16 +230,27 @@ export function createHubServer(options: {
 				);
 			}
 			agents.placed(agent);
-			await proxyRequest(req, res, agent.url, forward({ session })).catch((error: unknown) => {
-				if (error instanceof HttpError) throw error;
-				log.warn({ agent: agent.url, err: error }, 'agent did not answer a new lab');
-				throw agentUnreachable();
-			});
+			const entry = { session, ip };
+			creating.push(entry);
+			await proxyRequest(req, res, agent.url, forward({ session }))
+				.catch((error: unknown) => {
+					if (error instanceof HttpError) throw error;
+					log.warn({ agent: agent.url, err: error }, 'agent did not answer a new lab');
+					throw agentUnreachable();
+				})
+				.finally(() => creating.splice(creating.indexOf(entry), 1));
 		}),
 		...(['GET', 'POST', 'PUT', 'DELETE'] as const).map((method) => route(method, LAB_PATH, toLab)),
-		...(['GET', 'POST', 'PUT', 'DELETE'] as const).map((method) =>
-			route(method, /^\/api\/(?:workshops|instructor)(?:\/.*)?$/, notHere),
-		),
+		...workshops.routes,
+		// An agent with `HUB_URL` registers itself here (agent-role.ts): no HUB_AGENTS list needed.
+		route('POST', /^\/api\/cluster\/agents$/, async ({ req, res }) => {
+			requireKey(req);
+			const { url } = parseBody(registerBody, await readJson(req));
+			await agents.register(url);
+			sendNoContent(res);
+		}),
+		route('POST', /^\/api\/cluster\/nodes\/([a-z0-9]{1,64})\/drain$/, drain),
+		route('DELETE', /^\/api\/cluster\/nodes\/([a-z0-9]{1,64})\/drain$/, drain),
 	];
 
 	const http = createServer(
@@ -186,9 +279,18 @@ export function createHubServer(options: {
 				throw new HttpError(503, 'hub-busy', 'Хаб кластера перегружен. Повторите через минуту.');
 			}
 			const agent = ownerOf(labId);
+			// The instructor's read-only viewer: checked here, for the learner's workshop.
+			let instructor: string | null = null;
+			if (new URL(req.url ?? '/', 'http://hub').searchParams.get('view') === '1') {
+				instructor = workshops.instructorFor(req, labId);
+				if (!instructor) {
+					throw new HttpError(403, 'forbidden', 'Смотреть можно только терминалы стендов занятия.');
+				}
+			}
 			tunnels.add(socket);
 			socket.on('close', () => tunnels.delete(socket));
-			proxyUpgrade(req, socket, head, agent.url, forward(), (error) => {
+			const options = forward(instructor ? { instructor } : {});
+			proxyUpgrade(req, socket, head, agent.url, options, (error) => {
 				log.warn({ agent: agent.url, err: error }, 'agent did not take a terminal');
 				refuseUpgrade(
 					socket,
@@ -205,6 +307,7 @@ export function createHubServer(options: {
 		agents,
 		async start() {
 			await agents.start();
+			await workshops.start();
 			const port = await listen(http, config.port, config.host);
 			log.info({ host: config.host, port, agents: cluster.hubAgents.length }, 'hub listening');
 			return { port };

@@ -16,9 +16,9 @@ export async function startHub(
 	const hub = createHubServer({ config, cluster, log, siteDir });
 	const { port } = await hub.start();
 	const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
-	console.log(
-		`\n  keepalived-lab hub (${cluster.hubAgents.length} agents): http://${host}:${port}/\n`,
-	);
+	// With no HUB_AGENTS the agents come by registration (HUB_URL on each agent).
+	const agents = cluster.hubAgents.length || 'registering';
+	console.log(`\n  keepalived-lab hub (agents: ${agents}): http://${host}:${port}/\n`);
 	for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 		process.once(signal, () => {
 			hub.stop().then(

@@ -1,7 +1,7 @@
 /**
  * Where a new lab goes: the live agent with the most free lab places (its `MAX_LABS` less what it
  * holds or is starting, less what the hub sent it since its last report), then the most free
- * memory. An agent that reports a problem (low disk, low inotify) takes nothing.
+ * memory. An agent that reports a problem (low disk, low inotify) or is drained takes nothing.
  */
 import type { AgentCapacity } from '../api/cluster';
 
@@ -20,7 +20,8 @@ export function freePlaces(candidate: Candidate): number {
 export function pickAgent<T extends Candidate>(candidates: readonly T[]): T | null {
 	let best: T | null = null;
 	for (const candidate of candidates) {
-		if (candidate.capacity.problems.length > 0 || freePlaces(candidate) <= 0) continue;
+		const { problems, draining } = candidate.capacity;
+		if (problems.length > 0 || draining || freePlaces(candidate) <= 0) continue;
 		if (
 			best === null ||
 			freePlaces(candidate) > freePlaces(best) ||

@@ -1,4 +1,5 @@
 /** The API's lab calls (`/api/labs…`), each body parsed once with its schema. */
+import type { IncomingMessage } from 'node:http';
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import {
@@ -70,6 +71,8 @@ export interface LabRouteDeps {
 	warm: Pick<WarmLabs, 'take'>;
 	/** A workshop learner's raised hand and their answer to the instructor's takeover. */
 	help: HelpDesk;
+	/** The learner's address, when not the socket's or `TRUST_PROXY`'s (an agent: the hub's). */
+	clientAddress?: (req: IncomingMessage) => string | null;
 }
 
 const LAB = `^/api/labs/(${ID_PATTERN})`;
@@ -108,7 +111,7 @@ export function labRoutes(deps: LabRouteDeps): Route[] {
 			parseBody(emptyBody, await readJson(req));
 			const secure = isSecure(req, config.trustProxy);
 			const sessionHash = deps.sessions.hashOf(req, res, secure);
-			const ip = clientAddress(req, config.trustProxy);
+			const ip = deps.clientAddress?.(req) ?? clientAddress(req, config.trustProxy);
 			// Over the session's or the address's share: refused before taking a place in line.
 			labs.checkOwnerCaps(sessionHash, ip);
 			deps.admission.admit(sessionHash);

@@ -20,8 +20,8 @@ import { emptyBody, resetBody, resetLab, sendCreatedLab } from './lab-routes';
 import { route, type Route, type RouteContext } from './router';
 import { streamWorkshop } from './workshop-sse';
 
-/** `POST /api/workshops`. */
-const createWorkshopBody = z
+/** `POST /api/workshops` (the hub checks it too, cluster/hub-workshops.ts). */
+export const createWorkshopBody = z
 	.object({
 		title: z.string().trim().min(1).max(WORKSHOP_LIMITS.title).optional(),
 		pool: z.number().int().min(WORKSHOP_LIMITS.pool.min).max(WORKSHOP_LIMITS.pool.max),
@@ -38,7 +38,7 @@ const createWorkshopBody = z
 		message: 'мест должно быть не меньше, чем стендов в пуле (pool)',
 	});
 /** `POST /api/workshops/:code/join`: the name the instructor sees on the dashboard. */
-const joinBody = z.object({ name: z.string().trim().min(1).max(40) }).strict();
+export const joinBody = z.object({ name: z.string().trim().min(1).max(40) }).strict();
 
 export interface WorkshopRouteDeps {
 	labs: LabManager;

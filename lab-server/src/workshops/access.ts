@@ -25,6 +25,11 @@ export function workshopAccess(deps: {
 	lab: (id: string) => Lab | undefined;
 	/** The open workshop the lab is (or was, until the workshop ends) a learner's of. */
 	learnerWorkshop: (labId: string) => Workshop | undefined;
+	/**
+	 * On an agent (`ROLE=agent`): the workshop the hub authorized the request's instructor for
+	 * (`x-klab-instructor`), the only credential an agent takes; absent on one machine.
+	 */
+	asserted?: (req: IncomingMessage) => string | null;
 }) {
 	const { sessions } = deps;
 	const isInstructorToken = (workshop: Workshop, token: string) =>
@@ -36,7 +41,7 @@ export function workshopAccess(deps: {
 	 * 503 otherwise.
 	 */
 	const authorizeInstructor = (workshopId: string, req: IncomingMessage): Workshop => {
-		sessions.requireEnabled();
+		if (!deps.asserted) sessions.requireEnabled();
 		const workshop = deps.workshop(workshopId);
 		if (!workshop) {
 			throw new HttpError(
@@ -44,6 +49,10 @@ export function workshopAccess(deps: {
 				'workshop-not-found',
 				'Занятие не найдено: возможно, оно уже завершено.',
 			);
+		}
+		if (deps.asserted) {
+			if (deps.asserted(req) === workshopId) return workshop;
+			throw new HttpError(403, 'forbidden', 'Этот ключ не открывает это занятие.');
 		}
 		if (sessions.current(req) !== null) return workshop;
 		const token = instructorToken(req, workshopId);
@@ -79,6 +88,11 @@ export function workshopAccess(deps: {
 		 * <INSTRUCTOR_SECRET>`; 401, 403, 429 or 503 otherwise.
 		 */
 		authorizeSecretHolder(req: IncomingMessage): void {
+			// An agent's workshops are the hub's shards (manager.ts `shard`): none is made or
+			// listed there by an instructor.
+			if (deps.asserted) {
+				throw new HttpError(403, 'forbidden', 'Занятия создаёт и перечисляет хаб кластера.');
+			}
 			sessions.requireEnabled();
 			if (sessions.current(req) !== null) return;
 			const token = bearer(req);

@@ -36,11 +36,12 @@ export interface JoiningContext {
 }
 
 export class WorkshopJoins {
-	#budgets = new Map<string, TokenBucket>();
+	#budgets: JoinBudgets;
 	#ctx: JoiningContext;
 
 	constructor(ctx: JoiningContext) {
 		this.#ctx = ctx;
+		this.#budgets = new JoinBudgets(ctx.clock);
 	}
 
 	/**
@@ -62,8 +63,7 @@ export class WorkshopJoins {
 				`Занятия с кодом «${code}» нет. Проверьте код у преподавателя.`,
 			);
 		}
-		this.#takeBudget(`workshop:${workshop.id}`, JOINS_PER_WORKSHOP);
-		this.#takeBudget(`session:${sessionHash}`, JOINS_PER_SESSION);
+		this.#budgets.take(workshop.id, sessionHash);
 		const known = workshop.learners.find((l) => l.sessionHash === sessionHash);
 		const current = known && labs.get(known.labId);
 		if (known && current) {
@@ -99,12 +99,31 @@ export class WorkshopJoins {
 		pools.refill();
 		return { lab, token, again: false };
 	}
+}
 
-	/** 429 when `key` has joined more often than `rate` allows. */
-	#takeBudget(key: string, rate: { ratePerSecond: number; burst: number }): void {
+/**
+ * The join budgets: per workshop (a script cannot take every seat in a blink) and per browser
+ * session (a reload or two, not a loop). One machine keeps them here; a cluster's hub keeps its
+ * own over all agents (cluster/hub-workshops.ts).
+ */
+export class JoinBudgets {
+	#budgets = new Map<string, TokenBucket>();
+	#clock: Clock;
+
+	constructor(clock: Clock) {
+		this.#clock = clock;
+	}
+
+	/** Takes one join from the workshop's and the session's budgets; 429 when either is spent. */
+	take(workshopId: string, sessionHash: string): void {
+		this.#take(`workshop:${workshopId}`, JOINS_PER_WORKSHOP);
+		this.#take(`session:${sessionHash}`, JOINS_PER_SESSION);
+	}
+
+	#take(key: string, rate: { ratePerSecond: number; burst: number }): void {
 		let budget = this.#budgets.get(key);
 		if (!budget) {
-			budget = new TokenBucket({ ...rate, clock: this.#ctx.clock });
+			budget = new TokenBucket({ ...rate, clock: this.#clock });
 			if (this.#budgets.size >= SESSIONS_REMEMBERED) {
 				this.#budgets.delete(this.#budgets.keys().next().value!);
 			}

@@ -13,7 +13,9 @@
  *   with it;
  * - kept in memory and in `STATE_DIR/workshops.json` (store.ts).
  */
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import type { WorkshopShard } from '../api/cluster';
 import {
 	INSTRUCTOR_PAGE,
 	type CreatedWorkshop,
@@ -57,6 +59,8 @@ export interface WorkshopManagerDeps {
 	sessions: InstructorSessions;
 	/** A workshop is over (ended, or collected): its learners' recordings go (recordings/). */
 	onGone?: (workshop: Workshop) => Promise<void>;
+	/** On an agent: the workshop the hub authorized the instructor for (access.ts). */
+	asserted?: (req: IncomingMessage) => string | null;
 }
 
 export class WorkshopManager {
@@ -82,6 +86,7 @@ export class WorkshopManager {
 			workshop: (id) => this.#workshops.get(id),
 			lab: (id) => deps.labs.get(id),
 			learnerWorkshop: (labId) => this.#learnerWorkshop(labId),
+			...(deps.asserted ? { asserted: deps.asserted } : {}),
 		});
 		this.#dashboard = new Dashboard(deps.labs, deps.config);
 		this.help = new HelpDesk({
@@ -141,6 +146,30 @@ export class WorkshopManager {
 			instructorToken,
 			instructorUrl: `${INSTRUCTOR_PAGE}#${id}.${instructorToken}`,
 		};
+	}
+
+	/**
+	 * On an agent, `PUT /api/agent/workshops/:id`: this engine's share of a workshop the hub
+	 * owns, under the hub's id, code and instructor token (README «Workshops across agents»); its pool
+	 * refills here like any workshop's. Again for a known id: its pool share and seats change.
+	 */
+	shard(id: string, input: WorkshopShard): void {
+		const known = this.#workshops.get(id);
+		if (known) {
+			Object.assign(known, { pool: input.pool, seats: input.seats });
+		} else {
+			this.#workshops.set(id, {
+				id,
+				...input,
+				learners: [],
+				ready: new Map(),
+				starting: 0,
+				ended: false,
+			});
+			this.#deps.log.info({ workshopId: id, pool: input.pool }, 'workshop shard created');
+		}
+		void this.#save();
+		this.#pools.refill();
 	}
 
 	/** `POST /api/workshops/:code/join`: a lab from the pool, or this session's own (joining.ts). */
