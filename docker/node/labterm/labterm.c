@@ -23,9 +23,15 @@
  *                    'o' bytes        output
  *                    'x' i32          the shell exited with this status
  *
- * Usage: labterm open SOCKET [COMMAND...]   relay stdin/stdout to the holder (starting it, and
- *                                          COMMAND in it, when there is none); the first frame
- *                                          on stdin must be 'h'
+ * With `--dial`, labterm's first frame on its connection to the server is 'n' followed by the
+ * nonce from the environment variable LABTERM_NONCE (32 hex digits): how the server tells which
+ * attach the connection is (and refuses any other). The variable is removed before the holder's
+ * shell starts.
+ *
+ * Usage: labterm open [--dial PATH] SOCKET [COMMAND...]
+ *                      relay stdin/stdout (or a connection to PATH) to the holder (starting it,
+ *                      and COMMAND in it, when there is none); the first frame from the server
+ *                      must be 'h'
  *        labterm kill SOCKET                end the shell and its holder
  */
 #define _GNU_SOURCE
@@ -50,6 +56,7 @@
 #define HIGH_BYTES (256u << 10)
 #define MAX_FRAME (64u << 10)
 #define INPUT_MAX (64u << 10)
+#define NONCE_HEX 32
 
 static void die(const char *what) {
 	fprintf(stderr, "labterm: %s: %s\n", what, strerror(errno));
@@ -419,28 +426,49 @@ static void start_holder(const char *path, char **command) {
 /* ---------------------------------------------------------------------------------------- */
 /* The client: relays the exec's stdio to the holder                                         */
 
-static int relay(int sock) {
+/* Relays the server's side (`in`, `out`: stdin and stdout, or one dialled socket) to the holder. */
+static int relay(int in, int out, int sock) {
 	unsigned char buf[MAX_FRAME + 5];
-	struct pollfd fds[2] = {{0, POLLIN, 0}, {sock, POLLIN, 0}};
-	int stdin_open = 1;
+	struct pollfd fds[2] = {{in, POLLIN, 0}, {sock, POLLIN, 0}};
 	for (;;) {
-		fds[0].fd = stdin_open ? 0 : -1;
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR) continue;
 			die("poll");
 		}
-		if (fds[0].revents & (POLLIN | POLLHUP)) {
-			ssize_t n = read(0, buf, sizeof buf);
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(in, buf, sizeof buf);
 			/* The server went away: the holder keeps the shell (and its output) for later. */
 			if (n <= 0) return 0;
 			if (write_all(sock, buf, (size_t)n) < 0) return 1;
 		}
-		if (fds[1].revents & (POLLIN | POLLHUP)) {
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(sock, buf, sizeof buf);
 			if (n <= 0) return 0;
-			if (write_all(1, buf, (size_t)n) < 0) return 1;
+			if (write_all(out, buf, (size_t)n) < 0) return 1;
 		}
 	}
+}
+
+/*
+ * Connects to the lab server's socket and says which attach this is. The server may be
+ * re-creating its socket (a restart, or a pause after a flood of connections from this node):
+ * tried again for a few seconds.
+ */
+static int dial(const char *path, const char *nonce) {
+	int fd = -1;
+	for (int i = 0; i < 300 && fd < 0; i++) {
+		fd = connect_to(path);
+		if (fd < 0) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (fd < 0) die("dial");
+	unsigned char frame[5 + NONCE_HEX] = {'n'};
+	put32(frame + 1, NONCE_HEX);
+	memcpy(frame + 5, nonce, NONCE_HEX);
+	if (write_all(fd, frame, sizeof frame) < 0) die("dial");
+	return fd;
 }
 
 int main(int argc, char **argv) {
@@ -453,17 +481,36 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	if (argc < 3 || strcmp(argv[1], "open") != 0) {
-		fprintf(stderr, "usage: labterm open SOCKET [COMMAND...] | labterm kill SOCKET\n");
+		fprintf(stderr, "usage: labterm open [--dial PATH] SOCKET [COMMAND...] | labterm kill SOCKET\n");
 		return 2;
 	}
-	const char *path = argv[2];
+	int arg = 2;
+	const char *dial_path = NULL;
+	char nonce[NONCE_HEX + 1] = "";
+	if (strcmp(argv[arg], "--dial") == 0) {
+		if (argc < 5) {
+			fprintf(stderr, "labterm: --dial needs a PATH and a SOCKET\n");
+			return 2;
+		}
+		dial_path = argv[arg + 1];
+		arg += 2;
+		const char *given = getenv("LABTERM_NONCE");
+		if (!given || strlen(given) != NONCE_HEX) {
+			fprintf(stderr, "labterm: --dial needs LABTERM_NONCE of %d hex digits\n", NONCE_HEX);
+			return 2;
+		}
+		memcpy(nonce, given, NONCE_HEX);
+		/* Not for the shell the holder may start below. */
+		unsetenv("LABTERM_NONCE");
+	}
+	const char *path = argv[arg];
 	int sock = connect_to(path);
 	if (sock < 0) {
-		if (argc < 4) {
+		if (argc < arg + 2) {
 			fprintf(stderr, "labterm: no shell at %s and no command to start one\n", path);
 			return 1;
 		}
-		start_holder(path, argv + 3);
+		start_holder(path, argv + arg + 1);
 		for (int i = 0; i < 200 && sock < 0; i++) {
 			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
@@ -471,5 +518,9 @@ int main(int argc, char **argv) {
 		}
 		if (sock < 0) die("connect");
 	}
-	return relay(sock);
+	if (dial_path) {
+		int server = dial(dial_path, nonce);
+		return relay(server, server, sock);
+	}
+	return relay(0, 1, sock);
 }
