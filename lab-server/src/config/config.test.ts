@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { serverIdFor } from '../labs/labels';
 import { ConfigError, loadConfig, terminalLinkRoot, type Config } from './config';
 
 /** The message `loadConfig` throws for `env`, or a failure if it does not throw a ConfigError. */
@@ -166,7 +167,7 @@ describe('loadConfig errors', () => {
 		['TERMINAL_INPUT_BURST', '1024', 'expected an integer from 65536 to 1073741824'],
 		['NODE_CPU_SHARES', '1', 'expected an integer from 2 to 262144'],
 		['TERMINAL_LINK_DIR', 'links', 'expected an absolute path, or "off"'],
-		['TERMINAL_LINK_DIR', `/${'x'.repeat(60)}`, 'expected at most 60 characters'],
+		['TERMINAL_LINK_DIR', `/${'x'.repeat(50)}`, 'expected at most 50 characters'],
 	])('refuses %s=%s', (name, value, problem) => {
 		const message = problemsWith({ [name]: value });
 		expect(message).toContain(`  ${name}: `);
@@ -175,12 +176,14 @@ describe('loadConfig errors', () => {
 
 	it('puts the terminal links in STATE_DIR unless told otherwise (or too long for a socket)', () => {
 		const root = (env: Record<string, string>) => terminalLinkRoot(loadConfig(env));
-		expect(root({ STATE_DIR: '/srv/lab' })).toBe('/srv/lab/links');
+		// Under a directory of this server's own (its id, as on its labs' labels).
+		const id = serverIdFor('/srv/lab');
+		expect(root({ STATE_DIR: '/srv/lab' })).toBe(`/srv/lab/links/${id}`);
 		expect(root({ STATE_DIR: '/srv/lab', TERMINAL_LINK_DIR: '/var/lib/klab/links/' })).toBe(
-			'/var/lib/klab/links',
+			`/var/lib/klab/links/${id}`,
 		);
 		expect(root({ TERMINAL_LINK_DIR: 'off' })).toBeNull();
-		expect(root({ STATE_DIR: `/${'s'.repeat(60)}` })).toBeNull();
+		expect(root({ STATE_DIR: `/${'s'.repeat(50)}` })).toBeNull();
 	});
 
 	it('never quotes the instructor secret', () => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { MAX_LINK_ROOT } from '../docker/node-links';
+import { serverIdFor } from '../labs/labels';
 import { describeIssue } from './error-map';
 import {
 	boolean,
@@ -204,7 +205,7 @@ const variables = {
 	/**
 	 * Where the nodes' terminal link directories are made (docker/node-links.ts): an absolute
 	 * path, the same inside the server's container and on the Docker host (the engine resolves a
-	 * bind's source on the host), at most 60 characters (a unix socket's path is short). `off`:
+	 * bind's source on the host), at most 50 characters (a unix socket's path is short). `off`:
 	 * new nodes have none, and terminals go through the exec's stdio (an engine on another
 	 * host). Env `TERMINAL_LINK_DIR`, default `<STATE_DIR>/links`.
 	 */
@@ -358,15 +359,21 @@ function parseLinkDir(raw: string): string | null {
 }
 
 /**
- * The nodes' terminal link root for `config`, absolute; null: none (`off`, or a default under a
- * STATE_DIR too long for a socket's path — the server says so when it starts).
+ * This server's terminal link root, absolute: `<TERMINAL_LINK_DIR or STATE_DIR/links>/<server
+ * id>`, so that servers sharing a directory (agents whose engines share a filesystem) never
+ * sweep each other's. Null: none (`off`, or a default under a STATE_DIR too long for a socket's
+ * path — the server says so when it starts).
  */
 export function terminalLinkRoot(
 	config: Pick<Config, 'terminalLinkDir' | 'stateDir'>,
 ): string | null {
-	if (config.terminalLinkDir !== undefined) return config.terminalLinkDir;
-	const root = path.resolve(config.stateDir, 'links');
-	return root.length <= MAX_LINK_ROOT ? root : null;
+	let base = config.terminalLinkDir;
+	if (base === null) return null;
+	if (base === undefined) {
+		base = path.resolve(config.stateDir, 'links');
+		if (base.length > MAX_LINK_ROOT) return null;
+	}
+	return path.join(base, serverIdFor(config.stateDir));
 }
 
 function parseHttpUrl(raw: string): string {

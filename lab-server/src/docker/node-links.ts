@@ -20,8 +20,11 @@ export const LINK_MOUNT = '/run/lab-link';
 /** The server's socket in it (short: a unix socket's path is at most 107 bytes). */
 export const LINK_SOCKET = 'link.sock';
 
-/** The longest link root that leaves room for `/<container name>/link.sock` (107 bytes). */
-export const MAX_LINK_ROOT = 60;
+/**
+ * The longest TERMINAL_LINK_DIR: room is left for `/<server id>/<container name>/link.sock` (a
+ * socket's path is at most 107 bytes; 16 + 19 + 9 and the slashes).
+ */
+export const MAX_LINK_ROOT = 50;
 
 /** A node's link directory under `root` (its container's name: unique on the host). */
 export function nodeLinkDir(root: string, container: string): string {
@@ -59,9 +62,9 @@ export async function removeLinkDirs(dirs: readonly string[]): Promise<void> {
 }
 
 /**
- * Removes the directories under `root` whose container is gone (a server stopped between making
- * a directory and its container, or a container removed by hand). Only directories named as our
- * containers are: another server sharing the root keeps its own, whose containers exist.
+ * Removes the directories under `root` (this server's own: terminalLinkRoot) whose container is
+ * gone (a server stopped between making a directory and its container, or a container removed
+ * by hand).
  */
 export async function removeStaleLinkDirs(docker: Docker, root: string): Promise<number> {
 	const names = await readdir(root).catch(() => [] as string[]);
