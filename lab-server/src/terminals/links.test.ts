@@ -139,6 +139,16 @@ describe('terminal links', () => {
 		await expect(expected.connection).resolves.toBeInstanceOf(net.Socket);
 	});
 
+	it('a burst of attaches, each with its nonce, is no flood', async () => {
+		for (let i = 0; i < FLOOD_PER_SECOND * 2; i++) {
+			const expected = await links.expect(dir);
+			const client = await dial();
+			client.write(nonceFrame(expected.nonce));
+			await expected.connection;
+		}
+		expect(links.refused).toBe(0);
+	});
+
 	it('gives up on an attach nobody dials back for within DIAL_MS', async () => {
 		const expected = await links.expect(dir);
 		clock.advance(DIAL_MS);

@@ -11,9 +11,9 @@
  *   size, within NONCE_MS; it is compared in constant time with the node's pending nonces, and
  *   each nonce is good for one connection; anything else is closed;
  * - at most MAX_UNVERIFIED connections per node wait to say theirs, the others are closed at once;
- * - a node that connects more than FLOOD_PER_SECOND times in a second gets its socket closed for
- *   FLOOD_PAUSE_MS: its connects then fail inside the node, at no cost here (labterm dials again
- *   for a few seconds, so an attach under way still gets through);
+ * - a node with more than FLOOD_PER_SECOND connections refused in a second gets its socket closed
+ *   for FLOOD_PAUSE_MS: its connects then fail inside the node, at no cost here (labterm dials
+ *   again for a few seconds, so an attach under way still gets through);
  * - what a verified connection sends is parsed as before (holder-frames.ts: bounded frames).
  * A node reaches its own socket only: this is the learner talking to their own lab's server.
  *
@@ -35,7 +35,10 @@ export const NONCE_MS = 2_000;
 export const DIAL_MS = 15_000;
 /** Connections of one node still to say their nonce, at most. */
 export const MAX_UNVERIFIED = 4;
-/** Connections of one node in a second above which its socket is closed for a while. */
+/**
+ * Refused connections of one node in a second above which its socket is closed for a while (only
+ * refusals count: a burst of attaches, each with its nonce, is no flood).
+ */
 export const FLOOD_PER_SECOND = 32;
 export const FLOOD_PAUSE_MS = 1_000;
 /** Open connections of one node's socket, at most (each verified one is a terminal). */
@@ -59,7 +62,7 @@ interface NodeLink {
 	listening: Promise<void> | null;
 	pending: Set<Pending>;
 	unverified: number;
-	/** Connections in the current second, and when it started. */
+	/** Connections refused in the current second, and when it started. */
 	recent: number;
 	windowStart: number;
 	paused: boolean;
@@ -175,16 +178,8 @@ export class TerminalLinks {
 	}
 
 	#accept(link: NodeLink, socket: net.Socket): void {
-		const now = this.deps.clock.now();
-		if (now - link.windowStart >= 1_000) {
-			link.windowStart = now;
-			link.recent = 0;
-		}
-		link.recent++;
-		if (link.recent > FLOOD_PER_SECOND) this.#pause(link);
-		if (link.unverified >= MAX_UNVERIFIED || link.recent > FLOOD_PER_SECOND) {
-			this.refused++;
-			socket.destroy();
+		if (link.unverified >= MAX_UNVERIFIED) {
+			this.#refuse(link, socket);
 			return;
 		}
 		link.unverified++;
@@ -199,8 +194,7 @@ export class TerminalLinks {
 			socket.off('end', onEnd);
 			const pending = frame ? this.#match(link, frame) : null;
 			if (!pending) {
-				this.refused++;
-				socket.destroy();
+				this.#refuse(link, socket);
 				return;
 			}
 			socket.pause();
@@ -220,6 +214,18 @@ export class TerminalLinks {
 		socket.on('end', onEnd);
 		socket.on('error', () => finish(null));
 		socket.resume();
+	}
+
+	/** Closes a connection that is nobody's; a node refused too often is paused (a flood). */
+	#refuse(link: NodeLink, socket: net.Socket): void {
+		this.refused++;
+		socket.destroy();
+		const now = this.deps.clock.now();
+		if (now - link.windowStart >= 1_000) {
+			link.windowStart = now;
+			link.recent = 0;
+		}
+		if (++link.recent > FLOOD_PER_SECOND) this.#pause(link);
 	}
 
 	/** The pending attach whose nonce `frame` carries, if any. */
