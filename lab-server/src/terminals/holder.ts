@@ -95,8 +95,9 @@ async function linkDirOfNode(docker: Docker, containerId: string): Promise<strin
 }
 
 /**
- * labterm dials back to the server's socket with a nonce; the exec is only watched until then,
- * for the reason if labterm fails (its stderr), and let go.
+ * labterm dials back to the server's socket with a nonce and hands that connection to the
+ * holder: from then on the server talks to the holder directly. The exec is only watched until
+ * then, for the reason if labterm fails (its stderr).
  */
 async function attachOverLink(
 	{ docker, containerId, links }: HolderTarget,
@@ -133,9 +134,15 @@ async function attachOverLink(
 		});
 		docker.modem.demuxStream(execStream, new PassThrough().resume(), stderr);
 		execStream.on('error', () => undefined);
-		execStream.on('close', () =>
-			dial.cancel(new Error(`labterm ended before dialling back: ${said.trim() || 'no reason'}`)),
-		);
+		// labterm ends once it has handed its connection to the holder: the connection may still
+		// be on its way here. Ended with something said, it failed.
+		execStream.on('close', () => {
+			const reason = new Error(
+				`labterm ended without dialling back: ${said.trim() || 'no reason'}`,
+			);
+			if (said.trim()) dial.cancel(reason);
+			else links.cancelLater(dial, reason);
+		});
 		const socket = await dial.connection;
 		return holderLink(socket, socket, offset, events);
 	} catch (error) {

@@ -2,8 +2,9 @@
  * The lab server's sockets that terminals dial back to (docker/node-links.ts has the node's
  * side of the directory): one listening unix socket per node, in the node's link directory.
  * To attach a terminal, holder.ts asks `expect` for a nonce, starts `labterm open --dial` with it
- * (one `docker exec`), and gets the connection labterm makes back here: from then on the holder's
- * frames go straight between the node and this process, not through the Docker engine.
+ * (one `docker exec`), and gets the connection labterm makes back here and hands to the holder:
+ * from then on the holder's frames go straight between the holder and this process, not through
+ * the Docker engine nor any relay.
  *
  * Every process in the node can connect (the socket is the node's, mounted read-only), so every
  * connection is hostile until it has said a nonce the server is waiting for:
@@ -107,6 +108,11 @@ export class TerminalLinks {
 		// A caller that gave up does not await it: no unhandled rejection.
 		connection.catch(() => undefined);
 		return { nonce, connection, cancel: settle };
+	}
+
+	/** Cancels `dial` after NONCE_MS unless its connection has come by then. */
+	cancelLater(dial: ExpectedDial, reason: Error): void {
+		this.deps.clock.setTimeout(() => dial.cancel(reason), NONCE_MS);
 	}
 
 	/** Closes the sockets of a lab's nodes (the lab is going away; connections end with it). */
