@@ -42,7 +42,7 @@ export async function deployStack(
 	}
 	// The agents' terminal link directory (deploy/stack.yml): the test hosts' engines share this
 	// machine's filesystem.
-	await mkdir(LINK_DIR, { recursive: true, mode: 0o755 });
+	await mkdir(LINK_DIR, { recursive: true, mode: 0o700 });
 	const secret = run('docker', ['secret', 'create', SECRET, '-']);
 	secret.child.stdin!.end(randomBytes(32).toString('base64'));
 	await secret;

@@ -110,6 +110,8 @@ describe('the terminal link', () => {
 		expect(result.stdout.trim()).toBe('link.sock');
 		expect(await readdir(await hostLinkDir(mine))).toEqual(['link.sock']);
 		expect((await stat(await hostLinkDir(mine))).mode & 0o777).toBe(0o755);
+		// Above it, the server's own: no other user of the host reaches the sockets.
+		expect((await stat(path.dirname(await hostLinkDir(mine)))).mode & 0o777).toBe(0o700);
 		await echoes(mine, 'after-write');
 	});
 

@@ -31,9 +31,14 @@ export function nodeLinkDir(root: string, container: string): string {
 	return path.join(root, container);
 }
 
-/** Makes a node's link directory (before its container, which bind-mounts it). */
+/**
+ * Makes a node's link directory (before its container, which bind-mounts it). The directories
+ * above it are the server's only (0700: the engine, as root, mounts through them; a node sees
+ * only its own directory, 0755 so that its `ubuntu` can reach the socket): no other user of the
+ * host gets to the sockets.
+ */
 export async function prepareLinkDir(dir: string): Promise<void> {
-	await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+	await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
 	await mkdir(dir, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
 		if (error.code !== 'EEXIST') throw error;
 	});
