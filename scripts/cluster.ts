@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +23,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const STACK = 'klab';
 const SECRET = 'klab_agent_key';
 const HUB_PORT = 8080;
+/** The host side of the agents' TERMINAL_LINK_DIR (deploy/stack.yml). */
+const LINK_DIR = '/var/lib/klab-links';
 const READY_MS = 180_000;
 
 /**
@@ -37,6 +40,9 @@ export async function deployStack(
 	for (const host of hosts) {
 		await run('docker', ['node', 'update', '--label-add', 'klab.labs=true', host.name]);
 	}
+	// The agents' terminal link directory (deploy/stack.yml): the test hosts' engines share this
+	// machine's filesystem.
+	await mkdir(LINK_DIR, { recursive: true, mode: 0o700 });
 	const secret = run('docker', ['secret', 'create', SECRET, '-']);
 	secret.child.stdin!.end(randomBytes(32).toString('base64'));
 	await secret;
@@ -152,6 +158,7 @@ async function drain(): Promise<void> {
 async function down(): Promise<void> {
 	await removeStack();
 	await hostsDown();
+	await rm(LINK_DIR, { recursive: true, force: true });
 }
 
 // Run as `npm run cluster:up|down`; imported (the cluster test), nothing runs.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './lib/clock';
-import type { Config } from './config/config';
+import { terminalLinkRoot, type Config } from './config/config';
 import { connectDocker } from './docker/engine';
 import { requestGuard } from './http/guard';
 import { health } from './http/health';
@@ -277,6 +277,13 @@ export function createLabServer(options: LabServerOptions): LabServer {
 				{ storageQuota },
 				storageQuota ? 'node disk quota: Docker storage-opt' : 'node disk quota: watched',
 			);
+			const linkRoot = terminalLinkRoot(config);
+			if (linkRoot === null && config.terminalLinkDir === undefined) {
+				log.warn(
+					{ stateDir },
+					'terminal links off: STATE_DIR is too long for their sockets; set TERMINAL_LINK_DIR (README «Терминалы»)',
+				);
+			} else log.info({ linkRoot }, linkRoot ? 'terminal links' : 'terminal links off');
 			await labs.adopt();
 			limits = watchNodeLimits({
 				docker,

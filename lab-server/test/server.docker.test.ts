@@ -151,7 +151,9 @@ describe('lab server', () => {
 		await client.waitFor('ubuntu@hap2:~$');
 		const container = lab.labs.get(first.id)!.containers.hap2;
 		// The terminal's holder (and the shell under it), by the socket it owns.
-		const holder = 'pgrep -af "^labterm open /run/lab-terminals/closing( |$)" || true';
+		// (started with `--dial`: the holder is a fork of `labterm open` and keeps its arguments).
+		const holder =
+			'pgrep -af "^labterm open (--dial [^ ]+ )?/run/lab-terminals/closing( |$)" || true';
 		expect((await sh(docker, container, holder)).stdout).toContain('labterm open');
 		client.ws.close(1000);
 		await client.closed;

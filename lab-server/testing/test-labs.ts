@@ -42,6 +42,7 @@ export async function planTestLab(
 		},
 		labels: { [LABELS.createdAt]: new Date().toISOString(), [LABELS.index]: String(index) },
 		boot: 'now',
+		linkRoot: null,
 	};
 }
 

@@ -16,6 +16,8 @@
  * Frames, both directions, over the socket and the exec's stdio: one type byte, a 4-byte
  * big-endian length, the payload.
  *   client → holder: 'h' u64 offset   attach: send output from this offset (the first frame)
+ *                    'p'              (empty, with a descriptor: SCM_RIGHTS) the client is on
+ *                                     that connection: its 'h' comes there
  *                    'i' bytes        input for the shell
  *                    'r' u16 u16      window size: columns, rows
  *                    'k'              end the shell (hang up) and the holder
@@ -23,9 +25,15 @@
  *                    'o' bytes        output
  *                    'x' i32          the shell exited with this status
  *
- * Usage: labterm open SOCKET [COMMAND...]   relay stdin/stdout to the holder (starting it, and
- *                                          COMMAND in it, when there is none); the first frame
- *                                          on stdin must be 'h'
+ * With `--dial`, labterm's first frame on its connection to the server is 'n' followed by the
+ * nonce from the environment variable LABTERM_NONCE (32 hex digits): how the server tells which
+ * attach the connection is (and refuses any other). The variable is removed before the holder's
+ * shell starts.
+ *
+ * Usage: labterm open [--dial PATH] SOCKET [COMMAND...]
+ *                      relay stdin/stdout to the holder (or hand it a connection to PATH),
+ *                      starting it, and COMMAND in it, when there is none; the first frame from
+ *                      the server must be 'h'
  *        labterm kill SOCKET                end the shell and its holder
  */
 #define _GNU_SOURCE
@@ -50,6 +58,7 @@
 #define HIGH_BYTES (256u << 10)
 #define MAX_FRAME (64u << 10)
 #define INPUT_MAX (64u << 10)
+#define NONCE_HEX 32
 
 static void die(const char *what) {
 	fprintf(stderr, "labterm: %s: %s\n", what, strerror(errno));
@@ -191,24 +200,75 @@ static struct {
 	int fd;
 	unsigned char buf[13];
 	size_t len;
-} newcomer = {.fd = -1};
+	int passed; /* a descriptor passed with its frames, not yet taken */
+} newcomer = {.fd = -1, .passed = -1};
 
 static void attach(uint64_t wanted);
 
-/* Reads the newcomer's first frame; returns 'k', 'h' (now the client) or 0 (not yet, or gone). */
+/*
+ * Receives what a newcomer sends, and the descriptor passed with it, if any (SCM_RIGHTS). Extra
+ * descriptors are closed: at most one is taken.
+ */
+static ssize_t receive(int fd, unsigned char *buf, size_t len, int *passed) {
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} control;
+	struct iovec iov = {buf, len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+	                     .msg_controllen = sizeof control.buf};
+	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+			if (*passed < 0) *passed = got;
+			else close(got);
+		}
+	}
+	return n;
+}
+
+static void drop_newcomer(void) {
+	if (newcomer.fd >= 0) close(newcomer.fd);
+	if (newcomer.passed >= 0) close(newcomer.passed);
+	newcomer.fd = newcomer.passed = -1;
+	newcomer.len = 0;
+}
+
+/*
+ * Reads the newcomer's first frame; returns 'k', 'h' (now the client) or 0 (not yet, or gone).
+ * 'p' (empty, with a descriptor passed along) hands over a connection to the lab server that
+ * `labterm open --dial` made: the server's own 'h' comes over it, and it becomes the client —
+ * the bytes then go straight between the server and the holder, with no relay between.
+ */
 static int read_newcomer(void) {
-	ssize_t n = read(newcomer.fd, newcomer.buf + newcomer.len, sizeof newcomer.buf - newcomer.len);
+	ssize_t n = receive(newcomer.fd, newcomer.buf + newcomer.len,
+	                    sizeof newcomer.buf - newcomer.len, &newcomer.passed);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		close(newcomer.fd);
-		newcomer.fd = -1;
+		drop_newcomer();
 		return 0;
 	}
 	if (n > 0) newcomer.len += (size_t)n;
 	if (newcomer.len >= 5 && newcomer.buf[0] == 'k') return 'k';
+	if (newcomer.len >= 5 && newcomer.buf[0] == 'p') {
+		int server = newcomer.passed;
+		newcomer.passed = -1;
+		if (server < 0 || get32(newcomer.buf + 1) != 0) {
+			drop_newcomer();
+			return 0;
+		}
+		close(newcomer.fd);
+		fcntl(server, F_SETFL, fcntl(server, F_GETFL) | O_NONBLOCK);
+		newcomer.fd = server;
+		newcomer.len = 0;
+		return 0;
+	}
 	if (newcomer.len < 13) return 0;
 	if (newcomer.buf[0] != 'h' || get32(newcomer.buf + 1) != 8) {
-		close(newcomer.fd);
-		newcomer.fd = -1;
+		drop_newcomer();
 		return 0;
 	}
 	/* One client at a time: a new attach takes the terminal over. */
@@ -324,9 +384,8 @@ static void serve(int listener, int master, pid_t shell) {
 			int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 			if (fd >= 0) {
 				/* Its first frame says what it wants; until then it is only a newcomer. */
-				if (newcomer.fd >= 0) close(newcomer.fd);
+				drop_newcomer();
 				newcomer.fd = fd;
-				newcomer.len = 0;
 			}
 		}
 		if (newcomer_at >= 0 && newcomer.fd >= 0 && (fds[newcomer_at].revents & (POLLIN | POLLHUP))) {
@@ -419,28 +478,75 @@ static void start_holder(const char *path, char **command) {
 /* ---------------------------------------------------------------------------------------- */
 /* The client: relays the exec's stdio to the holder                                         */
 
-static int relay(int sock) {
+/* Relays the server's side (`in`, `out`: stdin and stdout, or one dialled socket) to the holder. */
+static int relay(int in, int out, int sock) {
 	unsigned char buf[MAX_FRAME + 5];
-	struct pollfd fds[2] = {{0, POLLIN, 0}, {sock, POLLIN, 0}};
-	int stdin_open = 1;
+	struct pollfd fds[2] = {{in, POLLIN, 0}, {sock, POLLIN, 0}};
 	for (;;) {
-		fds[0].fd = stdin_open ? 0 : -1;
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR) continue;
 			die("poll");
 		}
-		if (fds[0].revents & (POLLIN | POLLHUP)) {
-			ssize_t n = read(0, buf, sizeof buf);
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(in, buf, sizeof buf);
 			/* The server went away: the holder keeps the shell (and its output) for later. */
 			if (n <= 0) return 0;
 			if (write_all(sock, buf, (size_t)n) < 0) return 1;
 		}
-		if (fds[1].revents & (POLLIN | POLLHUP)) {
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(sock, buf, sizeof buf);
 			if (n <= 0) return 0;
-			if (write_all(1, buf, (size_t)n) < 0) return 1;
+			if (write_all(out, buf, (size_t)n) < 0) return 1;
 		}
 	}
+}
+
+/*
+ * Connects to the lab server's socket and says which attach this is. The server may be
+ * re-creating its socket (a restart, or a pause after a flood of connections from this node):
+ * tried again for a few seconds.
+ */
+static int dial(const char *path, const char *nonce) {
+	int fd = -1;
+	for (int i = 0; i < 300 && fd < 0; i++) {
+		fd = connect_to(path);
+		if (fd < 0) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (fd < 0) die("dial");
+	unsigned char frame[5 + NONCE_HEX] = {'n'};
+	put32(frame + 1, NONCE_HEX);
+	memcpy(frame + 5, nonce, NONCE_HEX);
+	if (write_all(fd, frame, sizeof frame) < 0) die("dial");
+	return fd;
+}
+
+/*
+ * Passes the connection to the lab server to the holder ('p', SCM_RIGHTS) and ends: the holder
+ * speaks to the server itself, so no process of ours sits between them.
+ */
+static int hand_over(int holder, int server) {
+	unsigned char frame[5] = {'p'};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	memset(&control, 0, sizeof control);
+	struct iovec iov = {frame, sizeof frame};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+	                     .msg_controllen = sizeof control.buf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &server, sizeof server);
+	ssize_t n;
+	do n = sendmsg(holder, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof frame) die("hand over");
+	return 0;
 }
 
 int main(int argc, char **argv) {
@@ -453,17 +559,36 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	if (argc < 3 || strcmp(argv[1], "open") != 0) {
-		fprintf(stderr, "usage: labterm open SOCKET [COMMAND...] | labterm kill SOCKET\n");
+		fprintf(stderr, "usage: labterm open [--dial PATH] SOCKET [COMMAND...] | labterm kill SOCKET\n");
 		return 2;
 	}
-	const char *path = argv[2];
+	int arg = 2;
+	const char *dial_path = NULL;
+	char nonce[NONCE_HEX + 1] = "";
+	if (strcmp(argv[arg], "--dial") == 0) {
+		if (argc < 5) {
+			fprintf(stderr, "labterm: --dial needs a PATH and a SOCKET\n");
+			return 2;
+		}
+		dial_path = argv[arg + 1];
+		arg += 2;
+		const char *given = getenv("LABTERM_NONCE");
+		if (!given || strlen(given) != NONCE_HEX) {
+			fprintf(stderr, "labterm: --dial needs LABTERM_NONCE of %d hex digits\n", NONCE_HEX);
+			return 2;
+		}
+		memcpy(nonce, given, NONCE_HEX);
+		/* Not for the shell the holder may start below. */
+		unsetenv("LABTERM_NONCE");
+	}
+	const char *path = argv[arg];
 	int sock = connect_to(path);
 	if (sock < 0) {
-		if (argc < 4) {
+		if (argc < arg + 2) {
 			fprintf(stderr, "labterm: no shell at %s and no command to start one\n", path);
 			return 1;
 		}
-		start_holder(path, argv + 3);
+		start_holder(path, argv + arg + 1);
 		for (int i = 0; i < 200 && sock < 0; i++) {
 			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
@@ -471,5 +596,9 @@ int main(int argc, char **argv) {
 		}
 		if (sock < 0) die("connect");
 	}
-	return relay(sock);
+	if (dial_path) {
+		int server = dial(dial_path, nonce);
+		return hand_over(sock, server);
+	}
+	return relay(0, 1, sock);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ConfigError, loadConfig, type Config } from './config';
+import { serverIdFor } from '../labs/labels';
+import { ConfigError, loadConfig, terminalLinkRoot, type Config } from './config';
 
 /** The message `loadConfig` throws for `env`, or a failure if it does not throw a ConfigError. */
 function problemsWith(env: Record<string, string | undefined>): string {
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
 			  "terminalGraceMs": 300000,
 			  "terminalInputBurst": 262144,
 			  "terminalInputBytesPerSecond": 65536,
+			  "terminalLinkDir": undefined,
 			  "terminalsPerLab": 8,
 			  "trustProxy": false,
 			  "warmLabs": 2,
@@ -164,10 +166,24 @@ describe('loadConfig errors', () => {
 		['ALLOWED_ORIGINS', 'https://Lab.example.org:443', 'did you mean "https://lab.example.org"?'],
 		['TERMINAL_INPUT_BURST', '1024', 'expected an integer from 65536 to 1073741824'],
 		['NODE_CPU_SHARES', '1', 'expected an integer from 2 to 262144'],
+		['TERMINAL_LINK_DIR', 'links', 'expected an absolute path, or "off"'],
+		['TERMINAL_LINK_DIR', `/${'x'.repeat(50)}`, 'expected at most 50 characters'],
 	])('refuses %s=%s', (name, value, problem) => {
 		const message = problemsWith({ [name]: value });
 		expect(message).toContain(`  ${name}: `);
 		expect(message).toContain(problem);
+	});
+
+	it('puts the terminal links in STATE_DIR unless told otherwise (or too long for a socket)', () => {
+		const root = (env: Record<string, string>) => terminalLinkRoot(loadConfig(env));
+		// Under a directory of this server's own (its id, as on its labs' labels).
+		const id = serverIdFor('/srv/lab');
+		expect(root({ STATE_DIR: '/srv/lab' })).toBe(`/srv/lab/links/${id}`);
+		expect(root({ STATE_DIR: '/srv/lab', TERMINAL_LINK_DIR: '/var/lib/klab/links/' })).toBe(
+			`/var/lib/klab/links/${id}`,
+		);
+		expect(root({ TERMINAL_LINK_DIR: 'off' })).toBeNull();
+		expect(root({ STATE_DIR: `/${'s'.repeat(50)}` })).toBeNull();
 	});
 
 	it('never quotes the instructor secret', () => {

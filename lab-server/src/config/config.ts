@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { MAX_LINK_ROOT } from '../docker/node-links';
+import { serverIdFor } from '../labs/labels';
 import { describeIssue } from './error-map';
 import {
 	boolean,
@@ -199,6 +202,17 @@ const variables = {
 	 * default `.lab-state` (relative to the working directory).
 	 */
 	stateDir: variable('STATE_DIR', text('.lab-state')),
+	/**
+	 * Where the nodes' terminal link directories are made (docker/node-links.ts): an absolute
+	 * path, the same inside the server's container and on the Docker host (the engine resolves a
+	 * bind's source on the host), at most 50 characters (a unix socket's path is short). `off`:
+	 * new nodes have none, and terminals go through the exec's stdio (an engine on another
+	 * host). Env `TERMINAL_LINK_DIR`, default `<STATE_DIR>/links`.
+	 */
+	terminalLinkDir: variable(
+		'TERMINAL_LINK_DIR',
+		parsed<string | null | undefined>(undefined, parseLinkDir),
+	),
 	/** Docker Engine API socket. Env `DOCKER_SOCKET`, default `/var/run/docker.sock`. */
 	dockerSocket: variable('DOCKER_SOCKET', text('/var/run/docker.sock')),
 	/**
@@ -334,6 +348,32 @@ function originOf(url: string): string | undefined {
 	} catch {
 		return undefined;
 	}
+}
+
+function parseLinkDir(raw: string): string | null {
+	const value = raw.trim();
+	if (value === 'off') return null;
+	if (!path.isAbsolute(value)) throw new Error('expected an absolute path, or "off"');
+	if (value.length > MAX_LINK_ROOT) throw new Error(`expected at most ${MAX_LINK_ROOT} characters`);
+	return path.resolve(value);
+}
+
+/**
+ * This server's terminal link root, absolute: `<TERMINAL_LINK_DIR or STATE_DIR/links>/<server
+ * id>`, so that servers sharing a directory (agents whose engines share a filesystem) never
+ * sweep each other's. Null: none (`off`, or a default under a STATE_DIR too long for a socket's
+ * path — the server says so when it starts).
+ */
+export function terminalLinkRoot(
+	config: Pick<Config, 'terminalLinkDir' | 'stateDir'>,
+): string | null {
+	let base = config.terminalLinkDir;
+	if (base === null) return null;
+	if (base === undefined) {
+		base = path.resolve(config.stateDir, 'links');
+		if (base.length > MAX_LINK_ROOT) return null;
+	}
+	return path.join(base, serverIdFor(config.stateDir));
 }
 
 function parseHttpUrl(raw: string): string {

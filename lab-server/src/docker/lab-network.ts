@@ -8,6 +8,7 @@
 import type Docker from 'dockerode';
 import { ignoreGone, isNotFound } from './engine';
 import { bridgeName, LABELS, networkName } from './labels';
+import { linkDirOf, removeLinkDirs } from './node-links';
 import type { NodeRole } from './nodes';
 
 export interface LabNetworkSpec {
@@ -87,6 +88,8 @@ export async function removeLab(docker: Docker, labId: string): Promise<void> {
 			docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone),
 		),
 	);
+	// Their terminal link directories, once nothing mounts them.
+	await removeLinkDirs(containers.flatMap((c) => linkDirOf(c.Mounts) ?? []));
 	const networks = await docker.listNetworks({ filters });
 	// A removal already under way elsewhere (a reaper, a failed start cleaning up) may still hold
 	// an endpoint for a moment: retry briefly instead of leaving the network behind.

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { execInNode, ignoreGone } from './engine';
 import { containerName, LABELS, networkName } from './labels';
+import { linkBind, nodeLinkDir, prepareLinkDir } from './node-links';
 
 /** Whether the host runs the unified (v2) cgroup hierarchy only. */
 const UNIFIED_CGROUPS = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -82,6 +83,11 @@ export interface NodeSpec {
 	image: string;
 	limits: NodeLimits;
 	labels: Record<string, string>;
+	/**
+	 * Where the node's terminal link directories are made (node-links.ts); null: the node gets
+	 * none, and its terminals go through the exec's stdio.
+	 */
+	linkRoot?: string | null;
 }
 
 /** The limits a node was started with, read back from its HostConfig (for a sibling). */
@@ -109,6 +115,13 @@ export async function startNode(
 ): Promise<string> {
 	const name = containerName(spec.labId, spec.role);
 	const cpus = bootCpus(spec.limits, options.boot);
+	const linkDir = spec.linkRoot ? nodeLinkDir(spec.linkRoot, name) : null;
+	if (linkDir) await prepareLinkDir(linkDir);
+	const binds = [
+		...(UNIFIED_CGROUPS ? [] : ['/sys/fs/cgroup:/sys/fs/cgroup:ro']),
+		// Below the /run tmpfs: Docker mounts by depth of destination, so it is still seen there.
+		...(linkDir ? [linkBind(linkDir)] : []),
+	];
 	const container = await docker.createContainer({
 		name,
 		Image: spec.image,
@@ -127,9 +140,8 @@ export async function startNode(
 				'/run': 'rw,nosuid,nodev,mode=755,size=64m',
 				'/run/lock': 'rw,nosuid,nodev,noexec,size=1m',
 			},
-			...(UNIFIED_CGROUPS
-				? { CgroupnsMode: 'private' as const }
-				: { Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'] }),
+			...(UNIFIED_CGROUPS ? { CgroupnsMode: 'private' as const } : {}),
+			...(binds.length > 0 ? { Binds: binds } : {}),
 			Memory: spec.limits.memoryMb * 1024 * 1024,
 			MemorySwap: spec.limits.memoryMb * 1024 * 1024,
 			PidsLimit: spec.limits.pidsLimit,

@@ -29,6 +29,8 @@ export interface LabPlan {
 	labels: Record<string, string>;
 	/** How its fresh nodes boot: for a learner waiting (`now`) or for a warm pool. */
 	boot: BootPriority;
+	/** Where its nodes' terminal link directories go (node-links.ts); null: none. */
+	linkRoot: string | null;
 }
 
 export interface ProvisionedLab {
@@ -81,6 +83,7 @@ async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<
 			image: plan.image,
 			limits: plan.limits,
 			labels: plan.labels,
+			linkRoot: plan.linkRoot,
 		},
 		{ boot: plan.boot },
 	);

@@ -7,9 +7,10 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { LAB_NODES } from '../api';
-import type { Config } from '../config/config';
+import { terminalLinkRoot, type Config } from '../config/config';
 import { listLabResources, type LabResources } from '../docker/lab-network';
 import { LABELS } from '../docker/labels';
+import { removeStaleLinkDirs } from '../docker/node-links';
 import { deprovisionLab, stopLabNodes } from '../docker/provision';
 import type { Clock } from '../lib/clock';
 import type { LabActivity } from './activity';
@@ -21,7 +22,7 @@ import { labAddresses } from './subnets';
 export interface AdoptingContext {
 	docker: Docker;
 	clock: Clock;
-	config: Pick<Config, 'labTtlMs' | 'labSubnetPool' | 'labKeepMs'>;
+	config: Pick<Config, 'labTtlMs' | 'labSubnetPool' | 'labKeepMs' | 'terminalLinkDir' | 'stateDir'>;
 	log: Logger;
 	/** This server's id on its labs' labels (labels.ts): other servers' labs are left alone. */
 	serverId: string;
@@ -56,6 +57,13 @@ export async function adoptLabs(
 		if (next.stopNodes) await stopLabNodes(docker, labId, lab.containers);
 		ctx.activity.restore(labId, saved[labId]?.lastActivity ?? null);
 		adopted++;
+	}
+	// Link directories whose nodes are gone (a lab's go with it: lab-network.ts); before any new
+	// lab makes its own.
+	const linkRoot = terminalLinkRoot(config);
+	if (linkRoot) {
+		const stale = await removeStaleLinkDirs(docker, linkRoot);
+		if (stale > 0) log.info({ stale }, 'removed terminal link directories of gone nodes');
 	}
 	return { adopted, removed };
 }

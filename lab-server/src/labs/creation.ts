@@ -6,6 +6,7 @@
  * see each other — and are saved as `creating`, so a killed server's half labs go at the next
  * start. What is created is registered by the manager (manager.ts).
  */
+import { terminalLinkRoot } from '../config/config';
 import type { BootPriority } from '../docker/nodes';
 import { provisionLab, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
@@ -172,6 +173,7 @@ export class LabCreation {
 			limits: nodeLimits(config, this.#ctx.storageQuota()),
 			labels: labLabels(identity, this.#ctx.serverId),
 			boot,
+			linkRoot: terminalLinkRoot(config),
 		};
 	}
 }

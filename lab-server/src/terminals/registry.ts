@@ -2,6 +2,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock';
+import { TerminalLinks } from './links';
 import { TERMINAL_DEFAULTS, type TerminalOptions } from './options';
 import { TerminalSession } from './session';
 import { loadSnapshot, removeLabSnapshots, type SessionKey } from './snapshots';
@@ -11,6 +12,8 @@ import type { RecordingStore } from '../recordings/store';
 export class TerminalRegistry {
 	#sessions = new Map<string, TerminalSession>();
 	#starting = new Map<string, Promise<TerminalSession>>();
+	/** The sockets the nodes' terminals dial back to (links.ts). */
+	readonly links: TerminalLinks;
 
 	constructor(
 		private readonly deps: {
@@ -24,7 +27,9 @@ export class TerminalRegistry {
 			/** Where terminals are recorded; none: not recorded (`RECORDINGS=0`). */
 			recordings?: RecordingStore;
 		},
-	) {}
+	) {
+		this.links = new TerminalLinks({ clock: deps.clock, log: deps.log });
+	}
 
 	/** Each session's recording, closed (its file kept) when the session goes. */
 	#recordings = new WeakMap<TerminalSession, Recording>();
@@ -71,6 +76,8 @@ export class TerminalRegistry {
 	/** Forgets a lab's or a node's sessions (their containers are going away) and their snapshots. */
 	async drop(labId: string, node?: string): Promise<void> {
 		await this.#suspend(labId, node);
+		// A node reset keeps its container's name, so its link directory and socket.
+		if (node === undefined) this.links.forgetLab(labId);
 		await removeLabSnapshots(this.deps.stateDir, labId, node);
 	}
 
@@ -99,6 +106,7 @@ export class TerminalRegistry {
 			}),
 		);
 		this.#sessions.clear();
+		this.links.closeAll();
 	}
 
 	async #start(key: SessionKey, containerId: string, cols: number, rows: number) {
@@ -114,6 +122,7 @@ export class TerminalRegistry {
 			{
 				docker: this.deps.docker,
 				containerId,
+				links: this.links,
 				clock: this.deps.clock,
 				log: this.deps.log,
 				options,

@@ -26,6 +26,7 @@ import type { Replay, SizeFrom } from '../api/protocol';
 import type { Clock } from '../lib/clock';
 import { FlowControl } from './flow-control';
 import { attachHolder, endHolder, type HolderLink } from './holder';
+import type { TerminalLinks } from './links';
 import type { TerminalOptions } from './options';
 import { OutputBatch } from './output-batch';
 import { OutputRing } from './output-ring';
@@ -67,6 +68,8 @@ const NEW_SHELL_LINE =
 export interface SessionContext {
 	docker: Docker;
 	containerId: string;
+	/** The sockets terminals dial back to (links.ts). */
+	links: TerminalLinks;
 	clock: Clock;
 	log: Logger;
 	options: TerminalOptions;
@@ -143,13 +146,13 @@ export class TerminalSession {
 
 	/** Starts the shell (or re-attaches to one that survived a server restart). */
 	async start(cols: number, rows: number): Promise<void> {
-		const { docker, containerId, log } = this.#ctx;
+		const { docker, containerId, links, log } = this.#ctx;
 		// A new holder numbers from 0: asking it for an old offset could land inside its own first
 		// prompt (the old shell had printed no more than that), and the new shell go unannounced.
 		const gone = this.#holderGone;
 		this.#holderGone = false;
 		const asked = gone ? 0 : this.#holderEnd;
-		this.#link = await attachHolder(docker, containerId, this.key.term, asked, {
+		this.#link = await attachHolder({ docker, containerId, links }, this.key.term, asked, {
 			attached: (from, dropped) => {
 				if (dropped > 0) this.#batch.push(Buffer.from(gapLine(dropped)));
 				else if (gone || from < asked) this.#batch.push(Buffer.from(NEW_SHELL_LINE));
