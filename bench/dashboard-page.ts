@@ -56,9 +56,11 @@ export class DashboardPage {
 	static async open(url: string, learners: number): Promise<DashboardPage> {
 		const browser = await launchChromium();
 		try {
+			// The page's CSP allows no 'unsafe-eval': the watch below is the bench's, not the site's.
 			const page = await browser.newPage({
 				viewport: { width: 1440, height: 900 },
 				locale: 'ru-RU',
+				bypassCSP: true,
 			});
 			await page.goto(url);
 			await page.waitForFunction(`${STEP_CELLS}.length === ${learners}`, undefined, {

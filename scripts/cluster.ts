@@ -22,6 +22,8 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const STACK = 'klab';
 const SECRET = 'klab_agent_key';
+/** The hub's INSTRUCTOR_SECRET (deploy/stack.yml): what an instructor signs in with. */
+const INSTRUCTOR_SECRET = 'klab_instructor_secret';
 const HUB_PORT = 8080;
 /** The host side of the agents' TERMINAL_LINK_DIR (deploy/stack.yml). */
 const LINK_DIR = '/var/lib/klab-links';
@@ -29,13 +31,14 @@ const READY_MS = 180_000;
 
 /**
  * Deploys deploy/stack.yml on hosts that are up with `serverImage` loaded (the agents on them,
- * the hub on this machine's engine) and resolves with the hub's URL once every agent is live.
+ * the hub on this machine's engine) and resolves with the hub's URL once every agent is live,
+ * and the instructor secret it was deployed with.
  */
 export async function deployStack(
 	hosts: readonly TestHost[],
 	serverImage: string,
 	options: { hubPort?: number; env?: Record<string, string> } = {},
-): Promise<string> {
+): Promise<{ url: string; instructorSecret: string }> {
 	const hubPort = options.hubPort ?? HUB_PORT;
 	for (const host of hosts) {
 		await run('docker', ['node', 'update', '--label-add', 'klab.labs=true', host.name]);
@@ -43,9 +46,10 @@ export async function deployStack(
 	// The agents' terminal link directory (deploy/stack.yml): the test hosts' engines share this
 	// machine's filesystem.
 	await mkdir(LINK_DIR, { recursive: true, mode: 0o700 });
-	const secret = run('docker', ['secret', 'create', SECRET, '-']);
-	secret.child.stdin!.end(randomBytes(32).toString('base64'));
-	await secret;
+	await createSecret(SECRET, randomBytes(32).toString('base64'));
+	// The operator's own (INSTRUCTOR_SECRET), or a new one that `up` prints.
+	const instructorSecret = process.env.INSTRUCTOR_SECRET || randomBytes(18).toString('base64url');
+	await createSecret(INSTRUCTOR_SECRET, instructorSecret);
 	// The agents register with the hub (HUB_URL), at this manager's Swarm address.
 	const { stdout: manager } = await run('docker', ['info', '--format', '{{.Swarm.NodeAddr}}']);
 	await run(
@@ -68,7 +72,7 @@ export async function deployStack(
 			.then(async (res) => (await res.json()) as { agents?: { state: string }[] })
 			.catch(() => null);
 		const live = health?.agents?.filter((agent) => agent.state === 'live').length ?? 0;
-		if (live === hosts.length) return url;
+		if (live === hosts.length) return { url, instructorSecret };
 		if (Date.now() > deadline) {
 			throw new Error(
 				`the hub at ${url} has ${live} of ${hosts.length} agents live after ${READY_MS / 1000} s: see "docker service ps ${STACK}_agent" and "docker service logs ${STACK}_agent"`,
@@ -76,6 +80,12 @@ export async function deployStack(
 		}
 		await new Promise((resolve) => setTimeout(resolve, 1_000));
 	}
+}
+
+async function createSecret(name: string, value: string): Promise<void> {
+	const created = run('docker', ['secret', 'create', name, '-']);
+	created.child.stdin!.end(value);
+	await created;
 }
 
 async function up(): Promise<void> {
@@ -87,8 +97,9 @@ async function up(): Promise<void> {
 	);
 	const serverImage = await ensureServerImage(ROOT);
 	const hosts = await hostsUp(2, [nodeImage, serverImage]);
-	const url = await deployStack(hosts, serverImage);
-	console.log(`\n  keepalived-lab on ${hosts.length} engines: ${url}/\n`);
+	const { url, instructorSecret } = await deployStack(hosts, serverImage);
+	console.log(`\n  keepalived-lab on ${hosts.length} engines: ${url}/`);
+	console.log(`  instructor sign-in (${url}/instructor/): ${instructorSecret}\n`);
 }
 
 /** Removes the stack, its secret and the hub's volume (the test hosts stay up). */
@@ -106,7 +117,9 @@ export async function removeStack(): Promise<void> {
 		if (stdout.trim() === '') break;
 		await new Promise((resolve) => setTimeout(resolve, 500));
 	}
-	await run('docker', ['secret', 'rm', SECRET]).catch(() => undefined);
+	for (const name of [SECRET, INSTRUCTOR_SECRET]) {
+		await run('docker', ['secret', 'rm', name]).catch(() => undefined);
+	}
 	await run('docker', ['volume', 'rm', `${STACK}_hub-state`]).catch(() => undefined);
 }
 

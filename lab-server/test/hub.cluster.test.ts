@@ -590,10 +590,15 @@ describe('a hub and lab agents on three Docker engines', () => {
 
 	it('deploys deploy/stack.yml on the same engines, the agents registering with the hub: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab but serves its own', async () => {
 		for (const agent of agents) await agent.stop();
-		const url = await deployStack(hosts, serverImage, {
+		const { url, instructorSecret } = await deployStack(hosts, serverImage, {
 			hubPort: STACK_HUB_PORT,
 			env: { WARM_LABS: '0' },
 		});
+		// Workshops are on: the hub reads its instructor secret from the Swarm secret.
+		const workshops = (bearer: string) =>
+			fetch(`${url}/api/workshops`, { headers: { authorization: `Bearer ${bearer}` } });
+		expect((await workshops(instructorSecret)).status).toBe(200);
+		expect((await workshops('not-the-instructor-secret')).status).toBe(403);
 		// No list of agents given: both registered themselves (HUB_URL), and are asked from then on.
 		const { stdout: hubEnv } = await run('docker', [
 			'service',

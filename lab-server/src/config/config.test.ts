@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { serverIdFor } from '../labs/labels';
 import { ConfigError, loadConfig, terminalLinkRoot, type Config } from './config';
@@ -191,6 +194,29 @@ describe('loadConfig errors', () => {
 			"Invalid lab-server configuration (fix these environment variables):
 			  INSTRUCTOR_SECRET: expected at least 16 characters, got 7"
 		`);
+	});
+
+	it('reads a secret from its file (a Swarm secret), which wins, and says when it cannot', () => {
+		const dir = mkdtempSync(path.join(tmpdir(), 'klab-config-'));
+		try {
+			const file = path.join(dir, 'instructor_secret');
+			writeFileSync(file, 'from-the-secret-file-0123\n');
+			expect(
+				loadConfig({ INSTRUCTOR_SECRET: 'from-the-environment-0123', INSTRUCTOR_SECRET_FILE: file })
+					.instructorSecret,
+			).toBe('from-the-secret-file-0123');
+			writeFileSync(file, 'short\n');
+			expect(problemsWith({ INSTRUCTOR_SECRET_FILE: file })).toContain(
+				'INSTRUCTOR_SECRET: expected at least 16 characters, got 5',
+			);
+			expect(problemsWith({ INSTRUCTOR_SECRET_FILE: path.join(dir, 'none') })).toContain(
+				`INSTRUCTOR_SECRET_FILE: cannot read "${path.join(dir, 'none')}" (ENOENT)`,
+			);
+			// Only secrets come from files: `<NAME>_FILE` of any other variable means nothing.
+			expect(loadConfig({ PORT_FILE: file }).port).toBe(loadConfig({}).port);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
 	});
 
 	it('checks variables against each other', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { MAX_LINK_ROOT } from '../docker/node-links';
@@ -192,7 +193,8 @@ const variables = {
 	takeoverUnwatchedMs: variable('TAKEOVER_UNWATCHED_SECONDS', seconds(1, 3_600, 20)),
 	/**
 	 * Bearer secret for the instructor's workshop API; the workshop calls are refused while it is
-	 * unset. Env `INSTRUCTOR_SECRET`, at least 16 characters, default unset.
+	 * unset. Env `INSTRUCTOR_SECRET` (or a file named by `INSTRUCTOR_SECRET_FILE`, which wins), at
+	 * least 16 characters, default unset.
 	 */
 	instructorSecret: variable('INSTRUCTOR_SECRET', parsed(undefined, parseSecret), {
 		secret: true,
@@ -285,10 +287,23 @@ const configSchema = z
 /** Reads the configuration from `env` (usually `process.env`); throws `ConfigError` listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
 	const input: Record<string, string | undefined> = {};
-	for (const { env: name } of Object.values(variables)) {
+	const unreadable: string[] = [];
+	for (const { env: name, secret } of Object.values(variables)) {
 		const raw = env[name];
 		input[name] = raw === undefined || raw.trim() === '' ? undefined : raw;
+		// A secret may come as a file (`<NAME>_FILE`, a Swarm or Compose secret), which wins.
+		const file = secret ? env[`${name}_FILE`]?.trim() : undefined;
+		if (file) {
+			try {
+				input[name] = readFileSync(file, 'utf8').trim() || undefined;
+			} catch (error) {
+				unreadable.push(
+					`${name}_FILE: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+				);
+			}
+		}
 	}
+	if (unreadable.length > 0) throw new ConfigError(unreadable);
 	const result = configSchema.safeParse(input);
 	if (result.success) return result.data;
 	// Quote what was given, except secrets: an error message ends up in logs.
