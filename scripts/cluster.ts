@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../lab-server/src/config/config';
 import { connectDocker } from '../lab-server/src/docker/engine';
 import { ensureNodeImage } from '../lab-server/src/docker/images';
-import { ensureServerImage } from './cluster-image';
+import { ensureSiteBuilt } from '../lab-server/src/cli/site-build';
+import { SERVER_IMAGE_REPO, ensureServerImage } from './cluster-image';
 import { hostsDown, hostsUp, type TestHost } from './test-hosts';
 
 const run = promisify(execFile);
@@ -95,7 +96,7 @@ async function up(): Promise<void> {
 		() => undefined,
 		config,
 	);
-	const serverImage = await ensureServerImage(ROOT);
+	const serverImage = await serverImageBuilt();
 	const hosts = await hostsUp(2, [nodeImage, serverImage]);
 	const { url, instructorSecret } = await deployStack(hosts, serverImage);
 	console.log(`\n  keepalived-lab on ${hosts.length} engines: ${url}/`);
@@ -168,6 +169,20 @@ async function drain(): Promise<void> {
 	);
 }
 
+/** The server image, the site built first when it is missing or stale. */
+async function serverImageBuilt(): Promise<string> {
+	await ensureSiteBuilt(ROOT);
+	console.log(
+		`[images] ${SERVER_IMAGE_REPO}: bundling the server and building its image when changed…`,
+	);
+	return ensureServerImage(ROOT);
+}
+
+/** `npm run images` (after the node image): the cluster's server image too. */
+async function image(): Promise<void> {
+	console.log(`[images] ready: ${await serverImageBuilt()}`);
+}
+
 async function down(): Promise<void> {
 	await removeStack();
 	await hostsDown();
@@ -177,11 +192,11 @@ async function down(): Promise<void> {
 // Run as `npm run cluster:up|down`; imported (the cluster test), nothing runs.
 if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
 	const command = process.argv[2];
-	const tasks: Record<string, () => Promise<void>> = { up, down, drain };
+	const tasks: Record<string, () => Promise<void>> = { up, down, drain, image };
 	const task = command && Object.hasOwn(tasks, command) ? tasks[command] : undefined;
 	if (!task) {
 		console.error(
-			'usage: npm run cluster:up | npm run cluster:down | npm run cluster:drain -- <node> [--undo]',
+			'usage: npm run cluster:up | npm run cluster:down | npm run cluster:drain -- <node> [--undo] | tsx scripts/cluster.ts image',
 		);
 		process.exit(2);
 	}

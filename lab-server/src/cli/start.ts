@@ -6,8 +6,6 @@
  *
  * `LAB_SITE=none` serves the API only (`npm run dev` puts Astro's dev server in front).
  */
-import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -21,6 +19,7 @@ import { createLabServer } from '../server';
 import { startHub } from '../cluster/hub-start';
 import { loadClusterConfig } from '../cluster/cluster-config';
 import { printProgress } from './progress';
+import { ensureSiteBuilt } from './site-build';
 import { runCli } from './run-cli';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -31,7 +30,7 @@ runCli(async () => {
 	const log = pino({ level: config.logLevel, base: undefined });
 	// The hub holds no lab and needs no Docker engine (cluster/hub-server.ts).
 	if (cluster.role === 'hub') {
-		if (config.site === 'dist') await ensureSiteBuilt();
+		if (config.site === 'dist') await ensureSiteBuilt(ROOT);
 		return startHub(config, cluster, log, config.site === 'dist' ? path.join(ROOT, 'dist') : null);
 	}
 	const docker = connectDocker(config.dockerSocket);
@@ -49,7 +48,7 @@ runCli(async () => {
 	for (const problem of host.problems)
 		console.log(`[host] ${problem.code}: new labs are refused until it is fixed`);
 	const serveSite = config.site === 'dist' && cluster.role === 'all';
-	if (serveSite) await ensureSiteBuilt();
+	if (serveSite) await ensureSiteBuilt(ROOT);
 
 	const server = createLabServer({
 		config,
@@ -87,40 +86,3 @@ runCli(async () => {
 		});
 	}
 });
-
-/** Builds the site when `dist/` is missing or older than anything it is built from. */
-async function ensureSiteBuilt(): Promise<void> {
-	const built = await stat(path.join(ROOT, 'dist/index.html')).then(
-		(s) => s.mtimeMs,
-		() => 0,
-	);
-	const sources = await newestMtime(['src', 'content', 'astro.config.mjs', 'package-lock.json']);
-	if (built >= sources) return;
-	console.log('[site] building the course site (astro build)…');
-	await new Promise<void>((resolve, reject) => {
-		const child = spawn(path.join(ROOT, 'node_modules/.bin/astro'), ['build'], {
-			cwd: ROOT,
-			stdio: 'inherit',
-		});
-		child.on('error', reject);
-		child.on('close', (code) =>
-			code === 0
-				? resolve()
-				: reject(new Error(`"astro build" exited with ${code}: see its output above`)),
-		);
-	});
-}
-
-async function newestMtime(entries: string[]): Promise<number> {
-	let newest = 0;
-	for (const entry of entries) {
-		const full = path.join(ROOT, entry);
-		const info = await stat(full).catch(() => null);
-		if (!info) continue;
-		if (info.isDirectory()) {
-			const children = await readdir(full);
-			newest = Math.max(newest, await newestMtime(children.map((c) => path.join(entry, c))));
-		} else newest = Math.max(newest, info.mtimeMs);
-	}
-	return newest;
-}
