@@ -588,7 +588,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 		});
 	});
 
-	it('deploys deploy/stack.yml on the same engines, the agents registering with the hub: labs through its hub on both, each naming its Swarm node, a terminal, and a drained engine takes no new lab but serves its own', async () => {
+	it('deploys deploy/stack.yml on the same engines, the agents registering with the hub: labs through its hub on both, each naming its Swarm node, a workshop whose pool spans both, a terminal, and a drained engine takes no new lab but serves its own', async () => {
 		for (const agent of agents) await agent.stop();
 		const { url, instructorSecret } = await deployStack(hosts, serverImage, {
 			hubPort: STACK_HUB_PORT,
@@ -621,6 +621,61 @@ describe('a hub and lab agents on three Docker engines', () => {
 		expect(created.map((lab) => nodes.get(lab.agent!)).sort()).toEqual(
 			hosts.map((host) => host.name).sort(),
 		);
+		// A workshop through the deployed hub: its pool spans both engines, and its dashboard
+		// lists each learner with the engine their lab is on. Ended before the drain below.
+		const opened = await fetch(`${url}/api/workshops`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${instructorSecret}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ title: 'Стек', pool: 2, seats: 2 }),
+		});
+		expect(opened.status, await opened.clone().text()).toBe(201);
+		const workshop = (await opened.json()) as CreatedWorkshop;
+		const instructor = { authorization: `Bearer ${workshop.instructorToken}` };
+		const dashboard = async () =>
+			(await (
+				await fetch(`${url}/api/workshops/${workshop.id}`, { headers: instructor })
+			).json()) as WorkshopView;
+		await waitFor(
+			'the stack workshop’s pool',
+			async () => ((await dashboard()).pool.ready === 2 ? true : undefined),
+			90_000,
+			250,
+		);
+		const learners: CreatedLab[] = [];
+		for (const name of ['Вера', 'Глеб']) {
+			const res = await fetch(`${url}/api/workshops/${workshop.code}/join`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ name }),
+			});
+			expect(res.status, await res.clone().text()).toBe(201);
+			learners.push((await res.json()) as CreatedLab);
+		}
+		expect(new Set(learners.map((one) => nodes.get(one.agent!)))).toEqual(
+			new Set(hosts.map((host) => host.name)),
+		);
+		expect((await dashboard()).learners.map((row) => [row.labId, row.agent])).toEqual(
+			learners.map((one) => [one.id, one.agent]),
+		);
+		const ended = await fetch(`${url}/api/workshops/${workshop.id}`, {
+			method: 'DELETE',
+			headers: instructor,
+		});
+		expect(ended.ok).toBe(true);
+		await waitFor(
+			'the workshop’s labs gone from both engines',
+			async () => {
+				const { agents: all } = (await (await fetch(`${url}/api/health`)).json()) as {
+					agents: { labs: number | null }[];
+				};
+				return all.reduce((sum, agent) => sum + (agent.labs ?? 0), 0) === created.length
+					? true
+					: undefined;
+			},
+			60_000,
+			500,
+		);
+
 		const lab = created[0]!;
 		const terminal = new TerminalClient(
 			`ws://127.0.0.1:${STACK_HUB_PORT}/api/labs/${lab.id}/terminals/hap1`,
