@@ -26,6 +26,7 @@ import { hostsDown, hostsUp, type TestHost } from '../../scripts/test-hosts';
 import { ensureServerImage } from '../../scripts/cluster-image';
 import { deployStack, drainNode, removeStack } from '../../scripts/cluster';
 import { startAgent, startHub, type Started } from '../testing/cluster-processes';
+import { readSse } from '../testing/sse-reader';
 import { TerminalClient } from '../testing/terminal-client';
 import { waitFor } from './helpers';
 
@@ -40,31 +41,6 @@ const AGENT_IDS = ['ag2', 'ag3'];
 const SECRET = randomBytes(24).toString('base64url');
 /** The hub's per-address cap: the first test's six labs reach it, three on each agent. */
 const MAX_LABS_PER_IP = 6;
-
-/** A server-sent event stream read as it comes: every event so far, by name and data. */
-function readEvents(body: ReadableStream<Uint8Array>) {
-	const events: { event: string; data: unknown }[] = [];
-	const decoder = new TextDecoder();
-	let buffer = '';
-	void (async () => {
-		try {
-			for await (const chunk of body) {
-				buffer += decoder.decode(chunk, { stream: true });
-				let end: number;
-				while ((end = buffer.indexOf('\n\n')) >= 0) {
-					const block = buffer.slice(0, end);
-					buffer = buffer.slice(end + 2);
-					const event = /^event: (.*)$/m.exec(block)?.[1];
-					const data = /^data: (.*)$/m.exec(block)?.[1];
-					if (event && data) events.push({ event, data: JSON.parse(data) });
-				}
-			}
-		} catch {
-			// Aborted by the test.
-		}
-	})();
-	return events;
-}
 
 /** The Swarm's nodes: id → hostname. */
 async function swarmNodes(): Promise<Map<string, string>> {
@@ -326,13 +302,9 @@ describe('a hub and lab agents on three Docker engines', () => {
 			expect(((await share.json()) as WorkshopView).pool.ready).toBe(1);
 		}
 
-		const stream = new AbortController();
-		const live = await fetch(`${hubUrl()}/api/workshops/${workshop.id}/events`, {
-			headers: instructor,
-			signal: stream.signal,
-		});
+		const live = await readSse(`${hubUrl()}/api/workshops/${workshop.id}/events`, instructor);
 		expect(live.status).toBe(200);
-		const events = readEvents(live.body!);
+		const { events } = live;
 		await waitFor('the first view', async () => events[0], 10_000, 50);
 		expect(events[0]).toMatchObject({ event: 'workshop', data: { learners: [], seats: 3 } });
 
@@ -385,7 +357,7 @@ describe('a hub and lab agents on three Docker engines', () => {
 			10_000,
 			100,
 		);
-		stream.abort();
+		live.close();
 		const list = await fetch(`${hubUrl()}/api/workshops`, {
 			headers: { authorization: `Bearer ${SECRET}` },
 		});

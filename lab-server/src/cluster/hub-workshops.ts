@@ -31,7 +31,7 @@ import {
 	type WorkshopShard,
 } from '../api/cluster';
 import type { Config } from '../config/config';
-import { bearer, instructorToken, setInstructorCookie } from '../http/auth';
+import { instructorToken } from '../http/auth';
 import { readJson, sendJson, sendNoContent } from '../http/body';
 import { isSecure } from '../http/cookies';
 import { HttpError, parseBody } from '../http/errors';
@@ -39,14 +39,14 @@ import { instructorRoutes } from '../http/instructor-routes';
 import { emptyBody } from '../http/lab-routes';
 import { route, type Route, type RouteContext } from '../http/router';
 import type { BrowserSessions } from '../http/sessions';
-import { createWorkshopBody, joinBody } from '../http/workshop-routes';
+import { createWorkshopBody, joinBody, openInstructorSession } from '../http/workshop-routes';
 import { streamWorkshop } from '../http/workshop-sse';
 import type { Clock } from '../lib/clock';
 import { sha256 } from '../lib/hash';
 import { ID_PATTERN, newId, newToken } from '../lib/ids';
 import { workshopAccess } from '../workshops/access';
 import { InstructorSessions } from '../workshops/instructor-sessions';
-import { JoinBudgets } from '../workshops/joining';
+import { JoinBudgets, workshopNotFound } from '../workshops/joining';
 import { workshopStore } from '../workshops/store';
 import { DEFAULT_TITLE, newCode, normalizeCode, type Workshop } from '../workshops/workshop';
 import type { AgentEntry, AgentRegistry } from './agent-registry';
@@ -368,13 +368,7 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 				const { name } = parseBody(joinBody, await readJson(req));
 				const code = decodeURIComponent(params[0]!);
 				const workshop = [...workshops.values()].find((w) => w.code === normalizeCode(code));
-				if (!workshop) {
-					throw new HttpError(
-						404,
-						'workshop-not-found',
-						`Занятия с кодом «${code}» нет. Проверьте код у преподавателя.`,
-					);
-				}
+				if (!workshop) throw workshopNotFound(code);
 				const session = deps.sessions.hashOf(req, res, isSecure(req, config.trustProxy));
 				budgets.take(workshop.id, session);
 				const before = joining.get(workshop.id) ?? Promise.resolve();
@@ -390,20 +384,9 @@ export function hubWorkshops(deps: HubWorkshopsDeps): HubWorkshops {
 		route(
 			'POST',
 			path('/instructor-session'),
-			asInstructor(async (workshop, { req, res }) => {
-				parseBody(emptyBody, await readJson(req));
-				const token = bearer(req);
-				if (!token || !access.isInstructorToken(workshop, token)) {
-					throw new HttpError(
-						403,
-						'forbidden',
-						'Для входа на панель нужен ключ этого занятия из ссылки преподавателя, а не общий секрет сервера.',
-					);
-				}
-				const maxAgeS = config.labMaxLifetimeMs / 1000 + 24 * 3600;
-				setInstructorCookie(res, workshop.id, token, maxAgeS, isSecure(req, config.trustProxy));
-				sendNoContent(res);
-			}),
+			asInstructor((workshop, ctx) =>
+				openInstructorSession(workshop, ctx, access.isInstructorToken, config),
+			),
 		),
 		route(
 			'GET',

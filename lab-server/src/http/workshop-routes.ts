@@ -49,6 +49,32 @@ export interface WorkshopRouteDeps {
 	sessions: BrowserSessions;
 }
 
+/**
+ * `POST /api/workshops/:id/instructor-session` (one machine and the hub alike): the workshop's
+ * own key, sent as Bearer, becomes the dashboard's cookie.
+ */
+export async function openInstructorSession(
+	workshop: Workshop,
+	{ req, res }: RouteContext,
+	isInstructorToken: (workshop: Workshop, token: string) => boolean,
+	config: Pick<Config, 'labMaxLifetimeMs' | 'trustProxy'>,
+): Promise<void> {
+	parseBody(emptyBody, await readJson(req));
+	const token = bearer(req);
+	// The cookie holds the workshop's own key, never the server's secret (which opens every
+	// workshop and would then sit in a browser's cookie jar).
+	if (!token || !isInstructorToken(workshop, token)) {
+		throw new HttpError(
+			403,
+			'forbidden',
+			'Для входа на панель нужен ключ этого занятия из ссылки преподавателя, а не общий секрет сервера.',
+		);
+	}
+	const maxAgeS = config.labMaxLifetimeMs / 1000 + 24 * 3600;
+	setInstructorCookie(res, workshop.id, token, maxAgeS, isSecure(req, config.trustProxy));
+	sendNoContent(res);
+}
+
 const WORKSHOP = `^/api/workshops/(${ID_PATTERN})`;
 const path = (rest: string) => new RegExp(`${WORKSHOP}${rest}$`);
 
@@ -88,22 +114,9 @@ export function workshopRoutes(deps: WorkshopRouteDeps): Route[] {
 		route(
 			'POST',
 			path('/instructor-session'),
-			asInstructor(async (workshop, { req, res }) => {
-				parseBody(emptyBody, await readJson(req));
-				const token = bearer(req);
-				// The cookie holds the workshop's own key, never the server's secret (which opens
-				// every workshop and would then sit in a browser's cookie jar).
-				if (!token || !workshops.access.isInstructorToken(workshop, token)) {
-					throw new HttpError(
-						403,
-						'forbidden',
-						'Для входа на панель нужен ключ этого занятия из ссылки преподавателя, а не общий секрет сервера.',
-					);
-				}
-				const maxAgeS = config.labMaxLifetimeMs / 1000 + 24 * 3600;
-				setInstructorCookie(res, workshop.id, token, maxAgeS, isSecure(req, config.trustProxy));
-				sendNoContent(res);
-			}),
+			asInstructor((workshop, ctx) =>
+				openInstructorSession(workshop, ctx, workshops.access.isInstructorToken, config),
+			),
 		),
 		route(
 			'GET',

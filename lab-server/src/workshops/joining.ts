@@ -56,13 +56,7 @@ export class WorkshopJoins {
 		const { labs, clock, log, pools } = this.#ctx;
 		const wanted = normalizeCode(code);
 		const workshop = [...this.#ctx.workshops()].find((w) => w.code === wanted);
-		if (!workshop) {
-			throw new HttpError(
-				404,
-				'workshop-not-found',
-				`Занятия с кодом «${code}» нет. Проверьте код у преподавателя.`,
-			);
-		}
+		if (!workshop) throw workshopNotFound(code);
 		this.#budgets.take(workshop.id, sessionHash);
 		const known = workshop.learners.find((l) => l.sessionHash === sessionHash);
 		const current = known && labs.get(known.labId);
@@ -138,4 +132,13 @@ export class JoinBudgets {
 			);
 		}
 	}
+}
+
+/** A join with a code no open workshop has (one machine and the hub alike). */
+export function workshopNotFound(code: string): HttpError {
+	return new HttpError(
+		404,
+		'workshop-not-found',
+		`Занятия с кодом «${code}» нет. Проверьте код у преподавателя.`,
+	);
 }

@@ -3,6 +3,7 @@
  * labs kept booted for them (labs/warm-pool.ts), and its join code.
  */
 import { randomInt } from 'node:crypto';
+import type { WorkshopShard } from '../api/cluster';
 
 export interface Learner {
 	name: string;
@@ -13,14 +14,9 @@ export interface Learner {
 	joinedAt: number;
 }
 
-export interface Workshop {
+/** Its code, title, seats, pool and instructor's token hash are what the hub sends an agent. */
+export interface Workshop extends WorkshopShard {
 	id: string;
-	code: string;
-	title: string;
-	seats: number;
-	pool: number;
-	createdAt: number;
-	instructorTokenHash: string;
 	learners: Learner[];
 	/** Booted labs waiting for a learner: lab id → token. */
 	ready: Map<string, string>;
