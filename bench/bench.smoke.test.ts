@@ -48,6 +48,7 @@ describe('npm run bench -- --quick --peer --recordings', () => {
 			'resumeP95Ms',
 			'stoppedLabDiskMiB',
 			'throughputMBps',
+			'warmBootUnderWayEchoP99Ratio',
 			'warmReadyP50Ms',
 			'warmReadyP95Ms',
 			'warmRefillEchoP99Ratio',

@@ -350,13 +350,23 @@ function report(plan: Plan, results: Results): void {
 	if (refillEcho && fullEcho) {
 		const ratio = refillEcho.p99 / fullEcho.p99;
 		rows.push({
-			figure: `a learner's echo while the pool boots labs back (n=${refillEcho.n})`,
+			figure: `a learner's echo while two pool labs are taken (n=${refillEcho.n})`,
 			p50: `p50 ${ms(refillEcho.p50)} (full ${ms(fullEcho.p50)})`,
 			tail: `p99 ${ms(refillEcho.p99)} (full ${ms(fullEcho.p99)}): ×${round(ratio)}`,
 			target: refillTarget,
 			met: verdict(ratio <= 1.2),
 		});
 	} else missing('warm', "a learner's echo while the pool refills", refillTarget);
+	const underWay = results.warm && summarize(results.warm.echoBootUnderWay);
+	if (underWay && fullEcho) {
+		rows.push({
+			figure: `…typing starting while a pool lab boots (n=${underWay.n})`,
+			p50: `p50 ${ms(underWay.p50)}`,
+			tail: `p99 ${ms(underWay.p99)}: ×${round(underWay.p99 / fullEcho.p99)}`,
+			target: '–',
+			met: '–',
+		});
+	}
 
 	const readyTarget = 'p50 ≤ 1500 ms, p95 ≤ 3000 ms';
 	if (labReady) {
@@ -546,8 +556,9 @@ function report(plan: Plan, results: Results): void {
 	if (results.warm) {
 		const post = summarize(results.warm.times.map((s) => s.postMs));
 		const refill = summarize(results.warm.refillMs);
+		const typing = summarize(results.warm.refillTypingMs);
 		notes.push(
-			`warm pool: POST p50 ${ms(post.p50)} / p95 ${ms(post.p95)}; a take → the pool full again p50 ${ms(refill.p50)} / max ${ms(refill.max)}`,
+			`warm pool: POST p50 ${ms(post.p50)} / p95 ${ms(post.p95)}; a take → the pool full again p50 ${ms(refill.p50)} / max ${ms(refill.max)}; two taken while a learner types (the boots wait for a pause) → full again p50 ${ms(typing.p50)} / max ${ms(typing.max)}`,
 		);
 	}
 	if (results.labReady) {
@@ -603,6 +614,7 @@ function report(plan: Plan, results: Results): void {
 			warmReadyP50Ms: value(warm?.p50),
 			warmReadyP95Ms: value(warm?.p95),
 			warmRefillEchoP99Ratio: value(refillEcho && fullEcho && refillEcho.p99 / fullEcho.p99),
+			warmBootUnderWayEchoP99Ratio: value(underWay && fullEcho && underWay.p99 / fullEcho.p99),
 			labReadyP50Ms: value(labReady?.p50),
 			labReadyP95Ms: value(labReady?.p95),
 			echoP50Ms: value(echo?.p50),

@@ -2,14 +2,18 @@
  * The public warm pool on real Docker: «Запустить стенд» takes a lab booted ahead (no container
  * starts on the request), which becomes the learner's with a token made then and a TTL from
  * then; the pool boots another behind it; a restart keeps taken labs their learner's and waiting
- * labs waiting; and taking goes through the same caps and creation rate as a cold start.
+ * labs waiting; taking goes through the same caps and creation rate as a cold start; and the
+ * pool boots in the pauses of learners' typing, frozen while they type, but never held back by
+ * typing longer than its budget.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { CreatedLab, LabView } from '../src/api';
+import { YIELD_BUDGET_MS } from '../src/docker/boot-yield';
 import { connectDocker } from '../src/docker/engine';
+import { LABELS } from '../src/docker/labels';
 import { WARM_OWNER } from '../src/labs/warm-labs';
 import { errorOf } from '../testing/http';
 import { TerminalClient } from '../testing/terminal-client';
@@ -117,5 +121,79 @@ describe('the warm pool', () => {
 		expect(flood.map((res) => res.status)).toEqual(Array(10).fill(503));
 		expect((await errorOf(flood[0]!)).code).toBe('no-capacity');
 		expect(current.server.labs.list().filter((l) => l.ownerHash !== WARM_OWNER)).toHaveLength(1);
+	});
+
+	it('boots in the pauses of typing: frozen while a learner types, and never held back longer than its budget', async () => {
+		current = await start({ WARM_LABS: '1' });
+		await poolFilled(current, 1);
+		const t = current;
+		const created: CreatedLab = await t.createLab();
+		const shell = new TerminalClient(`${t.wsBase}/api/labs/${created.id}/terminals/hap1`, {
+			token: created.token,
+		});
+		await shell.waitFor('ubuntu@hap1:~$');
+		// This server's pool containers (other test files' servers may run beside it).
+		const [mine] = await docker.listContainers({
+			filters: JSON.stringify({ label: [`${LABELS.lab}=${created.id}`] }),
+		});
+		const server = mine!.Labels[LABELS.server]!;
+		const poolContainers = async (status: 'running' | 'paused') =>
+			(
+				await docker.listContainers({
+					filters: JSON.stringify({
+						status: [status],
+						label: [`${LABELS.server}=${server}`, `${LABELS.owner}=${WARM_OWNER}`],
+					}),
+				})
+			).filter((c) => c.Labels[LABELS.lab] !== created.id);
+		/** Types without a pause until `stop()`, calling `each` between keystrokes. */
+		const typeOn = (each: () => Promise<void>) => {
+			let typing = true;
+			const done = (async () => {
+				for (let i = 0; typing; i++) {
+					shell.type(i % 50 === 49 ? '\x15' : 'x');
+					await each();
+					await new Promise((resolve) => setTimeout(resolve, 50));
+				}
+			})();
+			return () => ((typing = false), done);
+		};
+
+		// Typing while a lab boots: its nodes are frozen, and thawed at the pause.
+		await poolFilled(t, 1);
+		const waiting = [...t.server.warm.ready.keys()][0]!;
+		await t.server.labs.end(t.server.labs.get(waiting)!, 'expired');
+		await waitFor(
+			'the pool booting a lab',
+			async () =>
+				(await poolContainers('running')).some((c) => !t.server.labs.get(c.Labels[LABELS.lab]!)) ||
+				undefined,
+			30_000,
+		);
+		let sawFrozen = false;
+		const stopTyping = typeOn(async () => {
+			if ((await poolContainers('paused')).length > 0) sawFrozen = true;
+		});
+		await waitFor('a booting node frozen', async () => sawFrozen || undefined, 10_000);
+		await stopTyping();
+		await poolFilled(t, 1);
+		expect(await poolContainers('paused')).toEqual([]);
+
+		// Typing without a pause, longer than the budget (a learner, or a script holding the pool
+		// back): the next lab waits for a pause, but only as long as the budget.
+		const taken = performance.now();
+		await t.createLab();
+		const stop = typeOn(async () => {});
+		await poolFilled(t, 1);
+		const filledMs = performance.now() - taken;
+		await stop();
+		console.log(`[measure] pool refill under non-stop typing: ${Math.round(filledMs)} ms`);
+		expect(filledMs).toBeGreaterThan(YIELD_BUDGET_MS);
+		expect(filledMs).toBeLessThan(YIELD_BUDGET_MS + 30_000);
+		// Nothing stays frozen, and the learner's shell answers as before.
+		expect(await poolContainers('paused')).toEqual([]);
+		shell.type('\x15echo still-$((6*7))\r');
+		await shell.waitFor('still-42');
+		shell.ws.close();
 	});
 });

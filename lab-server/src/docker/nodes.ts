@@ -9,7 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { execInNode, ignoreGone } from './engine';
+import type { BootYield } from './boot-yield';
+import { execInNode, ignoreGone, type ExecResult } from './engine';
 import { containerName, LABELS, networkName } from './labels';
 import { linkBind, nodeLinkDir, prepareLinkDir } from './node-links';
 
@@ -191,22 +192,39 @@ function cpuQuota(cpus: number): number {
 /**
  * Waits until systemd in the node has finished booting (`running`, or `degraded` when a unit
  * failed). Right after the container starts systemd's bus does not exist yet, so `systemctl
- * --wait` is retried until it can connect.
+ * --wait` is retried until it can connect. A boot that gives way to typing (`yieldTo`) is frozen
+ * while learners type and asked without `--wait`, only at pauses in typing (boot-yield.ts).
  */
-export async function waitForBoot(docker: Docker, containerId: string, timeoutMs = 30_000) {
+export async function waitForBoot(
+	docker: Docker,
+	containerId: string,
+	options: { timeoutMs?: number; yieldTo?: BootYield | null } = {},
+) {
+	const timeoutMs = options.timeoutMs ?? 30_000;
 	const deadline = Date.now() + timeoutMs;
+	const freeze = options.yieldTo?.freezeWhileTyping(docker.getContainer(containerId));
+	const ask = (): Promise<ExecResult> =>
+		freeze
+			? freeze.exclusive(() =>
+					execInNode(docker, containerId, ['systemctl', 'is-system-running'], {
+						timeoutMs: 5_000,
+					}),
+				)
+			: execInNode(docker, containerId, ['systemctl', 'is-system-running', '--wait'], {
+					timeoutMs: Math.max(1_000, deadline - Date.now()),
+				});
 	let last = '';
-	while (Date.now() < deadline) {
-		const result = await execInNode(
-			docker,
-			containerId,
-			['systemctl', 'is-system-running', '--wait'],
-			{ timeoutMs: Math.max(1_000, deadline - Date.now()) },
-		);
-		const state = result.stdout.trim();
-		if (state === 'running' || state === 'degraded') return state;
-		last = state || result.stderr.trim();
-		await new Promise((resolve) => setTimeout(resolve, 50));
+	try {
+		while (Date.now() < deadline) {
+			await options.yieldTo?.pause();
+			const result = await ask();
+			const state = result.stdout.trim();
+			if (state === 'running' || state === 'degraded') return state;
+			last = state || result.stderr.trim();
+			await new Promise((resolve) => setTimeout(resolve, freeze ? 100 : 50));
+		}
+	} finally {
+		await freeze?.stop();
 	}
 	throw new Error(`node did not boot within ${timeoutMs} ms: systemd says "${last}"`);
 }

@@ -4,6 +4,7 @@
  * labs/ decides *when*; this module knows *how*.
  */
 import type Docker from 'dockerode';
+import type { BootYield } from './boot-yield';
 import { ignoreGone } from './engine';
 import { createLabNetwork, removeLab } from './lab-network';
 import {
@@ -29,6 +30,8 @@ export interface LabPlan {
 	labels: Record<string, string>;
 	/** How its fresh nodes boot: for a learner waiting (`now`) or for a warm pool. */
 	boot: BootPriority;
+	/** Set when nobody waits for the boot: it gives way to learners typing (boot-yield.ts). */
+	yieldTo?: BootYield | null;
 	/** Where its nodes' terminal link directories go (node-links.ts); null: none. */
 	linkRoot: string | null;
 }
@@ -43,6 +46,7 @@ export interface ProvisionedLab {
 export async function provisionLab(docker: Docker, plan: LabPlan): Promise<ProvisionedLab> {
 	const started = performance.now();
 	try {
+		await plan.yieldTo?.pause();
 		await createLabNetwork(docker, {
 			labId: plan.labId,
 			subnet: plan.addresses.subnet,
@@ -74,6 +78,7 @@ export async function resetLabNode(docker: Docker, plan: LabPlan, role: LabNode)
  * their own).
  */
 async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<string> {
+	await plan.yieldTo?.pause();
 	const id = await startNode(
 		docker,
 		{
@@ -87,7 +92,7 @@ async function bootNode(docker: Docker, plan: LabPlan, role: NodeRole): Promise<
 		},
 		{ boot: plan.boot },
 	);
-	await waitForBoot(docker, id);
+	await waitForBoot(docker, id, { yieldTo: plan.yieldTo ?? null });
 	await settleCpu(docker, id, plan.limits);
 	return id;
 }

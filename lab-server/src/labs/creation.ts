@@ -7,6 +7,7 @@
  * start. What is created is registered by the manager (manager.ts).
  */
 import { terminalLinkRoot } from '../config/config';
+import { BootYield, type Typing } from '../docker/boot-yield';
 import type { BootPriority } from '../docker/nodes';
 import { provisionLab, type LabPlan } from '../docker/provision';
 import { HttpError } from '../http/errors';
@@ -37,6 +38,8 @@ export interface CreationContext extends Pick<
 > {
 	/** This server's id on its labs' labels (labels.ts). */
 	serverId: string;
+	/** Keystrokes on this server: the public pool's boots give way to them. */
+	typing: Typing;
 	room: RoomContext;
 	/** Labs running or starting (not stopped): what the caps count. */
 	running: () => Lab[];
@@ -105,7 +108,12 @@ export class LabCreation {
 			id = newId(labIdPrefix());
 			this.#creating.set(id, identity.createdAt);
 			await this.#ctx.save();
-			const plan = this.plan(id, identity, owner.pooled ? 'background' : 'now');
+			const plan: LabPlan = {
+				...this.plan(id, identity, owner.pooled ? 'background' : 'now'),
+				// Nobody waits for the public pool's lab (a workshop's instructor does): its boot
+				// gives way to the learners typing.
+				yieldTo: owner.pooled && !owner.workshop ? new BootYield(this.#ctx.typing, clock) : null,
+			};
 			const provisioned = await provisionLab(docker, plan).catch((error: unknown) => {
 				log.error({ labId: id, err: error }, 'lab start failed');
 				throw new HttpError(

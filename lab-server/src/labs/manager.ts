@@ -123,6 +123,7 @@ export class LabManager {
 		this.#creation = new LabCreation({
 			...deps,
 			serverId: this.#serverId,
+			typing: this.#activity,
 			room: this.#room,
 			running: () => this.list().filter((lab) => lab.status !== 'stopped'),
 			register: (fields) => this.#register(fields),
