@@ -52,6 +52,29 @@ async function swarmNodes(): Promise<Map<string, string>> {
 			.map((line) => line.split(' ') as [string, string]),
 	);
 }
+/**
+ * A workshop opened through the hub at `base` with the instructors' `secret`; its key as headers,
+ * and its dashboard as the instructor reads it.
+ */
+async function openWorkshop(
+	base: string,
+	secret: string,
+	body: { title: string; pool: number; seats: number },
+) {
+	const created = await fetch(`${base}/api/workshops`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+	});
+	expect(created.status, await created.clone().text()).toBe(201);
+	const workshop = (await created.json()) as CreatedWorkshop;
+	const instructor = { authorization: `Bearer ${workshop.instructorToken}` };
+	const view = async () =>
+		(await (
+			await fetch(`${base}/api/workshops/${workshop.id}`, { headers: instructor })
+		).json()) as WorkshopView;
+	return { workshop, instructor, view };
+}
 describe('a hub and lab agents on three Docker engines', () => {
 	let hosts: TestHost[] = [];
 	let serverImage = '';
@@ -274,18 +297,11 @@ describe('a hub and lab agents on three Docker engines', () => {
 
 	it('runs a workshop across both engines: its pool spans them, learners join, the dashboard (GET and live) lists each with its engine, and the instructor watches a terminal on the other engine', async () => {
 		const nodes = await swarmNodes();
-		const created = await fetch(`${hubUrl()}/api/workshops`, {
-			method: 'POST',
-			headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
-			body: JSON.stringify({ title: 'Кластер', pool: 2, seats: 3 }),
+		const { workshop, instructor, view } = await openWorkshop(hubUrl(), SECRET, {
+			title: 'Кластер',
+			pool: 2,
+			seats: 3,
 		});
-		expect(created.status, await created.clone().text()).toBe(201);
-		const workshop = (await created.json()) as CreatedWorkshop;
-		const instructor = { authorization: `Bearer ${workshop.instructorToken}` };
-		const view = async () =>
-			(await (
-				await fetch(`${hubUrl()}/api/workshops/${workshop.id}`, { headers: instructor })
-			).json()) as WorkshopView;
 		const filling = Date.now();
 		await waitFor(
 			'the pool of two, one on each agent',
@@ -595,18 +611,11 @@ describe('a hub and lab agents on three Docker engines', () => {
 		);
 		// A workshop through the deployed hub: its pool spans both engines, and its dashboard
 		// lists each learner with the engine their lab is on. Ended before the drain below.
-		const opened = await fetch(`${url}/api/workshops`, {
-			method: 'POST',
-			headers: { authorization: `Bearer ${instructorSecret}`, 'content-type': 'application/json' },
-			body: JSON.stringify({ title: 'Стек', pool: 2, seats: 2 }),
-		});
-		expect(opened.status, await opened.clone().text()).toBe(201);
-		const workshop = (await opened.json()) as CreatedWorkshop;
-		const instructor = { authorization: `Bearer ${workshop.instructorToken}` };
-		const dashboard = async () =>
-			(await (
-				await fetch(`${url}/api/workshops/${workshop.id}`, { headers: instructor })
-			).json()) as WorkshopView;
+		const {
+			workshop,
+			instructor,
+			view: dashboard,
+		} = await openWorkshop(url, instructorSecret, { title: 'Стек', pool: 2, seats: 2 });
 		await waitFor(
 			'the stack workshop’s pool',
 			async () => ((await dashboard()).pool.ready === 2 ? true : undefined),
